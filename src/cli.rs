@@ -1,0 +1,144 @@
+//! The command line, as clap derive types. Nothing past `config.rs` sees clap.
+//!
+//! Values that can be malformed (URLs, durations, numbers with units) are
+//! taken as strings here and parsed in `config.rs`, so that one run reports
+//! every problem at once instead of stopping at the first.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::EXIT_CODE_HELP;
+
+/// Tells people, scripts and CI whether a ComfyUI server is up, ready and
+/// keeping up.
+#[derive(Debug, Parser)]
+#[command(name = "comfyctl", version, about, propagate_version = true, after_help = EXIT_CODE_HELP)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Server URL: http(s)://host[:port][/prefix] or host:port. Without it,
+    /// 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins.
+    #[arg(
+        long,
+        env = "COMFYUI_URL",
+        hide_env_values = true,
+        global = true,
+        value_name = "URL"
+    )]
+    pub url: Option<String>,
+
+    /// Extra request header, e.g. for a reverse proxy with auth (repeatable).
+    #[arg(
+        short = 'H',
+        long = "header",
+        global = true,
+        value_name = "NAME: VALUE"
+    )]
+    pub headers: Vec<String>,
+
+    /// Time limit for each request or attempt (e.g. 500ms, 5s, 1m).
+    #[arg(long, default_value = "5s", global = true, value_name = "DURATION")]
+    pub timeout: String,
+
+    /// What the calling pipeline should do while the backend is unavailable.
+    #[arg(
+        long,
+        env = "COMFYCTL_FALLBACK",
+        value_enum,
+        default_value_t = FallbackArg::Placeholder,
+        global = true
+    )]
+    pub fallback: FallbackArg,
+
+    /// Machine-readable output: one JSON object (NDJSON for streams).
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    /// When to use colour.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true, value_name = "WHEN")]
+    pub color: ColorArg,
+
+    /// Print nothing; the exit code says it all.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+/// `--fallback` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FallbackArg {
+    /// Generate placeholder images instead.
+    Placeholder,
+    /// Skip generation.
+    Skip,
+    /// Abort the operation.
+    Abort,
+}
+
+/// `--color` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One health check, now, with no retries.
+    Health(HealthArgs),
+    /// Connect over HTTP and WebSocket, retrying with exponential backoff.
+    Connect(ConnectArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions(CompletionsArgs),
+}
+
+/// `comfyctl health`.
+#[derive(Debug, Args)]
+pub struct HealthArgs {}
+
+/// `comfyctl connect`.
+#[derive(Debug, Args)]
+pub struct ConnectArgs {
+    /// Retries after the first attempt.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub retries: u32,
+
+    /// Backoff factor: the delay starts at 1s and grows by this much per retry.
+    #[arg(
+        long,
+        default_value = "2.0",
+        allow_negative_numbers = true,
+        value_name = "FACTOR"
+    )]
+    pub backoff: String,
+}
+
+/// `comfyctl completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,262 @@
+//! Raw CLI arguments → a validated [`Config`]. No clap type goes past here.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::cli::{ColorArg, FallbackArg, GlobalArgs};
+use crate::error::Error;
+use crate::manager::{FallbackMode, Target};
+use crate::render::Output;
+
+/// Everything the manager needs to know, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The server; `None` means "find a local one" (8188, then 8000).
+    pub url: Option<Target>,
+    /// Time limit for each request or attempt.
+    pub timeout: Duration,
+    /// Retries after the first attempt (`connect`).
+    pub max_retries: u32,
+    /// Backoff growth factor between attempts.
+    pub retry_backoff: f64,
+    /// What callers should do while the backend is unavailable.
+    pub fallback_mode: FallbackMode,
+    /// Extra request headers (values are marked sensitive).
+    pub headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            url: None,
+            timeout: Duration::from_secs(5),
+            max_retries: 3,
+            retry_backoff: 2.0,
+            fallback_mode: FallbackMode::Placeholder,
+            headers: Vec::new(),
+        }
+    }
+}
+
+/// Longest `--timeout` accepted: past this a "check" is a hang.
+const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Most `--retries` accepted; with the 30 s cap this is already days.
+const MAX_RETRIES: u32 = 10_000;
+
+impl Config {
+    /// Every problem with this configuration, not only the first. Empty
+    /// means valid.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.timeout.is_zero() {
+            problems.push("--timeout: must be greater than 0".to_string());
+        } else if self.timeout > MAX_TIMEOUT {
+            problems.push("--timeout: must be at most 1h".to_string());
+        }
+        if self.max_retries > MAX_RETRIES {
+            problems.push(format!("--retries: must be at most {MAX_RETRIES}"));
+        }
+        if !self.retry_backoff.is_finite() || self.retry_backoff < 1.0 || self.retry_backoff > 10.0
+        {
+            problems.push(format!(
+                "--backoff: must be between 1.0 and 10.0, got {}",
+                self.retry_backoff
+            ));
+        }
+        for (name, _) in &self.headers {
+            if name == "origin" {
+                problems.push(
+                    "--header Origin: not allowed; a stock ComfyUI answers 403 to a foreign Origin"
+                        .to_string(),
+                );
+            } else if name == "host" {
+                problems.push("--header Host: not allowed; put the host in --url".to_string());
+            }
+        }
+        problems
+    }
+}
+
+/// Parses a duration flag: humantime (`500ms`, `5s`, `2m`, `1h 30m`) or a
+/// bare number of seconds.
+pub fn parse_duration(flag: &str, input: &str) -> Result<Duration, String> {
+    let s = input.trim();
+    if let Ok(secs) = s.parse::<f64>() {
+        if (0.0..1e9).contains(&secs) {
+            return Ok(Duration::from_secs_f64(secs));
+        }
+        return Err(format!(
+            "{flag}: '{s}' is not a valid duration; use e.g. 500ms, 5s, 2m"
+        ));
+    }
+    humantime::parse_duration(s)
+        .map_err(|_| format!("{flag}: '{s}' is not a valid duration; use e.g. 500ms, 5s, 2m"))
+}
+
+/// Parses `Name: value`. The message never repeats the value: it may be a
+/// secret.
+pub fn parse_header(input: &str) -> Result<(HeaderName, HeaderValue), String> {
+    let Some((name, value)) = input.split_once(':') else {
+        let name = input.split_whitespace().next().unwrap_or("");
+        return Err(format!(
+            "--header '{name}…': expected 'Name: value' with a colon"
+        ));
+    };
+    let name = name.trim();
+    let name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("--header '{name}: ***': '{name}' is not a valid header name"))?;
+    let mut value = HeaderValue::from_str(value.trim()).map_err(|_| {
+        format!("--header '{name}: ***': the value has characters a header cannot carry")
+    })?;
+    value.set_sensitive(true);
+    Ok((name, value))
+}
+
+/// Parses a float flag.
+fn parse_f64(flag: &str, input: &str) -> Result<f64, String> {
+    input
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{flag}: '{}' is not a number", input.trim()))
+}
+
+/// Collects parse problems while building a value, so all are reported.
+#[derive(Default)]
+pub struct Problems(Vec<String>);
+
+impl Problems {
+    /// Keeps `Ok` values; records `Err` messages and returns `None`.
+    pub fn take<T>(&mut self, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.push(e);
+                None
+            }
+        }
+    }
+
+    /// Adds problems found later (e.g. by `validate()`).
+    pub fn extend(&mut self, more: Vec<String>) {
+        self.0.extend(more);
+    }
+
+    /// `Err(Error::Config)` if anything was recorded.
+    pub fn finish(self) -> Result<(), Error> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Config(self.0))
+        }
+    }
+}
+
+/// Builds the [`Config`] shared by every command from the global flags.
+/// `retries` and `backoff` come from the commands that take them.
+pub fn from_global(
+    global: &GlobalArgs,
+    retries: Option<u32>,
+    backoff: Option<&str>,
+    problems: &mut Problems,
+) -> Config {
+    let mut config = Config::default();
+    if let Some(url) = global.url.as_deref() {
+        config.url = problems.take(Target::parse(url).map_err(|e| format!("--url: {e}")));
+    }
+    if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
+        config.timeout = t;
+    }
+    config.headers = global
+        .headers
+        .iter()
+        .filter_map(|h| problems.take(parse_header(h)))
+        .collect();
+    if let Some(r) = retries {
+        config.max_retries = r;
+    }
+    if let Some(b) = backoff.and_then(|b| problems.take(parse_f64("--backoff", b))) {
+        config.retry_backoff = b;
+    }
+    config.fallback_mode = match global.fallback {
+        FallbackArg::Placeholder => FallbackMode::Placeholder,
+        FallbackArg::Skip => FallbackMode::Skip,
+        FallbackArg::Abort => FallbackMode::Abort,
+    };
+    problems.extend(config.validate());
+    config
+}
+
+/// Decides the output mode once, in this order: `--json` or `--color`, then
+/// `NO_COLOR`, then `TERM=dumb`, then whether stdout is a terminal.
+/// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests).
+pub fn output(global: &GlobalArgs) -> Output {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let forced_tty = env("COMFYCTL_FORCE_TTY").is_some_and(|v| v != "0");
+    let tty = forced_tty || console::Term::stdout().is_term();
+    let dumb = env("TERM").is_some_and(|t| t == "dumb");
+    let color = match global.color {
+        _ if global.json => false,
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => env("NO_COLOR").is_none() && !dumb && tty,
+    };
+    Output {
+        json: global.json,
+        color,
+        live: tty && !dumb && !global.json && !global.quiet,
+        quiet: global.quiet,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("--t", "5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(
+            parse_duration("--t", "250ms"),
+            Ok(Duration::from_millis(250))
+        );
+        assert_eq!(parse_duration("--t", "2"), Ok(Duration::from_secs(2)));
+        assert_eq!(
+            parse_duration("--t", "1.5"),
+            Ok(Duration::from_millis(1500))
+        );
+        let err = parse_duration("--timeout", "5 parsecs").unwrap_err();
+        assert!(
+            err.starts_with("--timeout:") && err.contains("5 parsecs"),
+            "{err}"
+        );
+        assert!(parse_duration("--t", "-1").is_err());
+        assert!(parse_duration("--t", "NaN").is_err());
+    }
+
+    #[test]
+    fn headers_never_echo_values() {
+        let (n, v) = parse_header("Authorization: Bearer abc").unwrap();
+        assert_eq!(n, "authorization");
+        assert!(v.is_sensitive());
+        let err = parse_header("Bad Name: secret-value").unwrap_err();
+        assert!(!err.contains("secret-value"), "{err}");
+        let err = parse_header("X-Token: line\nbreak").unwrap_err();
+        assert!(!err.contains("line"), "{err}");
+        assert!(parse_header("nocolon").unwrap_err().contains("colon"));
+    }
+
+    #[test]
+    fn validate_lists_every_problem() {
+        let config = Config {
+            timeout: Duration::ZERO,
+            retry_backoff: -1.0,
+            max_retries: 1_000_000,
+            headers: vec![parse_header("Origin: http://x").unwrap()],
+            ..Config::default()
+        };
+        let problems = config.validate();
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        assert!(Config::default().validate().is_empty());
+    }
+}

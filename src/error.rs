@@ -1,0 +1,104 @@
+//! Typed errors and the one exit-code table that scripts rely on.
+
+use std::process::ExitCode;
+
+/// How comfyctl ends. This is the contract for scripts; the README and
+/// `--help` repeat it, and the integration tests assert every code.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Available, and ready where readiness checks were asked for.
+    Ok,
+    /// Unavailable: unreachable, not ComfyUI, or timed out, after the retries.
+    Unavailable,
+    /// Usage or configuration error.
+    Usage,
+    /// Reachable but not ready: readiness checks failed, or HTTP answers
+    /// but the WebSocket upgrade is refused.
+    NotReady,
+    /// Interrupted by Ctrl-C or SIGTERM.
+    Interrupted,
+}
+
+impl Exit {
+    /// The process exit status for this outcome.
+    pub fn code(self) -> u8 {
+        match self {
+            Exit::Ok => 0,
+            Exit::Unavailable => 1,
+            Exit::Usage => 2,
+            Exit::NotReady => 3,
+            Exit::Interrupted => 130,
+        }
+    }
+}
+
+impl From<Exit> for ExitCode {
+    fn from(exit: Exit) -> Self {
+        ExitCode::from(exit.code())
+    }
+}
+
+/// The exit-code table as shown in `--help`; kept beside [`Exit`] so the two
+/// cannot drift apart.
+pub const EXIT_CODE_HELP: &str = "\
+Exit codes:
+  0    available, and ready where readiness checks were asked for
+  1    unavailable: unreachable, not ComfyUI, or timed out, after the retries
+  2    usage or configuration error
+  3    reachable but not ready: readiness checks failed, or HTTP answers but
+       the WebSocket upgrade is refused
+  130  interrupted";
+
+/// Errors that end a command before it has a result to report.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The configuration is invalid; every problem is listed, not only the first.
+    #[error("invalid configuration:\n{}", .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Config(Vec<String>),
+    /// Writing output failed (for example a closed pipe).
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+    /// Something the program could not do that is not the server's fault.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The exit code this error maps to.
+    pub fn exit(&self) -> Exit {
+        match self {
+            Error::Config(_) => Exit::Usage,
+            Error::Io(_) | Error::Internal(_) => Exit::Unavailable,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_match_the_documented_table() {
+        for (exit, code) in [
+            (Exit::Ok, 0),
+            (Exit::Unavailable, 1),
+            (Exit::Usage, 2),
+            (Exit::NotReady, 3),
+            (Exit::Interrupted, 130),
+        ] {
+            assert_eq!(exit.code(), code);
+            let line = EXIT_CODE_HELP
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("{code} ")));
+            assert!(line, "exit code {code} missing from the help table");
+        }
+    }
+
+    #[test]
+    fn config_error_lists_every_problem() {
+        let e = Error::Config(vec!["--timeout: bad".into(), "--url: bad".into()]);
+        let text = e.to_string();
+        assert!(text.contains("--timeout: bad") && text.contains("--url: bad"));
+        assert_eq!(e.exit(), Exit::Usage);
+    }
+}

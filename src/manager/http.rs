@@ -1,0 +1,309 @@
+//! The HTTP probe: `/system_stats`, `/prompt` and `/queue`, concurrently,
+//! each bounded in time and size, with every failure classified.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+
+use super::parse;
+use super::status::{ErrorKind, ProbeError, Status, now_rfc3339};
+use super::target::Target;
+
+/// Largest body accepted from `/system_stats` and `/prompt`.
+pub const HEALTH_BODY_CAP: usize = 1 << 20;
+/// Largest body accepted from `/queue`: pending entries carry whole workflows.
+pub const QUEUE_BODY_CAP: usize = 16 << 20;
+/// Largest body accepted from `/object_info`, which is several MiB on servers
+/// with many custom nodes.
+pub const OBJECT_INFO_BODY_CAP: usize = 64 << 20;
+
+/// One HTTP client for every target: headers, timeout, no proxy, and a
+/// redirect policy that never carries credentials to another origin.
+#[derive(Clone)]
+pub struct HttpClient {
+    client: reqwest::Client,
+    timeout: Duration,
+}
+
+impl HttpClient {
+    /// Builds the client. `headers` are sent with every request; no `Origin`
+    /// is ever sent, because a stock server answers 403 to a foreign one.
+    pub fn new(headers: &[(HeaderName, HeaderValue)], timeout: Duration) -> HttpClient {
+        let mut map = HeaderMap::new();
+        map.insert(
+            USER_AGENT,
+            HeaderValue::from_static(concat!("comfyctl/", env!("CARGO_PKG_VERSION"))),
+        );
+        for (name, value) in headers {
+            let mut value = value.clone();
+            value.set_sensitive(true);
+            map.append(name.clone(), value);
+        }
+        let redirects = reqwest::redirect::Policy::custom(|attempt| {
+            let first = &attempt.previous()[0];
+            if attempt.previous().len() > 5 || attempt.url().origin() != first.origin() {
+                attempt.stop()
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = reqwest::Client::builder()
+            .default_headers(map)
+            .no_proxy()
+            .redirect(redirects)
+            .connect_timeout(timeout)
+            .tcp_nodelay(true)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .expect("reqwest client with static settings always builds");
+        HttpClient { client, timeout }
+    }
+
+    /// The per-request timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// GETs `route` and returns the body, bounded by the timeout (headers and
+    /// body together, so a body that never finishes times out) and by `cap`.
+    pub async fn get(
+        &self,
+        target: &Target,
+        route: &str,
+        cap: usize,
+    ) -> Result<Vec<u8>, ProbeError> {
+        let url = target.endpoint(route);
+        let mut request = self.client.get(url.clone());
+        if let Some(auth) = basic_auth(target) {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let fetch = async {
+            let mut response = request
+                .send()
+                .await
+                .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?;
+            let status = response.status();
+            if !status.is_success() {
+                return Err(http_status_error(
+                    route,
+                    status.as_u16(),
+                    status.canonical_reason(),
+                ));
+            }
+            if response.content_length().is_some_and(|n| n > cap as u64) {
+                return Err(too_large(route, cap));
+            }
+            let mut body = Vec::new();
+            while let Some(chunk) = response
+                .chunk()
+                .await
+                .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?
+            {
+                if body.len() + chunk.len() > cap {
+                    return Err(too_large(route, cap));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok(body)
+        };
+        match tokio::time::timeout(self.timeout, fetch).await {
+            Ok(result) => result,
+            Err(_) => Err(timeout_error(target, route, self.timeout)),
+        }
+    }
+
+    /// One health probe: the three routes at once. `latency_ms` is the wall
+    /// time of all three.
+    pub async fn probe(&self, target: &Target) -> (Status, Option<parse::Queue>) {
+        let started = Instant::now();
+        let (stats, prompt, queue) = tokio::join!(
+            self.get(target, "/system_stats", HEALTH_BODY_CAP),
+            self.get(target, "/prompt", HEALTH_BODY_CAP),
+            self.get(target, "/queue", QUEUE_BODY_CAP),
+        );
+        let latency = started.elapsed();
+        let parsed = (|| {
+            let stats =
+                parse::system_stats(&stats?).map_err(|e| not_comfyui("/system_stats", &e))?;
+            let remaining = parse::prompt_info(&prompt?).map_err(|e| not_comfyui("/prompt", &e))?;
+            let queue = parse::queue(&queue?).map_err(|e| not_comfyui("/queue", &e))?;
+            Ok::<_, ProbeError>((stats, remaining, queue))
+        })();
+        let url = target.to_string();
+        match parsed {
+            Err(error) => (Status::failed(url, error), None),
+            Ok((stats, remaining, queue)) => {
+                let status = Status {
+                    available: true,
+                    version: stats.version,
+                    queue_remaining: Some(remaining),
+                    queue_running: Some(queue.running),
+                    queue_pending: Some(queue.pending),
+                    latency_ms: Some((latency.as_secs_f64() * 1000.0 * 10.0).round() / 10.0),
+                    devices: stats.devices,
+                    ram_total: stats.ram_total,
+                    ram_free: stats.ram_free,
+                    python_version: stats.python_version,
+                    pytorch_version: stats.pytorch_version,
+                    last_check: now_rfc3339(),
+                    ..Status::unknown(url)
+                };
+                (status, Some(queue))
+            }
+        }
+    }
+}
+
+/// `Authorization: Basic …` from the URL's user:password, unless the user set
+/// their own Authorization header.
+pub fn basic_auth(target: &Target) -> Option<HeaderValue> {
+    let (user, pass) = target.credentials()?;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+    let mut value = HeaderValue::from_str(&format!("Basic {token}")).ok()?;
+    value.set_sensitive(true);
+    Some(value)
+}
+
+fn too_large(route: &str, cap: usize) -> ProbeError {
+    ProbeError::new(
+        ErrorKind::NotComfyui,
+        format!(
+            "GET {route} sent a body larger than {} MiB; that is not ComfyUI's JSON",
+            cap >> 20
+        ),
+    )
+}
+
+fn not_comfyui(route: &str, detail: &str) -> ProbeError {
+    let hint = if detail.contains("expected value at line 1 column 1") {
+        " (an HTML page or plain text, perhaps from a proxy)"
+    } else {
+        ""
+    };
+    ProbeError::new(
+        ErrorKind::NotComfyui,
+        format!("not ComfyUI: GET {route} answered 200 with {detail}{hint}"),
+    )
+}
+
+/// A non-2xx status, with a hint for the usual causes.
+pub fn http_status_error(route: &str, code: u16, reason: Option<&str>) -> ProbeError {
+    let hint = match code {
+        401 => " (check --header / the URL's credentials)",
+        403 => " (a proxy, or ComfyUI's origin check, refused the request)",
+        404 => " (is the URL's path prefix right?)",
+        502..=504 => " (a proxy is up but ComfyUI behind it is not)",
+        300..=399 => " (redirects to another origin are not followed)",
+        _ => "",
+    };
+    let reason = reason.map(|r| format!(" {r}")).unwrap_or_default();
+    ProbeError::new(
+        ErrorKind::HttpStatus,
+        format!("GET {route} answered HTTP {code}{reason}{hint}"),
+    )
+    .with_status(code)
+}
+
+/// No answer in time.
+pub fn timeout_error(target: &Target, what: &str, timeout: Duration) -> ProbeError {
+    ProbeError::new(
+        ErrorKind::Timeout,
+        format!(
+            "timed out: no answer from {} within {} ({what})",
+            target.authority(),
+            humantime::format_duration(timeout)
+        ),
+    )
+}
+
+fn classify_reqwest(
+    e: &reqwest::Error,
+    target: &Target,
+    route: &str,
+    timeout: Duration,
+) -> ProbeError {
+    if e.is_timeout() {
+        return timeout_error(target, &format!("GET {route}"), timeout);
+    }
+    classify_chain(e, target).unwrap_or_else(|| {
+        ProbeError::new(
+            ErrorKind::Network,
+            format!(
+                "GET {route} on {} failed: {}",
+                target.authority(),
+                innermost(e)
+            ),
+        )
+    })
+}
+
+/// Walks an error's source chain for the causes that have their own kind.
+pub fn classify_chain(
+    e: &(dyn std::error::Error + 'static),
+    target: &Target,
+) -> Option<ProbeError> {
+    let authority = target.authority();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            match io.kind() {
+                K::ConnectionRefused => {
+                    return Some(ProbeError::new(
+                        ErrorKind::ConnectionRefused,
+                        format!(
+                            "connection refused: nothing is listening on {authority} (is ComfyUI running?)"
+                        ),
+                    ));
+                }
+                K::TimedOut => {
+                    return Some(ProbeError::new(
+                        ErrorKind::Timeout,
+                        format!("timed out connecting to {authority}"),
+                    ));
+                }
+                K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+                    return Some(ProbeError::new(
+                        ErrorKind::Network,
+                        format!("{authority} closed the connection without answering"),
+                    ));
+                }
+                _ => {}
+            }
+        }
+        let text = err.to_string().to_ascii_lowercase();
+        if text.contains("dns error") || text.contains("failed to lookup address") {
+            let host = authority
+                .rsplit_once(':')
+                .map(|(h, _)| h)
+                .unwrap_or(&authority);
+            return Some(ProbeError::new(
+                ErrorKind::Dns,
+                format!("cannot resolve host '{host}' (DNS lookup failed; check the URL)"),
+            ));
+        }
+        if text.contains("certificate")
+            || text.contains("tls")
+            || text.contains("handshake")
+            || text.contains("invalid peer")
+        {
+            return Some(ProbeError::new(
+                ErrorKind::Tls,
+                format!("TLS with {authority} failed: {}", innermost(err)),
+            ));
+        }
+        current = err.source();
+    }
+    None
+}
+
+/// The deepest message in a chain: usually the most specific one, and never
+/// one that carries the request URL.
+fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = e;
+    while let Some(next) = current.source() {
+        current = next;
+    }
+    current.to_string()
+}

@@ -1,0 +1,184 @@
+//! `Status`: the seed's ComfyUIStatus made real, with field names taken from
+//! what a real server sends.
+
+use std::fmt;
+
+use serde::Serialize;
+
+/// What one check found out about a server. Serialised as the `--json` output.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Status {
+    /// The server answered like ComfyUI.
+    pub available: bool,
+    /// The server URL, credentials redacted.
+    pub url: String,
+    /// `system.comfyui_version` from `GET /system_stats`.
+    pub version: Option<String>,
+    /// `exec_info.queue_remaining` from `GET /prompt` (or a WebSocket `status`).
+    pub queue_remaining: Option<u64>,
+    /// Number of entries in `queue_running` from `GET /queue`.
+    pub queue_running: Option<u64>,
+    /// Number of entries in `queue_pending` from `GET /queue`.
+    pub queue_pending: Option<u64>,
+    /// Wall time of the HTTP probe (three concurrent requests), in ms.
+    pub latency_ms: Option<f64>,
+    /// `devices` from `GET /system_stats`.
+    pub devices: Vec<Device>,
+    /// `system.ram_total`, bytes.
+    pub ram_total: Option<u64>,
+    /// `system.ram_free`, bytes.
+    pub ram_free: Option<u64>,
+    /// `system.python_version`.
+    pub python_version: Option<String>,
+    /// `system.pytorch_version`.
+    pub pytorch_version: Option<String>,
+    /// Why the server is not available (or not ready), if it is not.
+    pub error: Option<ProbeError>,
+    /// When this check finished, RFC 3339 (UTC).
+    pub last_check: String,
+    /// Filled by `--require-cors`; null when not checked.
+    pub cors_enabled: Option<bool>,
+    /// Filled by `--require-model` and `--workflow`; null when not checked.
+    pub models_ready: Option<bool>,
+    /// Filled by `--workflow`; null when not checked.
+    pub workflows_ready: Option<bool>,
+    /// True only when every requested readiness check passed; null when none
+    /// was requested.
+    pub fully_ready: Option<bool>,
+}
+
+impl Status {
+    /// A status with nothing known yet but the URL.
+    pub fn unknown(url: String) -> Status {
+        Status {
+            available: false,
+            url,
+            version: None,
+            queue_remaining: None,
+            queue_running: None,
+            queue_pending: None,
+            latency_ms: None,
+            devices: Vec::new(),
+            ram_total: None,
+            ram_free: None,
+            python_version: None,
+            pytorch_version: None,
+            error: None,
+            last_check: now_rfc3339(),
+            cors_enabled: None,
+            models_ready: None,
+            workflows_ready: None,
+            fully_ready: None,
+        }
+    }
+
+    /// A status for a failed check.
+    pub fn failed(url: String, error: ProbeError) -> Status {
+        Status {
+            error: Some(error),
+            ..Status::unknown(url)
+        }
+    }
+}
+
+/// One entry of `devices` in `GET /system_stats`.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Device {
+    /// e.g. `cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync`, or `cpu`.
+    pub name: String,
+    /// `cuda`, `cpu`, `mps`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Bytes.
+    pub vram_total: Option<u64>,
+    /// Bytes.
+    pub vram_free: Option<u64>,
+}
+
+/// The classes of failure a check can run into; each has its own wording.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// Nothing listens on the port.
+    ConnectionRefused,
+    /// The host name did not resolve.
+    Dns,
+    /// No answer within `--timeout`.
+    Timeout,
+    /// The TLS handshake failed.
+    Tls,
+    /// The server answered with a non-success HTTP status.
+    HttpStatus,
+    /// The server answered, but not like ComfyUI.
+    NotComfyui,
+    /// HTTP works, but the WebSocket upgrade was refused.
+    WsRefused,
+    /// The WebSocket closed, broke, or stopped answering.
+    WsClosed,
+    /// Any other network failure (reset, unreachable, …).
+    Network,
+}
+
+impl ErrorKind {
+    /// The snake_case name used in JSON and plain output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::ConnectionRefused => "connection_refused",
+            ErrorKind::Dns => "dns",
+            ErrorKind::Timeout => "timeout",
+            ErrorKind::Tls => "tls",
+            ErrorKind::HttpStatus => "http_status",
+            ErrorKind::NotComfyui => "not_comfyui",
+            ErrorKind::WsRefused => "ws_refused",
+            ErrorKind::WsClosed => "ws_closed",
+            ErrorKind::Network => "network",
+        }
+    }
+}
+
+/// A classified failure: a kind, a one-line message, and the HTTP status
+/// where there was one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProbeError {
+    /// The class of failure.
+    pub kind: ErrorKind,
+    /// One line that says what happened and, where it can, what to do.
+    pub message: String,
+    /// The HTTP status code, for `http_status` and `ws_refused`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+impl ProbeError {
+    /// A failure of the given kind.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ProbeError {
+        ProbeError {
+            kind,
+            message: message.into(),
+            status: None,
+        }
+    }
+
+    /// Attaches an HTTP status code.
+    pub fn with_status(mut self, status: u16) -> ProbeError {
+        self.status = Some(status);
+        self
+    }
+
+    /// Reachable-but-not-ready failures (exit 3) as opposed to unavailable
+    /// ones (exit 1).
+    pub fn is_reachable(&self) -> bool {
+        matches!(self.kind, ErrorKind::WsRefused | ErrorKind::WsClosed)
+    }
+}
+
+impl fmt::Display for ProbeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Now, as RFC 3339 with milliseconds, UTC.
+pub fn now_rfc3339() -> String {
+    humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string()
+}

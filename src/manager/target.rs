@@ -1,0 +1,264 @@
+//! Where the server is: URL parsing, the derived WebSocket URL, and redaction.
+
+use std::fmt;
+
+use url::Url;
+
+/// A ComfyUI server address: `http(s)://host[:port][/path-prefix]`.
+///
+/// Credentials in the URL are kept apart from it, so that the URL itself can
+/// be shown anywhere; [`Target::credentials`] hands them to the transport.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Target {
+    base: Url,
+    credentials: Option<(String, String)>,
+}
+
+impl Target {
+    /// Parses `http(s)://host[:port][/prefix]` or a bare `host:port`.
+    ///
+    /// The error says what to fix, without repeating any credentials.
+    pub fn parse(input: &str) -> Result<Target, String> {
+        let input = input.trim();
+        if input.is_empty() {
+            return Err("the URL is empty; give http://HOST:PORT".into());
+        }
+        let with_scheme = if input.contains("://") {
+            input.to_string()
+        } else {
+            format!("http://{input}")
+        };
+        let mut url = Url::parse(&with_scheme).map_err(|e| {
+            let shown = redact_str(input);
+            match e {
+                url::ParseError::InvalidPort => {
+                    format!("'{shown}' has an invalid port; use 1-65535")
+                }
+                url::ParseError::EmptyHost => format!("'{shown}' has no host"),
+                other => format!("'{shown}' is not a valid URL ({other})"),
+            }
+        })?;
+        let shown = redact_url(&url);
+        match url.scheme() {
+            "http" | "https" => {}
+            "ws" | "wss" => {
+                return Err(format!(
+                    "'{shown}': give the HTTP URL (http:// or https://); the WebSocket URL is derived from it"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "'{shown}': unsupported scheme '{other}'; use http:// or https://"
+                ));
+            }
+        }
+        match url.host_str() {
+            None | Some("") => return Err(format!("'{shown}' has no host")),
+            Some(_) => {}
+        }
+        if url.port() == Some(0) {
+            return Err(format!("'{shown}' has port 0; use 1-65535"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(format!(
+                "'{shown}': a server URL takes no ?query or #fragment"
+            ));
+        }
+        let credentials = if url.username().is_empty() && url.password().is_none() {
+            None
+        } else {
+            let user = percent_decode(url.username());
+            let pass = url.password().map(percent_decode).unwrap_or_default();
+            Some((user, pass))
+        };
+        // Setting these cannot fail for http(s) URLs with a host.
+        let _ = url.set_username("");
+        let _ = url.set_password(None);
+        // A trailing slash would double up when paths are appended.
+        let trimmed = url.path().trim_end_matches('/').to_string();
+        url.set_path(&trimmed);
+        Ok(Target {
+            base: url,
+            credentials,
+        })
+    }
+
+    /// The URL of an HTTP route, e.g. `endpoint("/system_stats")`, under the
+    /// path prefix.
+    pub fn endpoint(&self, route: &str) -> Url {
+        let mut url = self.base.clone();
+        let path = format!("{}{}", self.base.path().trim_end_matches('/'), route);
+        url.set_path(&path);
+        url
+    }
+
+    /// The WebSocket URL: http → ws, https → wss, same prefix, `/ws?clientId=`.
+    pub fn ws_url(&self, client_id: &str) -> Url {
+        let mut url = self.endpoint("/ws");
+        let scheme = if self.base.scheme() == "https" {
+            "wss"
+        } else {
+            "ws"
+        };
+        // http → ws and https → wss are both "special" schemes, so this holds.
+        let _ = url.set_scheme(scheme);
+        url.query_pairs_mut().append_pair("clientId", client_id);
+        url
+    }
+
+    /// `user` and `password` from the URL, for HTTP basic auth.
+    pub fn credentials(&self) -> Option<(&str, &str)> {
+        self.credentials
+            .as_ref()
+            .map(|(u, p)| (u.as_str(), p.as_str()))
+    }
+
+    /// `host:port`, for messages.
+    pub fn authority(&self) -> String {
+        let host = self.base.host_str().unwrap_or_default();
+        let port = self.base.port_or_known_default().unwrap_or(80);
+        if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]:{port}")
+        } else {
+            format!("{host}:{port}")
+        }
+    }
+}
+
+/// Shown with the credentials replaced by `***`, so output never leaks them.
+impl fmt::Display for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let s = self.base.as_str().trim_end_matches('/');
+        if self.credentials.is_some() {
+            let (scheme, rest) = s.split_once("://").unwrap_or(("http", s));
+            write!(f, "{scheme}://***@{rest}")
+        } else {
+            f.write_str(s)
+        }
+    }
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Target({self})")
+    }
+}
+
+/// A URL with any user:password replaced by `***`.
+pub fn redact_url(url: &Url) -> String {
+    if url.username().is_empty() && url.password().is_none() {
+        return url.as_str().to_string();
+    }
+    let mut clean = url.clone();
+    let _ = clean.set_username("");
+    let _ = clean.set_password(None);
+    let s = clean.to_string();
+    match s.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://***@{rest}"),
+        None => s,
+    }
+}
+
+/// Redacts a URL-ish string that may not even parse: anything between
+/// `://` and the last `@` of the authority goes.
+pub fn redact_str(input: &str) -> String {
+    let (scheme, rest) = match input.split_once("://") {
+        Some((s, r)) => (Some(s), r),
+        None => (None, input),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    let authority = match authority.rfind('@') {
+        Some(at) => format!("***@{}", &authority[at + 1..]),
+        None => authority.to_string(),
+    };
+    match scheme {
+        Some(s) => format!("{s}://{authority}{tail}"),
+        None => format!("{authority}{tail}"),
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_host_port_becomes_http() {
+        let t = Target::parse("127.0.0.1:8188").unwrap();
+        assert_eq!(t.to_string(), "http://127.0.0.1:8188");
+        assert_eq!(
+            t.endpoint("/system_stats").as_str(),
+            "http://127.0.0.1:8188/system_stats"
+        );
+    }
+
+    #[test]
+    fn prefix_is_kept_for_http_and_ws() {
+        let t = Target::parse("https://example.com/comfy/").unwrap();
+        assert_eq!(
+            t.endpoint("/queue").as_str(),
+            "https://example.com/comfy/queue"
+        );
+        assert_eq!(
+            t.ws_url("abc").as_str(),
+            "wss://example.com/comfy/ws?clientId=abc"
+        );
+        let t = Target::parse("http://h:1/api").unwrap();
+        assert_eq!(t.ws_url("x").as_str(), "ws://h:1/api/ws?clientId=x");
+    }
+
+    #[test]
+    fn ipv6_loopback() {
+        let t = Target::parse("[::1]:8188").unwrap();
+        assert_eq!(t.endpoint("/prompt").as_str(), "http://[::1]:8188/prompt");
+        assert_eq!(t.authority(), "[::1]:8188");
+    }
+
+    #[test]
+    fn bad_urls_say_what_to_fix() {
+        for (input, needle) in [
+            ("ftp://h:1", "unsupported scheme"),
+            ("http://h:70000", "invalid port"),
+            ("http://h:0", "port 0"),
+            ("http://:8188", "host"),
+            ("", "empty"),
+            ("ws://h:1", "HTTP URL"),
+            ("http://h:1/?x=1", "query"),
+        ] {
+            let err = Target::parse(input).unwrap_err();
+            assert!(err.contains(needle), "{input}: {err}");
+        }
+    }
+
+    #[test]
+    fn credentials_are_split_off_and_never_shown() {
+        let t = Target::parse("https://alice:s3cr%40t@proxy.example/comfy").unwrap();
+        assert_eq!(t.credentials(), Some(("alice", "s3cr@t")));
+        let shown = t.to_string();
+        assert_eq!(shown, "https://***@proxy.example/comfy");
+        assert!(!t.endpoint("/x").as_str().contains("alice"));
+        assert!(!t.ws_url("id").as_str().contains("s3cr"));
+        assert!(!format!("{t:?}").contains("alice"));
+    }
+
+    #[test]
+    fn parse_errors_do_not_echo_credentials() {
+        let err = Target::parse("gopher://bob:hunter2@h:1").unwrap_err();
+        assert!(!err.contains("hunter2") && !err.contains("bob"), "{err}");
+        let err = Target::parse("http://bob:hunter2@h:99999").unwrap_err();
+        assert!(!err.contains("hunter2"), "{err}");
+    }
+
+    #[test]
+    fn redact_str_handles_unparseable_input() {
+        assert_eq!(redact_str("http://u:p@h:1/x"), "http://***@h:1/x");
+        assert_eq!(redact_str("u:p@h"), "***@h");
+        assert_eq!(redact_str("http://h/a@b"), "http://h/a@b");
+    }
+}

@@ -1,0 +1,142 @@
+//! The WebSocket side: the handshake at `/ws?clientId=…`, the first `status`
+//! message, and classification of everything that can go wrong on the way.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use tokio::net::TcpStream;
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+use super::http::{basic_auth, classify_chain, timeout_error};
+use super::parse::{self, WsMessage};
+use super::status::{ErrorKind, ProbeError};
+use super::target::Target;
+
+/// An open WebSocket to the server.
+pub type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Largest WebSocket message accepted. Preview images arrive as binary frames
+/// of a few MiB; text messages are far smaller.
+pub const WS_MESSAGE_CAP: usize = 16 << 20;
+
+/// A fresh random clientId, in the UUID form ComfyUI's own frontend uses.
+pub fn new_client_id() -> String {
+    uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .to_string()
+}
+
+/// Opens `/ws?clientId=…` and waits for the first `status` message, all
+/// within `timeout`. Returns the stream and that message's `queue_remaining`.
+pub async fn open(
+    target: &Target,
+    headers: &[(HeaderName, HeaderValue)],
+    client_id: &str,
+    timeout: Duration,
+) -> Result<(WsStream, u64), ProbeError> {
+    let deadline = Instant::now() + timeout;
+    let url = target.ws_url(client_id);
+    let mut request = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| ProbeError::new(ErrorKind::Network, format!("bad WebSocket URL: {e}")))?;
+    for (name, value) in headers {
+        request.headers_mut().append(name.clone(), value.clone());
+    }
+    if let Some(auth) = basic_auth(target)
+        && !request.headers().contains_key(AUTHORIZATION)
+    {
+        request.headers_mut().insert(AUTHORIZATION, auth);
+    }
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(WS_MESSAGE_CAP))
+        .max_frame_size(Some(WS_MESSAGE_CAP));
+    let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    let (mut stream, _) = match tokio::time::timeout_at(deadline, handshake).await {
+        Err(_) => return Err(timeout_error(target, "WebSocket handshake", timeout)),
+        Ok(Err(e)) => return Err(classify(e, target)),
+        Ok(Ok(pair)) => pair,
+    };
+    loop {
+        let next = match tokio::time::timeout_at(deadline, stream.next()).await {
+            Err(_) => {
+                return Err(ProbeError::new(
+                    ErrorKind::WsClosed,
+                    format!(
+                        "the WebSocket opened but sent no status message within {}",
+                        humantime::format_duration(timeout)
+                    ),
+                ));
+            }
+            Ok(next) => next,
+        };
+        match next {
+            None => {
+                return Err(closed(
+                    "the server closed the WebSocket before its first status message",
+                ));
+            }
+            Some(Err(e)) => return Err(classify(e, target)),
+            Some(Ok(Message::Text(text))) => {
+                if let Ok(WsMessage::Status {
+                    queue_remaining, ..
+                }) = parse::ws_message(&text)
+                {
+                    return Ok((stream, queue_remaining));
+                }
+            }
+            Some(Ok(Message::Close(frame))) => {
+                let why = frame
+                    .map(|f| format!(" (code {}, '{}')", u16::from(f.code), f.reason))
+                    .unwrap_or_default();
+                return Err(closed(format!(
+                    "the server closed the WebSocket before its first status message{why}"
+                )));
+            }
+            // Pings are answered by tungstenite; binary frames are previews.
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+fn closed(message: impl Into<String>) -> ProbeError {
+    ProbeError::new(ErrorKind::WsClosed, message)
+}
+
+/// Classifies a tungstenite error.
+pub fn classify(e: tungstenite::Error, target: &Target) -> ProbeError {
+    use tungstenite::Error as E;
+    match e {
+        E::Http(response) => {
+            let code = response.status().as_u16();
+            let reason = response.status().canonical_reason().unwrap_or("");
+            let hint = match code {
+                403 => "; a proxy or ComfyUI's origin check refused it",
+                404 => "; is the URL's path prefix right?",
+                _ => "",
+            };
+            ProbeError::new(
+                ErrorKind::WsRefused,
+                format!("WebSocket upgrade refused with HTTP {code} {reason} (HTTP works{hint})"),
+            )
+            .with_status(code)
+        }
+        E::Capacity(c) => closed(format!(
+            "the WebSocket sent a message over the size cap: {c}"
+        )),
+        E::Protocol(p) => closed(format!("the WebSocket broke the protocol: {p}")),
+        E::ConnectionClosed | E::AlreadyClosed => closed("the WebSocket closed"),
+        E::Utf8(_) => closed("the WebSocket sent a text frame that is not UTF-8"),
+        other => classify_chain(&other, target).unwrap_or_else(|| {
+            ProbeError::new(
+                ErrorKind::Network,
+                format!("WebSocket to {} failed: {other}", target.authority()),
+            )
+        }),
+    }
+}

@@ -1,0 +1,122 @@
+//! Human-readable text for a [`Status`].
+
+use indicatif::HumanBytes;
+
+use super::Output;
+use crate::manager::Status;
+
+/// The compact block `comfyctl health` prints.
+pub fn status_block(status: &Status, out: &Output) -> String {
+    let s = out.style();
+    let mut lines = Vec::new();
+    let (mark, state) = if status.available {
+        (
+            s.clone().green().apply_to("●"),
+            s.clone().green().bold().apply_to("available"),
+        )
+    } else {
+        (
+            s.clone().red().apply_to("✗"),
+            s.clone().red().bold().apply_to("unavailable"),
+        )
+    };
+    let version = status
+        .version
+        .as_deref()
+        .map(|v| format!("  ComfyUI {v}"))
+        .unwrap_or_default();
+    lines.push(format!("{mark} {state}  {}{version}", status.url));
+    let label = |name: &str| s.clone().dim().apply_to(format!("{name:<9}")).to_string();
+    if status.available {
+        lines.push(format!("  {}{}", label("queue"), queue_summary(status)));
+        for d in &status.devices {
+            lines.push(format!("  {}{}", label("device"), device_line(d)));
+        }
+        if let (Some(free), Some(total)) = (status.ram_free, status.ram_total) {
+            lines.push(format!(
+                "  {}{} free of {}",
+                label("ram"),
+                HumanBytes(free),
+                HumanBytes(total)
+            ));
+        }
+        if let Some(ms) = status.latency_ms {
+            lines.push(format!("  {}{ms:.1} ms", label("latency")));
+        }
+    }
+    if let Some(e) = &status.error {
+        lines.push(format!(
+            "  {}{}",
+            label("error"),
+            s.clone().red().apply_to(&e.message)
+        ));
+    }
+    lines.join("\n")
+}
+
+/// `0 remaining · 0 running · 0 pending`.
+pub fn queue_summary(status: &Status) -> String {
+    let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+    format!(
+        "{} remaining · {} running · {} pending",
+        n(status.queue_remaining),
+        n(status.queue_running),
+        n(status.queue_pending)
+    )
+}
+
+fn device_line(d: &crate::manager::Device) -> String {
+    let vram = match (d.vram_free, d.vram_total) {
+        (Some(free), Some(total)) => {
+            format!("  {} free of {} VRAM", HumanBytes(free), HumanBytes(total))
+        }
+        _ => String::new(),
+    };
+    format!("{} ({}){vram}", d.name, d.kind)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manager::{Device, ErrorKind, ProbeError};
+
+    #[test]
+    fn block_shows_state_version_queue_devices_latency() {
+        let status = Status {
+            available: true,
+            version: Some("0.3.64".into()),
+            queue_remaining: Some(3),
+            queue_running: Some(1),
+            queue_pending: Some(2),
+            latency_ms: Some(2.5),
+            devices: vec![Device {
+                name: "cpu".into(),
+                kind: "cpu".into(),
+                vram_total: Some(2 << 30),
+                vram_free: Some(1 << 30),
+            }],
+            ..Status::unknown("http://h:1".into())
+        };
+        let text = status_block(&status, &Output::PLAIN);
+        for needle in [
+            "available",
+            "ComfyUI 0.3.64",
+            "3 remaining · 1 running · 2 pending",
+            "1.00 GiB free of 2.00 GiB VRAM",
+            "2.5 ms",
+        ] {
+            assert!(text.contains(needle), "{needle} missing from:\n{text}");
+        }
+        assert!(!text.contains('\x1b'));
+    }
+
+    #[test]
+    fn block_shows_the_error_when_down() {
+        let status = Status::failed(
+            "http://h:1".into(),
+            ProbeError::new(ErrorKind::ConnectionRefused, "connection refused: x"),
+        );
+        let text = status_block(&status, &Output::PLAIN);
+        assert!(text.contains("unavailable") && text.contains("connection refused: x"));
+    }
+}

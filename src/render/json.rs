@@ -1,0 +1,36 @@
+//! JSON output: the [`Status`] object, with the fallback mode when the
+//! backend is unavailable.
+
+use serde::Serialize;
+
+use crate::manager::{FallbackMode, Status};
+
+/// What `health --json` and `connect --json` print: the Status, plus
+/// `fallback` (null while available) and, for `connect`, `attempts`.
+#[derive(Debug, Serialize)]
+pub struct Report<'a> {
+    /// The status fields, at the top level.
+    #[serde(flatten)]
+    pub status: &'a Status,
+    /// The fallback the pipeline should use; null while available.
+    pub fallback: Option<FallbackMode>,
+    /// Attempts made (`connect` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub attempts: Option<u32>,
+}
+
+impl<'a> Report<'a> {
+    /// A report for `status`; `fallback` is shown only while unavailable.
+    pub fn new(status: &'a Status, fallback: FallbackMode, attempts: Option<u32>) -> Self {
+        Report {
+            status,
+            fallback: (!status.available).then_some(fallback),
+            attempts,
+        }
+    }
+
+    /// One line of JSON.
+    pub fn to_line(&self) -> String {
+        serde_json::to_string(self).expect("a Status always serialises")
+    }
+}
