@@ -52,6 +52,7 @@ pub struct GlobalArgs {
     #[arg(
         long,
         env = "COMFYCTL_FALLBACK",
+        hide_env_values = true,
         value_enum,
         default_value_t = FallbackArg::Placeholder,
         global = true

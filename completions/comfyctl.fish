@@ -1,0 +1,88 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_comfyctl_global_optspecs
+    string join \n url= H/header= timeout= fallback= json color= q/quiet h/help V/version
+end
+
+function __fish_comfyctl_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_comfyctl_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_comfyctl_using_subcommand
+    set -l cmd (__fish_comfyctl_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+skip\t'Skip generation'
+abort\t'Abort the operation'"
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -s V -l version -d 'Print version'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "health" -d 'One health check, now, with no retries'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "connect" -d 'Connect over HTTP and WebSocket, retrying with exponential backoff'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+skip\t'Skip generation'
+abort\t'Abort the operation'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s V -l version -d 'Print version'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l retries -d 'Retries after the first attempt' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l backoff -d 'Backoff factor: the delay starts at 1s and grows by this much per retry' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+skip\t'Skip generation'
+abort\t'Abort the operation'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s V -l version -d 'Print version'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+skip\t'Skip generation'
+abort\t'Abort the operation'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "health" -d 'One health check, now, with no retries'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "connect" -d 'Connect over HTTP and WebSocket, retrying with exponential backoff'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
