@@ -36,6 +36,8 @@ Register-ArgumentCompleter -Native -CommandName 'comfyctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'One health check, now, with no retries')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect over HTTP and WebSocket, retrying with exponential backoff')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Live monitor: state changes, queue, progress; reconnects in the background')
+            [CompletionResult]::new('reconnect', 'reconnect', [CompletionResultType]::ParameterValue, 'Keep trying until the full session (HTTP, WebSocket, status) is back')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -74,6 +76,51 @@ Register-ArgumentCompleter -Native -CommandName 'comfyctl' -ScriptBlock {
             [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
             break
         }
+        'comfyctl;watch' {
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'HTTP poll and WebSocket ping period')
+            [CompletionResult]::new('--fail-after', '--fail-after', [CompletionResultType]::ParameterName, 'Consecutive failed probe rounds before the server counts as hung or degraded. A closed socket is reported at once regardless')
+            [CompletionResult]::new('--recover-after', '--recover-after', [CompletionResultType]::ParameterName, 'Consecutive good WebSocket attempts before `degraded` ends')
+            [CompletionResult]::new('--count', '--count', [CompletionResultType]::ParameterName, 'Stop after N HTTP polls')
+            [CompletionResult]::new('--until', '--until', [CompletionResultType]::ParameterName, 'Stop as soon as the server is in this state')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Give up (state `failed`, exit 1) when one outage lasts this long')
+            [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Backoff factor between reconnection attempts (delays start at 100ms)')
+            [CompletionResult]::new('--max-delay', '--max-delay', [CompletionResultType]::ParameterName, 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Give up after this many attempts in one outage')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header, e.g. for a reverse proxy with auth (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header, e.g. for a reverse proxy with auth (repeatable)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)')
+            [CompletionResult]::new('--fallback', '--fallback', [CompletionResultType]::ParameterName, 'What the calling pipeline should do while the backend is unavailable')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output: one JSON object (NDJSON for streams)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing; the exit code says it all')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing; the exit code says it all')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+        'comfyctl;reconnect' {
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Give up after this long in all')
+            [CompletionResult]::new('--backoff', '--backoff', [CompletionResultType]::ParameterName, 'Backoff factor between reconnection attempts (delays start at 100ms)')
+            [CompletionResult]::new('--max-delay', '--max-delay', [CompletionResultType]::ParameterName, 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing')
+            [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Give up after this many attempts in one outage')
+            [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins')
+            [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header, e.g. for a reverse proxy with auth (repeatable)')
+            [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header, e.g. for a reverse proxy with auth (repeatable)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)')
+            [CompletionResult]::new('--fallback', '--fallback', [CompletionResultType]::ParameterName, 'What the calling pipeline should do while the backend is unavailable')
+            [CompletionResult]::new('--color', '--color', [CompletionResultType]::ParameterName, 'When to use colour')
+            [CompletionResult]::new('--json', '--json', [CompletionResultType]::ParameterName, 'Machine-readable output: one JSON object (NDJSON for streams)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing; the exit code says it all')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing; the exit code says it all')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
         'comfyctl;completions' {
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header, e.g. for a reverse proxy with auth (repeatable)')
@@ -93,6 +140,8 @@ Register-ArgumentCompleter -Native -CommandName 'comfyctl' -ScriptBlock {
         'comfyctl;help' {
             [CompletionResult]::new('health', 'health', [CompletionResultType]::ParameterValue, 'One health check, now, with no retries')
             [CompletionResult]::new('connect', 'connect', [CompletionResultType]::ParameterValue, 'Connect over HTTP and WebSocket, retrying with exponential backoff')
+            [CompletionResult]::new('watch', 'watch', [CompletionResultType]::ParameterValue, 'Live monitor: state changes, queue, progress; reconnects in the background')
+            [CompletionResult]::new('reconnect', 'reconnect', [CompletionResultType]::ParameterValue, 'Keep trying until the full session (HTTP, WebSocket, status) is back')
             [CompletionResult]::new('completions', 'completions', [CompletionResultType]::ParameterValue, 'Print a shell completion script (bash, zsh, fish, powershell, elvish)')
             [CompletionResult]::new('help', 'help', [CompletionResultType]::ParameterValue, 'Print this message or the help of the given subcommand(s)')
             break
@@ -101,6 +150,12 @@ Register-ArgumentCompleter -Native -CommandName 'comfyctl' -ScriptBlock {
             break
         }
         'comfyctl;help;connect' {
+            break
+        }
+        'comfyctl;help;watch' {
+            break
+        }
+        'comfyctl;help;reconnect' {
             break
         }
         'comfyctl;help;completions' {

@@ -33,6 +33,8 @@ set edit:completion:arg-completer[comfyctl] = {|@words|
             cand --version 'Print version'
             cand health 'One health check, now, with no retries'
             cand connect 'Connect over HTTP and WebSocket, retrying with exponential backoff'
+            cand watch 'Live monitor: state changes, queue, progress; reconnects in the background'
+            cand reconnect 'Keep trying until the full session (HTTP, WebSocket, status) is back'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
@@ -68,6 +70,49 @@ set edit:completion:arg-completer[comfyctl] = {|@words|
             cand -V 'Print version'
             cand --version 'Print version'
         }
+        &'comfyctl;watch'= {
+            cand --interval 'HTTP poll and WebSocket ping period'
+            cand --fail-after 'Consecutive failed probe rounds before the server counts as hung or degraded. A closed socket is reported at once regardless'
+            cand --recover-after 'Consecutive good WebSocket attempts before `degraded` ends'
+            cand --count 'Stop after N HTTP polls'
+            cand --until 'Stop as soon as the server is in this state'
+            cand --deadline 'Give up (state `failed`, exit 1) when one outage lasts this long'
+            cand --backoff 'Backoff factor between reconnection attempts (delays start at 100ms)'
+            cand --max-delay 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing'
+            cand --max-attempts 'Give up after this many attempts in one outage'
+            cand --url 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins'
+            cand -H 'Extra request header, e.g. for a reverse proxy with auth (repeatable)'
+            cand --header 'Extra request header, e.g. for a reverse proxy with auth (repeatable)'
+            cand --timeout 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)'
+            cand --fallback 'What the calling pipeline should do while the backend is unavailable'
+            cand --color 'When to use colour'
+            cand --json 'Machine-readable output: one JSON object (NDJSON for streams)'
+            cand -q 'Print nothing; the exit code says it all'
+            cand --quiet 'Print nothing; the exit code says it all'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+        &'comfyctl;reconnect'= {
+            cand --deadline 'Give up after this long in all'
+            cand --backoff 'Backoff factor between reconnection attempts (delays start at 100ms)'
+            cand --max-delay 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing'
+            cand --max-attempts 'Give up after this many attempts in one outage'
+            cand --url 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins'
+            cand -H 'Extra request header, e.g. for a reverse proxy with auth (repeatable)'
+            cand --header 'Extra request header, e.g. for a reverse proxy with auth (repeatable)'
+            cand --timeout 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)'
+            cand --fallback 'What the calling pipeline should do while the backend is unavailable'
+            cand --color 'When to use colour'
+            cand --json 'Machine-readable output: one JSON object (NDJSON for streams)'
+            cand -q 'Print nothing; the exit code says it all'
+            cand --quiet 'Print nothing; the exit code says it all'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
         &'comfyctl;completions'= {
             cand --url 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins'
             cand -H 'Extra request header, e.g. for a reverse proxy with auth (repeatable)'
@@ -86,12 +131,18 @@ set edit:completion:arg-completer[comfyctl] = {|@words|
         &'comfyctl;help'= {
             cand health 'One health check, now, with no retries'
             cand connect 'Connect over HTTP and WebSocket, retrying with exponential backoff'
+            cand watch 'Live monitor: state changes, queue, progress; reconnects in the background'
+            cand reconnect 'Keep trying until the full session (HTTP, WebSocket, status) is back'
             cand completions 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'comfyctl;help;health'= {
         }
         &'comfyctl;help;connect'= {
+        }
+        &'comfyctl;help;watch'= {
+        }
+        &'comfyctl;help;reconnect'= {
         }
         &'comfyctl;help;completions'= {
         }

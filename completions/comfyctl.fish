@@ -39,6 +39,8 @@ complete -c comfyctl -n "__fish_comfyctl_needs_command" -s h -l help -d 'Print h
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "health" -d 'One health check, now, with no retries'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "connect" -d 'Connect over HTTP and WebSocket, retrying with exponential backoff'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "watch" -d 'Live monitor: state changes, queue, progress; reconnects in the background'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "reconnect" -d 'Keep trying until the full session (HTTP, WebSocket, status) is back'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
@@ -69,6 +71,46 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l json -d 'M
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s V -l version -d 'Print version'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l interval -d 'HTTP poll and WebSocket ping period' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l fail-after -d 'Consecutive failed probe rounds before the server counts as hung or degraded. A closed socket is reported at once regardless' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l recover-after -d 'Consecutive good WebSocket attempts before `degraded` ends' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l count -d 'Stop after N HTTP polls' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l until -d 'Stop as soon as the server is in this state' -r -f -a "connected\t'Stop once connected'
+disconnected\t'Stop once disconnected'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l deadline -d 'Give up (state `failed`, exit 1) when one outage lasts this long' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l backoff -d 'Backoff factor between reconnection attempts (delays start at 100ms)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-attempts -d 'Give up after this many attempts in one outage' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+skip\t'Skip generation'
+abort\t'Abort the operation'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s V -l version -d 'Print version'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l deadline -d 'Give up after this long in all' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l backoff -d 'Backoff factor between reconnection attempts (delays start at 100ms)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-attempts -d 'Give up after this many attempts in one outage' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+skip\t'Skip generation'
+abort\t'Abort the operation'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
+always\t'Always colour'
+never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
@@ -82,7 +124,9 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l json -
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "health" -d 'One health check, now, with no retries'
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "connect" -d 'Connect over HTTP and WebSocket, retrying with exponential backoff'
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect watch reconnect completions help" -f -a "health" -d 'One health check, now, with no retries'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect watch reconnect completions help" -f -a "connect" -d 'Connect over HTTP and WebSocket, retrying with exponential backoff'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect watch reconnect completions help" -f -a "watch" -d 'Live monitor: state changes, queue, progress; reconnects in the background'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect watch reconnect completions help" -f -a "reconnect" -d 'Keep trying until the full session (HTTP, WebSocket, status) is back'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect watch reconnect completions help" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect watch reconnect completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

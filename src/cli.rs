@@ -101,8 +101,88 @@ pub enum Command {
     Health(HealthArgs),
     /// Connect over HTTP and WebSocket, retrying with exponential backoff.
     Connect(ConnectArgs),
+    /// Live monitor: state changes, queue, progress; reconnects in the background.
+    Watch(WatchArgs),
+    /// Keep trying until the full session (HTTP, WebSocket, status) is back.
+    Reconnect(ReconnectArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions(CompletionsArgs),
+}
+
+/// How reconnection is paced and when it gives up.
+#[derive(Debug, Args)]
+pub struct ReconnectPolicyArgs {
+    /// Backoff factor between reconnection attempts (delays start at 100ms).
+    #[arg(
+        long,
+        default_value = "2.0",
+        allow_negative_numbers = true,
+        value_name = "FACTOR"
+    )]
+    pub backoff: String,
+
+    /// Longest wait between reconnection attempts. Short, so a server that
+    /// comes back is noticed quickly; a refused connect costs it nothing.
+    #[arg(long, default_value = "250ms", value_name = "DURATION")]
+    pub max_delay: String,
+
+    /// Give up after this many attempts in one outage.
+    #[arg(long, value_name = "N")]
+    pub max_attempts: Option<u32>,
+}
+
+/// `comfyctl watch`.
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// HTTP poll and WebSocket ping period.
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub interval: String,
+
+    /// Consecutive failed probe rounds before the server counts as hung or
+    /// degraded. A closed socket is reported at once regardless.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub fail_after: u32,
+
+    /// Consecutive good WebSocket attempts before `degraded` ends.
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub recover_after: u32,
+
+    /// Stop after N HTTP polls.
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Stop as soon as the server is in this state.
+    #[arg(long, value_enum, value_name = "STATE")]
+    pub until: Option<UntilArg>,
+
+    /// Give up (state `failed`, exit 1) when one outage lasts this long.
+    #[arg(long, value_name = "DURATION")]
+    pub deadline: Option<String>,
+
+    /// Reconnection pacing.
+    #[command(flatten)]
+    pub policy: ReconnectPolicyArgs,
+}
+
+/// `--until` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum UntilArg {
+    /// Stop once connected.
+    Connected,
+    /// Stop once disconnected.
+    Disconnected,
+}
+
+/// `comfyctl reconnect`.
+#[derive(Debug, Args)]
+pub struct ReconnectArgs {
+    /// Give up after this long in all.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub deadline: String,
+
+    /// Reconnection pacing.
+    #[command(flatten)]
+    pub policy: ReconnectPolicyArgs,
 }
 
 /// `comfyctl health`.

@@ -4,9 +4,9 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::cli::{ColorArg, FallbackArg, GlobalArgs};
+use crate::cli::{ColorArg, FallbackArg, GlobalArgs, ReconnectPolicyArgs, WatchArgs};
 use crate::error::Error;
-use crate::manager::{FallbackMode, Target};
+use crate::manager::{FallbackMode, Target, WatchSettings};
 use crate::render::Output;
 
 /// Everything the manager needs to know, validated.
@@ -187,13 +187,77 @@ pub fn from_global(
     config
 }
 
+/// Builds the pacing of reconnection from its flags.
+pub fn reconnect_policy(
+    config: &Config,
+    args: &ReconnectPolicyArgs,
+    deadline: Option<&str>,
+    problems: &mut Problems,
+) -> WatchSettings {
+    let factor = problems
+        .take(parse_f64("--backoff", &args.backoff))
+        .unwrap_or(2.0);
+    if !factor.is_finite() || !(1.0..=10.0).contains(&factor) {
+        problems.extend(vec![format!(
+            "--backoff: must be between 1.0 and 10.0, got {factor}"
+        )]);
+    }
+    let max_delay = problems
+        .take(parse_duration("--max-delay", &args.max_delay))
+        .unwrap_or(Duration::from_millis(250));
+    if max_delay < Duration::from_millis(10) || max_delay > Duration::from_secs(600) {
+        problems.extend(vec!["--max-delay: must be between 10ms and 10m".into()]);
+    }
+    let deadline = deadline.and_then(|d| problems.take(parse_duration("--deadline", d)));
+    if deadline.is_some_and(|d| d.is_zero()) {
+        problems.extend(vec!["--deadline: must be greater than 0".into()]);
+    }
+    if args.max_attempts == Some(0) {
+        problems.extend(vec!["--max-attempts: must be at least 1".into()]);
+    }
+    WatchSettings {
+        interval: Duration::from_secs(5),
+        timeout: config.timeout,
+        fail_after: 1,
+        recover_after: 1,
+        reconnect: WatchSettings::reconnect_backoff(factor, max_delay),
+        max_attempts: args.max_attempts,
+        deadline,
+        fallback: config.fallback_mode,
+    }
+}
+
+/// Builds `watch`'s settings.
+pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems) -> WatchSettings {
+    let mut settings = reconnect_policy(config, &args.policy, args.deadline.as_deref(), problems);
+    if let Some(i) = problems.take(parse_duration("--interval", &args.interval)) {
+        if i < Duration::from_millis(50) || i > Duration::from_secs(3600) {
+            problems.extend(vec!["--interval: must be between 50ms and 1h".into()]);
+        }
+        settings.interval = i;
+    }
+    for (flag, n) in [
+        ("--fail-after", args.fail_after),
+        ("--recover-after", args.recover_after),
+    ] {
+        if !(1..=100).contains(&n) {
+            problems.extend(vec![format!("{flag}: must be between 1 and 100")]);
+        }
+    }
+    settings.fail_after = args.fail_after;
+    settings.recover_after = args.recover_after;
+    if args.count == Some(0) {
+        problems.extend(vec!["--count: must be at least 1".into()]);
+    }
+    settings
+}
+
 /// Decides the output mode once, in this order: `--json` or `--color`, then
 /// `NO_COLOR`, then `TERM=dumb`, then whether stdout is a terminal.
 /// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests).
 pub fn output(global: &GlobalArgs) -> Output {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    let forced_tty = env("COMFYCTL_FORCE_TTY").is_some_and(|v| v != "0");
-    let tty = forced_tty || console::Term::stdout().is_term();
+    let tty = crate::render::forced_tty() || console::Term::stdout().is_term();
     let dumb = env("TERM").is_some_and(|t| t == "dumb");
     let color = match global.color {
         _ if global.json => false,

@@ -25,15 +25,19 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
         match &cli.command {
             Command::Health(args) => commands::health::run(global, args, &out).await,
             Command::Connect(args) => commands::connect::run(global, args, &out).await,
+            Command::Reconnect(args) => commands::reconnect::run(global, args, &out).await,
+            // watch turns Ctrl-C into a summary and exit 0 itself.
+            Command::Watch(args) => return commands::watch::run(global, args, &out).await,
             Command::Completions(args) => {
                 std::io::stdout().write_all(&commands::completions::script(args.shell))?;
                 Ok(Exit::Ok)
             }
         }
     };
+    let interruptible = !matches!(cli.command, Command::Watch(_));
     tokio::select! {
         result = work => result,
-        () = shutdown_signal() => {
+        () = shutdown_signal(), if interruptible => {
             out.eprintln("comfyctl: interrupted");
             Ok(Exit::Interrupted)
         }

@@ -26,6 +26,10 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(comfyctl::run(cli)) {
         Ok(exit) => exit.into(),
+        // `comfyctl watch | head` closing the pipe is a normal way to stop.
+        Err(comfyctl::error::Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            Exit::Ok.into()
+        }
         Err(e) => {
             eprintln!("error: {e}");
             e.exit().into()

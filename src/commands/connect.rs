@@ -28,7 +28,9 @@ pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Resul
     let spinner = Spinner::start(out, format!("connecting to {url}"));
     let render = async {
         while let Some(event) = rx.recv().await {
-            spinner.set(progress_message(&url, &event));
+            if let Some(message) = progress_message(&url, &event) {
+                spinner.set(message);
+            }
         }
     };
     let ((status, attempts), ()) = tokio::join!(
@@ -83,8 +85,8 @@ fn success_line(status: &Status, attempts: u32, out: &Output) -> String {
     )
 }
 
-fn progress_message(url: &str, event: &Event) -> String {
-    match event {
+fn progress_message(url: &str, event: &Event) -> Option<String> {
+    Some(match event {
         Event::Attempt { attempt, of } => {
             format!("connecting to {url} · attempt {attempt} of {of}")
         }
@@ -103,5 +105,6 @@ fn progress_message(url: &str, event: &Event) -> String {
                 delay.as_secs_f64()
             )
         }
-    }
+        _ => return None,
+    })
 }

@@ -3,6 +3,8 @@
 pub mod completions;
 pub mod connect;
 pub mod health;
+pub mod reconnect;
+pub mod watch;
 
 use crate::config::Config;
 use crate::manager::{self, HttpClient, Target};

@@ -1,11 +1,12 @@
 //! What the manager reports while it works.
 
 use std::fmt;
-use std::time::Duration;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use super::status::ProbeError;
+use super::status::{ProbeError, Status};
 
 /// What the calling pipeline should do while the backend is unavailable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,6 +47,87 @@ impl fmt::Display for FallbackMode {
     }
 }
 
+/// The connection state machine of `watch` and `reconnect`.
+///
+/// `connecting` → `connected` → `disconnected` → `reconnecting` →
+/// `connected` (and again); `degraded` while HTTP answers but the WebSocket
+/// is down, refused or silent; `failed` once reconnection gave up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// The first attempt is under way.
+    Connecting,
+    /// HTTP answers and the WebSocket is open and answering.
+    Connected,
+    /// HTTP answers, but the WebSocket is down, refused, or silent.
+    Degraded,
+    /// The server went away (socket closed, or hung).
+    Disconnected,
+    /// Attempts to get the session back are under way.
+    Reconnecting,
+    /// Reconnection gave up.
+    Failed,
+}
+
+impl State {
+    /// The lowercase name used in output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Connecting => "connecting",
+            State::Connected => "connected",
+            State::Degraded => "degraded",
+            State::Disconnected => "disconnected",
+            State::Reconnecting => "reconnecting",
+            State::Failed => "failed",
+        }
+    }
+
+    /// HTTP answers in this state (the backend can take work).
+    pub fn is_up(self) -> bool {
+        matches!(self, State::Connected | State::Degraded)
+    }
+
+    /// The backend is unreachable in this state.
+    pub fn is_down(self) -> bool {
+        matches!(
+            self,
+            State::Disconnected | State::Reconnecting | State::Failed
+        )
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `watch` reports at the end.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Summary {
+    /// How long the watch ran, ms.
+    pub duration_ms: u64,
+    /// Share of that time in `connected` or `degraded`, 0–100.
+    pub uptime_pct: f64,
+    /// Times the server went down.
+    pub outages: u32,
+    /// The longest of those, ms.
+    pub longest_outage_ms: u64,
+    /// Times the session came back after the first connection.
+    pub reconnects: u32,
+}
+
+/// An event from one monitored server, stamped with its URL and time.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    /// The server, credentials redacted.
+    pub url: Arc<str>,
+    /// When the manager saw it.
+    pub at: SystemTime,
+    /// What happened.
+    pub event: Event,
+}
+
 /// Progress reported by the manager.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -67,4 +149,58 @@ pub enum Event {
         /// Wait before the next attempt.
         delay: Duration,
     },
+    /// The connection state changed.
+    State {
+        /// The new state.
+        state: State,
+        /// The state before, if any.
+        previous: Option<State>,
+        /// Why, in one line.
+        reason: String,
+    },
+    /// An HTTP poll finished (available or not).
+    Status {
+        /// What it found.
+        status: Box<Status>,
+        /// `queue_running[0]`'s prompt id from `GET /queue`.
+        running_prompt: Option<String>,
+    },
+    /// A WebSocket `status` message: the queue changed.
+    Queue {
+        /// `exec_info.queue_remaining`.
+        queue_remaining: u64,
+    },
+    /// Execution progress, as far as the server told this client.
+    Progress {
+        /// The WebSocket message type it came from (`executing`,
+        /// `progress`, `progress_state`, `execution_success`, …).
+        kind: String,
+        /// The prompt.
+        prompt_id: Option<String>,
+        /// The node, if the message named one.
+        node: Option<String>,
+        /// Steps done, for `progress` and `progress_state`.
+        value: Option<f64>,
+        /// Steps in all.
+        max: Option<f64>,
+    },
+    /// Something the user should know; `fallback` is set while the backend
+    /// is unavailable.
+    Warning {
+        /// The configured fallback, when the backend is down.
+        fallback: Option<FallbackMode>,
+        /// One line.
+        message: String,
+    },
+    /// A reconnection attempt failed; the next starts after `next_delay`.
+    Reconnecting {
+        /// 1-based, counted within this outage.
+        attempt: u32,
+        /// Why the attempt failed.
+        error: Option<ProbeError>,
+        /// Wait before the next attempt.
+        next_delay: Duration,
+    },
+    /// The final tally; always the last event.
+    Summary(Summary),
 }

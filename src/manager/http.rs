@@ -85,11 +85,22 @@ impl HttpClient {
                 .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?;
             let status = response.status();
             if !status.is_success() {
-                return Err(http_status_error(
-                    route,
-                    status.as_u16(),
-                    status.canonical_reason(),
-                ));
+                let error = http_status_error(route, status.as_u16(), status.canonical_reason());
+                let html = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|ct| ct.starts_with("text/html"));
+                // ComfyUI never answers with an HTML page; a proxy does.
+                return Err(if html {
+                    ProbeError {
+                        kind: ErrorKind::NotComfyui,
+                        message: format!("not ComfyUI: {} with an HTML page", error.message),
+                        status: error.status,
+                    }
+                } else {
+                    error
+                });
             }
             if response.content_length().is_some_and(|n| n > cap as u64) {
                 return Err(too_large(route, cap));

@@ -3,6 +3,7 @@
 mod backoff;
 mod event;
 pub mod http;
+mod monitor;
 pub mod parse;
 mod status;
 mod target;
@@ -14,8 +15,9 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub use backoff::Backoff;
-pub use event::{Event, FallbackMode};
+pub use event::{Envelope, Event, FallbackMode, State, Summary};
 pub use http::HttpClient;
+pub use monitor::{Monitor, Stop, WatchSettings};
 pub use status::{Device, ErrorKind, ProbeError, Status, now_rfc3339};
 pub use target::{Target, redact_str, redact_url};
 

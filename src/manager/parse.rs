@@ -176,6 +176,18 @@ pub enum WsMessage {
         /// Steps in all.
         max: u64,
     },
+    /// `progress_state` (broadcast for prompts sent without a client_id):
+    /// the node whose `state` is `running`, if one is.
+    ProgressState {
+        /// The prompt.
+        prompt_id: Option<String>,
+        /// The running node.
+        node: String,
+        /// `value` of that node.
+        value: f64,
+        /// `max` of that node.
+        max: f64,
+    },
     /// `execution_start`, `execution_success`, `execution_error`,
     /// `execution_interrupted` or `execution_cached`.
     Execution {
@@ -184,7 +196,7 @@ pub enum WsMessage {
         /// The prompt.
         prompt_id: Option<String>,
     },
-    /// Any other type: `executed`, `progress_state`, `feature_flags`, or
+    /// Any other type: `executed`, `feature_flags`, or
     /// something newer than this parser.
     Other(String),
 }
@@ -223,6 +235,25 @@ pub fn ws_message(text: &str) -> Result<WsMessage, String> {
             value: data.get("value").and_then(|v| v.as_u64()).unwrap_or(0),
             max: data.get("max").and_then(|v| v.as_u64()).unwrap_or(0),
         },
+        "progress_state" => {
+            let running = data
+                .get("nodes")
+                .and_then(|n| n.as_object())
+                .and_then(|nodes| {
+                    nodes
+                        .iter()
+                        .find(|(_, n)| n.get("state").and_then(|s| s.as_str()) == Some("running"))
+                });
+            match running {
+                Some((id, n)) => WsMessage::ProgressState {
+                    prompt_id: str_at("prompt_id"),
+                    node: id.clone(),
+                    value: n.get("value").and_then(|v| v.as_f64()).unwrap_or(0.0),
+                    max: n.get("max").and_then(|v| v.as_f64()).unwrap_or(0.0),
+                },
+                None => WsMessage::Other(raw.kind),
+            }
+        }
         "execution_start"
         | "execution_success"
         | "execution_error"
@@ -324,6 +355,16 @@ mod tests {
         assert_eq!(
             ws_message(r#"{"type":"some_future_type","data":{}}"#).unwrap(),
             WsMessage::Other("some_future_type".into())
+        );
+        let state = r#"{"type": "progress_state", "data": {"prompt_id": "p", "nodes": {"1": {"value": 1.0, "max": 1.0, "state": "finished", "node_id": "1"}, "2": {"value": 0.0, "max": 1.0, "state": "running", "node_id": "2"}}}}"#;
+        assert_eq!(
+            ws_message(state).unwrap(),
+            WsMessage::ProgressState {
+                prompt_id: Some("p".into()),
+                node: "2".into(),
+                value: 0.0,
+                max: 1.0
+            }
         );
         assert!(ws_message("not json").is_err());
         assert!(ws_message(r#"{"type":"status","data":{}}"#).is_err());

@@ -129,6 +129,9 @@ pub fn classify(e: tungstenite::Error, target: &Target) -> ProbeError {
         E::Capacity(c) => closed(format!(
             "the WebSocket sent a message over the size cap: {c}"
         )),
+        E::Protocol(tungstenite::error::ProtocolError::ResetWithoutClosingHandshake) => closed(
+            "the WebSocket connection was reset without a close frame (server killed or crashed?)",
+        ),
         E::Protocol(p) => closed(format!("the WebSocket broke the protocol: {p}")),
         E::ConnectionClosed | E::AlreadyClosed => closed("the WebSocket closed"),
         E::Utf8(_) => closed("the WebSocket sent a text frame that is not UTF-8"),

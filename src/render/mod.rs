@@ -3,11 +3,52 @@
 
 pub mod human;
 pub mod json;
+pub mod live;
+pub mod ndjson;
+pub mod plain;
 pub mod spinner;
+pub mod view;
 
 use std::io::Write;
 
 use console::Style;
+
+/// Consumes monitor events and shows them.
+pub trait Renderer {
+    /// Shows one event.
+    fn event(&mut self, envelope: &crate::manager::Envelope) -> std::io::Result<()>;
+    /// Called about once a second so time-based text stays current.
+    fn tick(&mut self) {}
+}
+
+/// Prints nothing (`--quiet`).
+pub struct Silent;
+
+impl Renderer for Silent {
+    fn event(&mut self, _: &crate::manager::Envelope) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The renderer for this output mode: NDJSON, live view, plain lines, or
+/// nothing. `throttle` paces repetitive plain lines.
+pub fn for_stream(out: Output, throttle: std::time::Duration) -> Box<dyn Renderer> {
+    if out.quiet {
+        Box::new(Silent)
+    } else if out.json {
+        Box::new(ndjson::Ndjson)
+    } else if out.live {
+        Box::new(live::Live::new(out))
+    } else {
+        Box::new(plain::Plain::new(out, throttle))
+    }
+}
+
+/// `COMFYCTL_FORCE_TTY` is set (to anything but 0): draw live views even
+/// into a pipe, so tests can see them.
+pub fn forced_tty() -> bool {
+    std::env::var_os("COMFYCTL_FORCE_TTY").is_some_and(|v| !v.is_empty() && v != "0")
+}
 
 /// How output looks, decided once at start-up (see `config::output`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

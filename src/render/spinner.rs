@@ -45,7 +45,7 @@ impl Drop for Spinner {
 /// stderr; with `COMFYCTL_FORCE_TTY` it is drawn even when stderr is a pipe,
 /// so tests can see the live view.
 pub fn draw_target() -> ProgressDrawTarget {
-    if std::env::var_os("COMFYCTL_FORCE_TTY").is_some_and(|v| !v.is_empty() && v != "0") {
+    if super::forced_tty() {
         ProgressDrawTarget::term_like(Box::new(console::Term::stderr()))
     } else {
         ProgressDrawTarget::stderr()

@@ -1,2 +1,7 @@
 mod support;
+mod util;
+
+mod cli;
+mod connect;
+mod health;
 mod mock;

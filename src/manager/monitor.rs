@@ -1,0 +1,555 @@
+//! The watch loop for one server: the connection state machine, the
+//! WebSocket session with ping/pong, HTTP polling, and background
+//! reconnection. It reports [`Envelope`]s and never prints.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::header::{HeaderName, HeaderValue};
+use tokio::sync::{mpsc, watch};
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::event::{Envelope, Event, FallbackMode, State, Summary};
+use super::parse::{self, WsMessage};
+use super::status::{ProbeError, Status};
+use super::ws::{self, WsStream};
+use super::{Backoff, HttpClient, Target};
+
+/// How a monitor paces itself.
+#[derive(Debug, Clone)]
+pub struct WatchSettings {
+    /// HTTP poll and WebSocket ping period.
+    pub interval: Duration,
+    /// Time limit for each request, attempt, or pong.
+    pub timeout: Duration,
+    /// Consecutive failed probe rounds before a judgement (hung, degraded).
+    pub fail_after: u32,
+    /// Consecutive good WebSocket attempts before `degraded` ends.
+    pub recover_after: u32,
+    /// The schedule of reconnection attempts while the server is down.
+    pub reconnect: Backoff,
+    /// Give up (`failed`) after this many attempts in one outage.
+    pub max_attempts: Option<u32>,
+    /// Give up (`failed`) once an outage lasts this long.
+    pub deadline: Option<Duration>,
+    /// What callers should do while the backend is down.
+    pub fallback: FallbackMode,
+}
+
+impl WatchSettings {
+    /// The reconnection schedule: 100 ms, growing by `factor`, capped at
+    /// `max_delay`, ±20 % jitter. A short cap is what makes a returning
+    /// server noticed within a few hundred ms; a refused connect costs the
+    /// server nothing.
+    pub fn reconnect_backoff(factor: f64, max_delay: Duration) -> Backoff {
+        Backoff {
+            base: Duration::from_millis(100).min(max_delay),
+            factor,
+            cap: max_delay,
+            jitter: 0.2,
+        }
+    }
+}
+
+/// Tells a running monitor to stop; it then emits its summary and returns.
+#[derive(Clone)]
+pub struct Stop(watch::Receiver<bool>);
+
+impl Stop {
+    /// A stop handle and the sender that triggers it.
+    pub fn new() -> (watch::Sender<bool>, Stop) {
+        let (tx, rx) = watch::channel(false);
+        (tx, Stop(rx))
+    }
+
+    async fn requested(&mut self) {
+        // An error means the sender is gone: treat that as a stop too.
+        let _ = self.0.wait_for(|stop| *stop).await;
+    }
+}
+
+type ProbeFuture = Pin<Box<dyn Future<Output = (Status, Option<parse::Queue>)> + Send>>;
+
+/// How a WebSocket session ended.
+enum SessionEnd {
+    /// The socket closed or broke: a fact, reported at once.
+    Closed(String),
+    /// No pong and no HTTP answer: the server is hung or gone.
+    Hung(String),
+    /// No pong, but HTTP answers.
+    Degraded(String),
+}
+
+/// Time accounting for the summary.
+struct Stats {
+    started: Instant,
+    up: Duration,
+    since: Instant,
+    outage_started: Option<Instant>,
+    outages: u32,
+    longest_outage: Duration,
+    reconnects: u32,
+}
+
+/// Watches one server until told to stop.
+pub struct Monitor {
+    target: Target,
+    url: Arc<str>,
+    http: HttpClient,
+    headers: Vec<(HeaderName, HeaderValue)>,
+    client_id: String,
+    settings: WatchSettings,
+    events: mpsc::Sender<Envelope>,
+    state: Option<State>,
+    stats: Stats,
+    last_status: Option<Instant>,
+}
+
+impl Monitor {
+    /// A monitor for `target`. `http` may be shared between monitors.
+    pub fn new(
+        target: Target,
+        http: HttpClient,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        settings: WatchSettings,
+        events: mpsc::Sender<Envelope>,
+    ) -> Monitor {
+        let now = Instant::now();
+        Monitor {
+            url: Arc::from(target.to_string()),
+            target,
+            http,
+            headers,
+            client_id: ws::new_client_id(),
+            settings,
+            events,
+            state: None,
+            last_status: None,
+            stats: Stats {
+                started: now,
+                up: Duration::ZERO,
+                since: now,
+                outage_started: None,
+                outages: 0,
+                longest_outage: Duration::ZERO,
+                reconnects: 0,
+            },
+        }
+    }
+
+    /// Runs until `stop` fires or reconnection gives up; emits the summary
+    /// last and returns it.
+    pub async fn run(mut self, mut stop: Stop) -> Summary {
+        self.set_state(State::Connecting, "starting".into()).await;
+        let mut stopper = stop.clone();
+        tokio::select! {
+            () = self.lifecycle() => {}
+            () = stopper.requested() => {}
+        }
+        drop(stop.0.borrow_and_update());
+        let summary = self.summary();
+        self.emit(Event::Summary(summary)).await;
+        summary
+    }
+
+    /// Establish, hold the session, lose it, and again, until `failed`.
+    async fn lifecycle(&mut self) {
+        loop {
+            let Some(stream) = self.establish().await else {
+                return;
+            };
+            let (state, reason) = match self.session(stream).await {
+                SessionEnd::Closed(reason) | SessionEnd::Hung(reason) => {
+                    (State::Disconnected, reason)
+                }
+                SessionEnd::Degraded(reason) => (State::Degraded, reason),
+            };
+            self.set_state(state, reason).await;
+        }
+    }
+
+    /// Attempts until the full session works: HTTP, then the WebSocket,
+    /// then its first `status`. `None` once reconnection gave up.
+    async fn establish(&mut self) -> Option<WsStream> {
+        let mut attempt = 0u32;
+        let mut good_ws = 0u32;
+        let outage_start = Instant::now();
+        loop {
+            if self.state == Some(State::Disconnected) {
+                self.set_state(State::Reconnecting, "trying to get the session back".into())
+                    .await;
+            }
+            attempt += 1;
+            let error = match self.try_session().await {
+                Ok((stream, queue_remaining))
+                    if self.state != Some(State::Degraded)
+                        || good_ws + 1 >= self.settings.recover_after =>
+                {
+                    let reason = match self.state {
+                        Some(State::Connecting) => {
+                            "HTTP answers; WebSocket open; status received".to_string()
+                        }
+                        _ => format!(
+                            "session back after {} attempt{}",
+                            attempt,
+                            if attempt == 1 { "" } else { "s" }
+                        ),
+                    };
+                    self.set_state(State::Connected, reason).await;
+                    self.emit(Event::Queue { queue_remaining }).await;
+                    return Some(stream);
+                }
+                Ok(_) => {
+                    good_ws += 1;
+                    None
+                }
+                Err((http_ok, error)) => {
+                    good_ws = 0;
+                    if http_ok {
+                        if self.state != Some(State::Degraded) {
+                            self.set_state(State::Degraded, error.message.clone()).await;
+                        }
+                    } else if self.state != Some(State::Reconnecting) {
+                        if self.state != Some(State::Disconnected) {
+                            self.set_state(State::Disconnected, error.message.clone())
+                                .await;
+                        }
+                        self.set_state(
+                            State::Reconnecting,
+                            "trying to get the session back".into(),
+                        )
+                        .await;
+                    }
+                    Some(error)
+                }
+            };
+            let gave_up = self.settings.max_attempts.is_some_and(|max| attempt >= max)
+                || self
+                    .settings
+                    .deadline
+                    .is_some_and(|d| outage_start.elapsed() >= d);
+            if gave_up && self.state != Some(State::Degraded) {
+                let why = error
+                    .as_ref()
+                    .map_or("unknown error", |e| e.message.as_str());
+                self.set_state(
+                    State::Failed,
+                    format!("reconnection failed after {attempt} attempts: {why}"),
+                )
+                .await;
+                return None;
+            }
+            // A live HTTP server with a refused WebSocket is retried at the
+            // poll interval, so the monitor does not load it.
+            let delay = if self.state == Some(State::Degraded) {
+                self.settings.interval
+            } else {
+                self.settings.reconnect.delay(attempt)
+            };
+            if self.state == Some(State::Reconnecting) {
+                self.emit(Event::Reconnecting {
+                    attempt,
+                    error,
+                    next_delay: delay,
+                })
+                .await;
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// One attempt. On failure, says whether HTTP answered.
+    async fn try_session(&mut self) -> Result<(WsStream, u64), (bool, ProbeError)> {
+        let deadline = Instant::now() + self.settings.timeout;
+        let (status, queue) = self.http.probe(&self.target).await;
+        let http_ok = status.available;
+        let http_error = status.error.clone();
+        // While down, report the failed poll once per interval, not once
+        // per (much more frequent) attempt.
+        if http_ok
+            || self
+                .last_status
+                .is_none_or(|t| t.elapsed() >= self.settings.interval)
+        {
+            self.emit_status(status, queue).await;
+        }
+        if !http_ok {
+            return Err((false, http_error.unwrap_or_else(|| unknown_error())));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let left = left.max(Duration::from_millis(100));
+        match ws::open(&self.target, &self.headers, &self.client_id, left).await {
+            Ok(opened) => Ok(opened),
+            Err(e) => Err((true, e)),
+        }
+    }
+
+    /// Holds an open session: reads every message, pings each interval, and
+    /// polls HTTP each interval, until the session ends.
+    async fn session(&mut self, mut ws: WsStream) -> SessionEnd {
+        let interval = self.settings.interval;
+        let timeout = self.settings.timeout;
+        let mut tick = tokio::time::interval_at(Instant::now() + interval, interval);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut probe: Option<ProbeFuture> = None;
+        // The probe round in flight: the pong deadline (None once any frame
+        // arrived) and the HTTP verdict (None while pending).
+        let mut ping_deadline: Option<Instant> = None;
+        let mut round_open = false;
+        let mut http_verdict: Option<Result<(), ProbeError>> = None;
+        let mut failed_rounds = 0u32;
+        let mut silent_rounds = 0u32;
+        loop {
+            let pong_due = ping_deadline;
+            tokio::select! {
+                frame = ws.next() => {
+                    ping_deadline = None;
+                    match frame {
+                        None => {
+                            return SessionEnd::Closed(
+                                "the WebSocket ended without a close frame (server stopped or crashed)".into(),
+                            );
+                        }
+                        Some(Err(e)) => return SessionEnd::Closed(ws::classify(e, &self.target).message),
+                        Some(Ok(Message::Close(frame))) => {
+                            let why = frame
+                                .map(|f| format!(" (code {}{})", u16::from(f.code), if f.reason.is_empty() { String::new() } else { format!(", '{}'", f.reason) }))
+                                .unwrap_or_default();
+                            return SessionEnd::Closed(format!("the server closed the WebSocket{why}"));
+                        }
+                        Some(Ok(Message::Text(text))) => self.on_text(&text).await,
+                        Some(Ok(_)) => {}
+                    }
+                }
+                _ = tick.tick(), if !round_open => {
+                    round_open = true;
+                    http_verdict = None;
+                    let send = tokio::time::timeout(timeout, ws.send(Message::Ping(Vec::new().into()))).await;
+                    if let Ok(Err(e)) = send {
+                        return SessionEnd::Closed(ws::classify(e, &self.target).message);
+                    }
+                    ping_deadline = Some(Instant::now() + timeout);
+                    let http = self.http.clone();
+                    let target = self.target.clone();
+                    probe = Some(Box::pin(async move { http.probe(&target).await }));
+                }
+                (status, queue) = async { probe.as_mut().expect("guarded").await }, if probe.is_some() => {
+                    probe = None;
+                    http_verdict = Some(match &status.error {
+                        None => Ok(()),
+                        Some(e) => Err(e.clone()),
+                    });
+                    self.emit_status(status, queue).await;
+                }
+                () = sleep_until_opt(pong_due), if pong_due.is_some() => {
+                    // Silent: no frame at all since the ping. Keep the
+                    // deadline as "missed" until the HTTP verdict is in.
+                    ping_deadline = None;
+                    silent_rounds += 1;
+                }
+            }
+            // Judge the round once both halves are known.
+            let pong_pending = ping_deadline.is_some();
+            if round_open
+                && !pong_pending
+                && let Some(verdict) = http_verdict.take()
+            {
+                round_open = false;
+                let silent = silent_rounds > 0;
+                match (silent, verdict) {
+                    (false, Ok(())) => {
+                        failed_rounds = 0;
+                    }
+                    (true, Err(e)) => {
+                        failed_rounds += 1;
+                        if failed_rounds >= self.settings.fail_after {
+                            return SessionEnd::Hung(format!(
+                                "no pong within {} and HTTP failed: {}",
+                                humantime::format_duration(timeout),
+                                e.message
+                            ));
+                        }
+                    }
+                    (true, Ok(())) => {
+                        failed_rounds += 1;
+                        if failed_rounds >= self.settings.fail_after {
+                            return SessionEnd::Degraded(format!(
+                                "the WebSocket stopped answering pings (none within {}); HTTP works",
+                                humantime::format_duration(timeout)
+                            ));
+                        }
+                    }
+                    (false, Err(e)) => {
+                        failed_rounds = 0;
+                        self.emit(Event::Warning {
+                            fallback: None,
+                            message: format!(
+                                "HTTP poll failed while the WebSocket is alive: {}",
+                                e.message
+                            ),
+                        })
+                        .await;
+                    }
+                }
+                silent_rounds = 0;
+            }
+        }
+    }
+
+    async fn on_text(&mut self, text: &str) {
+        let Ok(message) = parse::ws_message(text) else {
+            return;
+        };
+        let event = match message {
+            WsMessage::Status {
+                queue_remaining, ..
+            } => Event::Queue { queue_remaining },
+            WsMessage::Executing { prompt_id, node } => Event::Progress {
+                kind: "executing".into(),
+                prompt_id,
+                node,
+                value: None,
+                max: None,
+            },
+            WsMessage::Progress {
+                prompt_id,
+                node,
+                value,
+                max,
+            } => Event::Progress {
+                kind: "progress".into(),
+                prompt_id,
+                node,
+                value: Some(value as f64),
+                max: Some(max as f64),
+            },
+            WsMessage::ProgressState {
+                prompt_id,
+                node,
+                value,
+                max,
+            } => Event::Progress {
+                kind: "progress_state".into(),
+                prompt_id,
+                node: Some(node),
+                value: Some(value),
+                max: Some(max),
+            },
+            WsMessage::Execution { kind, prompt_id } => Event::Progress {
+                kind,
+                prompt_id,
+                node: None,
+                value: None,
+                max: None,
+            },
+            WsMessage::Other(_) => return,
+        };
+        self.emit(event).await;
+    }
+
+    async fn emit_status(&mut self, status: Status, queue: Option<parse::Queue>) {
+        self.last_status = Some(Instant::now());
+        self.emit(Event::Status {
+            status: Box::new(status),
+            running_prompt: queue.and_then(|q| q.running_prompt_id),
+        })
+        .await;
+    }
+
+    async fn emit(&self, event: Event) {
+        let envelope = Envelope {
+            url: self.url.clone(),
+            at: SystemTime::now(),
+            event,
+        };
+        // A closed receiver means nobody listens any more; keep going.
+        let _ = self.events.send(envelope).await;
+    }
+
+    async fn set_state(&mut self, state: State, reason: String) {
+        let previous = self.state;
+        if previous == Some(state) {
+            return;
+        }
+        self.account(previous, state);
+        self.state = Some(state);
+        self.emit(Event::State {
+            state,
+            previous,
+            reason: reason.clone(),
+        })
+        .await;
+        if state == State::Disconnected
+            || (state == State::Reconnecting && previous == Some(State::Connecting))
+        {
+            let fallback = self.settings.fallback;
+            self.emit(Event::Warning {
+                fallback: Some(fallback),
+                message: fallback.warning(&self.url),
+            })
+            .await;
+        }
+    }
+
+    /// Updates uptime and outage counts on a transition.
+    fn account(&mut self, previous: Option<State>, next: State) {
+        let now = Instant::now();
+        if previous.is_some_and(State::is_up) {
+            self.stats.up += now - self.stats.since;
+        }
+        self.stats.since = now;
+        let was_down = previous.is_some_and(State::is_down);
+        if next.is_down() && !was_down {
+            self.stats.outages += 1;
+            self.stats.outage_started = Some(now);
+        }
+        if next.is_up()
+            && let Some(start) = self.stats.outage_started.take()
+        {
+            self.stats.longest_outage = self.stats.longest_outage.max(now - start);
+        }
+        if next == State::Connected && previous.is_some_and(|p| p != State::Connecting) {
+            self.stats.reconnects += 1;
+        }
+    }
+
+    fn summary(&mut self) -> Summary {
+        let now = Instant::now();
+        let mut up = self.stats.up;
+        if self.state.is_some_and(State::is_up) {
+            up += now - self.stats.since;
+        }
+        let mut longest = self.stats.longest_outage;
+        if let Some(start) = self.stats.outage_started {
+            longest = longest.max(now - start);
+        }
+        let total = now - self.stats.started;
+        let pct = if total.is_zero() {
+            0.0
+        } else {
+            (up.as_secs_f64() / total.as_secs_f64() * 1000.0).round() / 10.0
+        };
+        Summary {
+            duration_ms: total.as_millis() as u64,
+            uptime_pct: pct.min(100.0),
+            outages: self.stats.outages,
+            longest_outage_ms: longest.as_millis() as u64,
+            reconnects: self.stats.reconnects,
+        }
+    }
+}
+
+fn unknown_error() -> ProbeError {
+    ProbeError::new(super::ErrorKind::Network, "unknown error")
+}
+
+async fn sleep_until_opt(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}

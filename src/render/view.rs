@@ -1,0 +1,146 @@
+//! What the text renderers know about one server: folded from events only.
+
+use std::time::{Duration, Instant};
+
+use crate::manager::{Envelope, Event, State};
+
+/// The latest known picture of a server, built from its events.
+#[derive(Debug, Clone)]
+pub struct View {
+    /// Current state, if any event said so.
+    pub state: Option<State>,
+    /// When the state last changed.
+    pub since: Instant,
+    /// ComfyUI version, from the last good HTTP poll.
+    pub version: Option<String>,
+    /// Queue counts: remaining (WS or HTTP), running and pending (HTTP).
+    pub queue: (Option<u64>, Option<u64>, Option<u64>),
+    /// Latency of the last HTTP poll, ms.
+    pub latency_ms: Option<f64>,
+    /// The running prompt id from `GET /queue`.
+    pub running_prompt: Option<String>,
+    /// Node and progress, as far as the server told us.
+    pub node: Option<(String, Option<(f64, f64)>)>,
+    /// While reconnecting: attempt number, delay, and when it was set.
+    pub reconnect: Option<(u32, Duration, Instant)>,
+    /// The fallback warning while the backend is down.
+    pub warning: Option<String>,
+}
+
+impl Default for View {
+    fn default() -> Self {
+        View {
+            state: None,
+            since: Instant::now(),
+            version: None,
+            queue: (None, None, None),
+            latency_ms: None,
+            running_prompt: None,
+            node: None,
+            reconnect: None,
+            warning: None,
+        }
+    }
+}
+
+impl View {
+    /// Folds one event in.
+    pub fn apply(&mut self, envelope: &Envelope) {
+        match &envelope.event {
+            Event::State { state, .. } => {
+                self.state = Some(*state);
+                self.since = Instant::now();
+                if state.is_up() {
+                    self.reconnect = None;
+                    self.warning = None;
+                }
+            }
+            Event::Status {
+                status,
+                running_prompt,
+            } => {
+                if status.available {
+                    self.version.clone_from(&status.version);
+                    self.queue = (
+                        status.queue_remaining,
+                        status.queue_running,
+                        status.queue_pending,
+                    );
+                    self.latency_ms = status.latency_ms;
+                    self.running_prompt.clone_from(running_prompt);
+                    if running_prompt.is_none() {
+                        self.node = None;
+                    }
+                }
+            }
+            Event::Queue { queue_remaining } => self.queue.0 = Some(*queue_remaining),
+            Event::Progress {
+                kind,
+                prompt_id,
+                node,
+                value,
+                max,
+            } => {
+                if prompt_id.is_some() {
+                    self.running_prompt.clone_from(prompt_id);
+                }
+                let done = kind == "execution_success"
+                    || kind == "execution_error"
+                    || kind == "execution_interrupted"
+                    || (kind == "executing" && node.is_none());
+                self.node = if done {
+                    None
+                } else {
+                    node.clone()
+                        .map(|n| (n, value.zip(*max)))
+                        .or(self.node.take())
+                };
+            }
+            Event::Warning {
+                fallback: Some(_),
+                message,
+            } => self.warning = Some(message.clone()),
+            Event::Reconnecting {
+                attempt,
+                next_delay,
+                ..
+            } => self.reconnect = Some((*attempt, *next_delay, Instant::now())),
+            _ => {}
+        }
+    }
+
+    /// `1 remaining · 1 running · 0 pending`.
+    pub fn queue_text(&self) -> String {
+        let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
+        format!(
+            "{} remaining · {} running · {} pending",
+            n(self.queue.0),
+            n(self.queue.1),
+            n(self.queue.2)
+        )
+    }
+
+    /// `prompt 0e163167 node 2 50%`, or empty when nothing runs.
+    pub fn progress_text(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(p) = &self.running_prompt {
+            parts.push(format!("prompt {}", p.get(..8).unwrap_or(p)));
+        }
+        if let Some((node, progress)) = &self.node {
+            let pct = progress
+                .filter(|(_, max)| *max > 0.0)
+                .map(|(v, max)| format!(" {:.0}%", v / max * 100.0))
+                .unwrap_or_default();
+            parts.push(format!("node {node}{pct}"));
+        }
+        parts.join(" ")
+    }
+}
+
+/// `1m 5s`, `800ms`: short, for status lines.
+pub fn short_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        return format!("{}ms", d.as_millis());
+    }
+    humantime::format_duration(Duration::from_secs(d.as_secs())).to_string()
+}

@@ -1,0 +1,220 @@
+//! `comfyctl health` against real mock processes.
+
+use predicates::prelude::*;
+
+use crate::support::{MockServer, free_port};
+use crate::util::{all_output, comfyctl, http_get, json};
+
+#[test]
+fn health_up_reports_what_the_server_served() {
+    let mock = MockServer::start(&["--version", "9.8.7", "--queue", "3"]);
+    let out = comfyctl()
+        .args(["health", "--json", "--url", &mock.url()])
+        .assert()
+        .code(0)
+        .get_output()
+        .clone();
+    let status = json(&out.stdout);
+    let (code, body) = http_get(mock.port(), "/system_stats");
+    assert_eq!(code, 200);
+    let served: serde_json::Value = serde_json::from_str(&body).unwrap();
+
+    assert_eq!(status["available"], true);
+    assert_eq!(status["url"], mock.url());
+    assert_eq!(status["version"], "9.8.7");
+    assert_eq!(status["version"], served["system"]["comfyui_version"]);
+    assert_eq!(status["queue_remaining"], 3);
+    assert_eq!(status["queue_running"], 1);
+    assert_eq!(status["queue_pending"], 2);
+    assert_eq!(status["ram_total"], served["system"]["ram_total"]);
+    assert_eq!(status["python_version"], served["system"]["python_version"]);
+    assert_eq!(
+        status["pytorch_version"],
+        served["system"]["pytorch_version"]
+    );
+    let device = &status["devices"][0];
+    assert_eq!(device["name"], served["devices"][0]["name"]);
+    assert_eq!(device["type"], served["devices"][0]["type"]);
+    assert_eq!(device["vram_total"], served["devices"][0]["vram_total"]);
+    assert!(status["latency_ms"].as_f64().unwrap() > 0.0);
+    assert!(status["error"].is_null());
+    assert!(status["fallback"].is_null());
+    for readiness in [
+        "cors_enabled",
+        "models_ready",
+        "workflows_ready",
+        "fully_ready",
+    ] {
+        assert!(status[readiness].is_null(), "{readiness} must be null");
+    }
+    let last_check = status["last_check"].as_str().unwrap();
+    assert!(humantime::parse_rfc3339(last_check).is_ok(), "{last_check}");
+}
+
+#[test]
+fn health_human_block_shows_state_version_queue_devices_latency() {
+    let mock = MockServer::start(&["--queue", "2"]);
+    comfyctl()
+        .args(["health", "--url", &mock.url()])
+        .assert()
+        .code(0)
+        .stdout(
+            predicate::str::contains("available")
+                .and(predicate::str::contains("ComfyUI 0.3.64"))
+                .and(predicate::str::contains(
+                    "2 remaining · 1 running · 1 pending",
+                ))
+                .and(predicate::str::contains("VRAM"))
+                .and(predicate::str::contains(" ms"))
+                .and(predicate::str::contains("\x1b[").not()),
+        );
+}
+
+#[test]
+fn health_down_exits_1_with_refused_and_fallback_warning() {
+    let port = free_port();
+    let out = comfyctl()
+        .args(["health", "--json", "--fallback", "skip", "--url"])
+        .arg(format!("127.0.0.1:{port}"))
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("fallback=skip: skip generation"))
+        .get_output()
+        .clone();
+    let status = json(&out.stdout);
+    assert_eq!(status["available"], false);
+    assert_eq!(status["error"]["kind"], "connection_refused");
+    assert_eq!(status["fallback"], "skip");
+}
+
+#[test]
+fn health_against_an_html_proxy_page_is_not_comfyui() {
+    let mock = MockServer::start(&["--html"]);
+    let out = comfyctl()
+        .args(["health", "--json", "--url", &mock.url()])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let status = json(&out.stdout);
+    assert_eq!(status["error"]["kind"], "not_comfyui");
+    assert!(
+        status["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not ComfyUI"),
+        "{status}"
+    );
+    assert_eq!(status["error"]["status"], 502);
+    comfyctl()
+        .args(["health", "--url", &mock.url()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not ComfyUI"));
+}
+
+#[test]
+fn health_against_garbage_json_is_not_comfyui() {
+    let mock = MockServer::start(&["--garbage-json"]);
+    comfyctl()
+        .args(["health", "--url", &mock.url()])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("not ComfyUI"));
+}
+
+#[test]
+fn health_quiet_prints_nothing() {
+    let mock = MockServer::start(&[]);
+    comfyctl()
+        .args(["health", "-q", "--url", &mock.url()])
+        .assert()
+        .code(0)
+        .stdout("")
+        .stderr("");
+    comfyctl()
+        .args(["health", "-q", "--url"])
+        .arg(format!("127.0.0.1:{}", free_port()))
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr("");
+}
+
+#[test]
+fn url_from_env_and_path_prefix_under_api() {
+    let mock = MockServer::start(&[]);
+    comfyctl()
+        .args(["health", "-q"])
+        .env("COMFYUI_URL", format!("{}/api", mock.url()))
+        .assert()
+        .code(0);
+}
+
+#[test]
+fn credentials_never_appear_in_output() {
+    let mock = MockServer::start(&[]);
+    let url = format!("http://alice:hunter2@127.0.0.1:{}", mock.port());
+    for extra in [&["--json"][..], &[][..]] {
+        let out = comfyctl()
+            .args([
+                "health",
+                "--url",
+                &url,
+                "-H",
+                "Authorization: Bearer tok-SECRET",
+            ])
+            .args(extra)
+            .assert()
+            .code(0)
+            .get_output()
+            .clone();
+        let text = all_output(&out);
+        assert!(
+            !text.contains("hunter2") && !text.contains("alice"),
+            "{text}"
+        );
+        assert!(!text.contains("tok-SECRET"), "{text}");
+        assert!(text.contains("***@127.0.0.1"), "{text}");
+    }
+    // And when the server is down, the error path redacts too.
+    let down = format!("http://alice:hunter2@127.0.0.1:{}", free_port());
+    let out = comfyctl()
+        .args([
+            "connect",
+            "--retries",
+            "0",
+            "--url",
+            &down,
+            "-H",
+            "X-Key: tok-SECRET",
+        ])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let text = all_output(&out);
+    assert!(
+        !text.contains("hunter2") && !text.contains("tok-SECRET"),
+        "{text}"
+    );
+}
+
+#[test]
+fn discovery_picks_the_candidate_that_answers_like_comfyui() {
+    let mock = MockServer::start(&[]);
+    let dead = comfyctl::manager::Target::parse(&format!("127.0.0.1:{}", free_port())).unwrap();
+    let live = comfyctl::manager::Target::parse(&mock.url()).unwrap();
+    let http = comfyctl::manager::HttpClient::new(&[], std::time::Duration::from_secs(5));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let found = rt.block_on(comfyctl::manager::discover(
+        &http,
+        &[dead.clone(), live.clone()],
+    ));
+    assert_eq!(found, Some(live));
+    let none = rt.block_on(comfyctl::manager::discover(&http, &[dead]));
+    assert_eq!(none, None);
+}

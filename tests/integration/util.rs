@@ -1,0 +1,114 @@
+//! Helpers for driving the real `comfyctl` binary.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::Command as StdCommand;
+use std::time::Duration;
+
+/// `comfyctl` as built by cargo, with a clean environment: no URL or
+/// fallback from the caller's shell, no colour, no fake terminal.
+pub fn comfyctl() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_comfyctl"));
+    scrub(cmd.env("NO_COLOR", "1"));
+    cmd.timeout(Duration::from_secs(90));
+    cmd
+}
+
+/// The same, as a std Command (for long-running children under `Proc`).
+pub fn comfyctl_std() -> StdCommand {
+    let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_comfyctl"));
+    cmd.env("NO_COLOR", "1")
+        .env_remove("COMFYUI_URL")
+        .env_remove("COMFYCTL_FALLBACK")
+        .env_remove("COMFYCTL_FORCE_TTY");
+    cmd
+}
+
+fn scrub(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
+    cmd.env_remove("COMFYUI_URL")
+        .env_remove("COMFYCTL_FALLBACK")
+        .env_remove("COMFYCTL_FORCE_TTY")
+}
+
+/// A plain HTTP/1.1 GET over std, returning (status, body). For comparing
+/// what comfyctl reports with what the mock serves.
+pub fn http_get(port: u16, path: &str) -> (u16, String) {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let chunked = head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked");
+    (
+        status,
+        if chunked {
+            dechunk(body)
+        } else {
+            body.to_string()
+        },
+    )
+}
+
+/// A plain HTTP POST with a JSON body; returns the status.
+pub fn http_post(port: u16, path: &str, body: &str) -> u16 {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read response");
+    String::from_utf8_lossy(&raw)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0)
+}
+
+fn dechunk(body: &str) -> String {
+    let mut out = String::new();
+    let mut rest = body;
+    while let Some((size, tail)) = rest.split_once("\r\n") {
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if n == 0 || tail.len() < n {
+            break;
+        }
+        out.push_str(&tail[..n]);
+        rest = tail[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+/// Parses one JSON document from command output.
+pub fn json(output: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(output)))
+}
+
+/// stdout and stderr as one string, for "never appears anywhere" checks.
+pub fn all_output(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
