@@ -278,7 +278,7 @@ impl Monitor {
             self.emit_status(status, queue).await;
         }
         if !http_ok {
-            return Err((false, http_error.unwrap_or_else(|| unknown_error())));
+            return Err((false, http_error.unwrap_or_else(unknown_error)));
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let left = left.max(Duration::from_millis(100));

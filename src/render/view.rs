@@ -58,19 +58,17 @@ impl View {
             Event::Status {
                 status,
                 running_prompt,
-            } => {
-                if status.available {
-                    self.version.clone_from(&status.version);
-                    self.queue = (
-                        status.queue_remaining,
-                        status.queue_running,
-                        status.queue_pending,
-                    );
-                    self.latency_ms = status.latency_ms;
-                    self.running_prompt.clone_from(running_prompt);
-                    if running_prompt.is_none() {
-                        self.node = None;
-                    }
+            } if status.available => {
+                self.version.clone_from(&status.version);
+                self.queue = (
+                    status.queue_remaining,
+                    status.queue_running,
+                    status.queue_pending,
+                );
+                self.latency_ms = status.latency_ms;
+                self.running_prompt.clone_from(running_prompt);
+                if running_prompt.is_none() {
+                    self.node = None;
                 }
             }
             Event::Queue { queue_remaining } => self.queue.0 = Some(*queue_remaining),

@@ -5,3 +5,4 @@ mod cli;
 mod connect;
 mod health;
 mod mock;
+mod watch;

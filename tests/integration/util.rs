@@ -112,3 +112,75 @@ pub fn all_output(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stderr)
     )
 }
+
+/// A child whose stdout is collected as raw bytes (for live views that redraw
+/// in place without newlines). Killed and reaped on drop.
+pub struct RawProc {
+    child: std::process::Child,
+    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl RawProc {
+    /// Spawns `cmd` with stdout collected and stderr discarded.
+    pub fn spawn(mut cmd: StdCommand) -> RawProc {
+        use std::process::Stdio;
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        let mut stdout = child.stdout.take().expect("piped stdout");
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = out.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        RawProc { child, out }
+    }
+
+    /// Everything written so far, lossily as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+
+    /// Polls until the output contains every needle, or `timeout` passes.
+    pub fn wait_for(&self, needles: &[&str], timeout: Duration) -> bool {
+        crate::support::poll_until(timeout, || {
+            let text = self.text();
+            needles.iter().all(|n| text.contains(n))
+        })
+    }
+
+    /// Sends a signal.
+    pub fn signal(&self, sig: i32) {
+        crate::support::send_signal(self.child.id(), sig);
+    }
+
+    /// Waits for exit (bounded) and returns the code.
+    pub fn wait_code(&mut self, timeout: Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return status.code();
+            }
+            if std::time::Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RawProc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
