@@ -218,3 +218,65 @@ fn discovery_picks_the_candidate_that_answers_like_comfyui() {
     let none = rt.block_on(comfyctl::manager::discover(&http, &[dead]));
     assert_eq!(none, None);
 }
+
+#[test]
+fn a_body_that_never_finishes_runs_into_the_timeout() {
+    let mock = MockServer::start(&["--slow-body"]);
+    let out = comfyctl()
+        .args(["health", "--json", "--timeout", "1s", "--url", &mock.url()])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let status = json(&out.stdout);
+    assert_eq!(status["error"]["kind"], "timeout", "{status}");
+}
+
+#[test]
+fn a_huge_body_is_cut_off_at_the_cap() {
+    let mock = MockServer::start(&["--huge-body", "64"]);
+    let out = comfyctl()
+        .args(["health", "--json", "--url", &mock.url()])
+        .assert()
+        .code(1)
+        .get_output()
+        .clone();
+    let status = json(&out.stdout);
+    assert_eq!(status["error"]["kind"], "not_comfyui", "{status}");
+    assert!(
+        status["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than")
+    );
+}
+
+#[test]
+fn ctrl_c_exits_130() {
+    // A server that accepts and never answers: once it has our connection,
+    // comfyctl is running and its signal handlers are installed.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    listener.set_nonblocking(true).unwrap();
+    let mut cmd = crate::util::comfyctl_std();
+    cmd.args(["health", "--timeout", "60s", "--url"])
+        .arg(format!("127.0.0.1:{port}"));
+    let mut proc = crate::support::Proc::spawn(cmd);
+    let mut held = Vec::new();
+    assert!(crate::support::poll_until(
+        std::time::Duration::from_secs(30),
+        || match listener.accept() {
+            Ok((s, _)) => {
+                held.push(s);
+                true
+            }
+            Err(_) => false,
+        }
+    ));
+    proc.signal(libc::SIGINT);
+    let status = proc
+        .wait_exit(std::time::Duration::from_secs(30))
+        .expect("exits");
+    assert_eq!(status.code(), Some(130));
+    assert!(proc.stderr().contains("interrupted"));
+}

@@ -392,3 +392,27 @@ fn plain_output_off_a_terminal_has_no_ansi() {
     assert!(!all.contains('\x1b'), "{all}");
     assert!(all.contains("summary: uptime"), "{all}");
 }
+
+#[test]
+fn the_same_client_id_is_reused_after_reconnecting() {
+    let mut mock = MockServer::start(&[]);
+    let mut w = watch(&mock.url(), &["--interval", "1s"]);
+    wait_state(&mut w, "connected");
+    let clients = |port: u16| -> Vec<String> {
+        let (_, body) = crate::util::http_get(port, "/__mock/clients");
+        let v: Value = serde_json::from_str(&body).unwrap();
+        v["clients"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
+    };
+    let before = clients(mock.port());
+    assert_eq!(before.len(), 1, "{before:?}");
+    mock.kill();
+    mock.restart();
+    wait_state(&mut w, "connected");
+    assert_eq!(clients(mock.port()), before);
+    finish(&mut w);
+}
