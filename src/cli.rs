@@ -187,7 +187,51 @@ pub struct ReconnectArgs {
 
 /// `comfyctl health`.
 #[derive(Debug, Args)]
-pub struct HealthArgs {}
+pub struct HealthArgs {
+    /// Poll until every check passes or this overall deadline runs out
+    /// (e.g. 5m). Without it, one check, now.
+    #[arg(long, value_name = "DURATION")]
+    pub wait: Option<String>,
+
+    /// Poll interval for --wait.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub interval: String,
+
+    /// Wait for the server to come up (default) or to go away (port released).
+    #[arg(long, value_enum, default_value_t = ExpectArg::Up, value_name = "STATE")]
+    pub expect: ExpectArg,
+
+    /// A workflow in API format ("Export (API)") or a /prompt body that must
+    /// validate against the server's /object_info (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub workflow: Vec<std::path::PathBuf>,
+
+    /// A node class that must exist in /object_info (repeatable).
+    #[arg(long, value_name = "CLASS")]
+    pub require_node: Vec<String>,
+
+    /// A model file that GET /models/FOLDER must list (repeatable).
+    #[arg(long, value_name = "FOLDER/NAME")]
+    pub require_model: Vec<String>,
+
+    /// The server must answer this Origin with CORS headers
+    /// (ComfyUI started with --enable-cors-header).
+    #[arg(long, value_name = "ORIGIN")]
+    pub require_cors: Option<String>,
+
+    /// Ready only while queue_remaining is at most N.
+    #[arg(long, value_name = "N")]
+    pub max_queue: Option<u64>,
+}
+
+/// `--expect` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExpectArg {
+    /// Wait until the server is up and ready.
+    Up,
+    /// Wait until the server has gone away (connections refused).
+    Down,
+}
 
 /// `comfyctl connect`.
 #[derive(Debug, Args)]

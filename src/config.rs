@@ -4,9 +4,12 @@ use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
-use crate::cli::{ColorArg, FallbackArg, GlobalArgs, ReconnectPolicyArgs, WatchArgs};
+use crate::cli::{
+    ColorArg, ExpectArg, FallbackArg, GlobalArgs, HealthArgs, ReconnectPolicyArgs, WatchArgs,
+};
 use crate::error::Error;
-use crate::manager::{FallbackMode, Target, WatchSettings};
+use crate::manager::readiness::Checks;
+use crate::manager::{FallbackMode, Target, WatchSettings, workflow};
 use crate::render::Output;
 
 /// Everything the manager needs to know, validated.
@@ -250,6 +253,83 @@ pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems
         problems.extend(vec!["--count: must be at least 1".into()]);
     }
     settings
+}
+
+/// What `health` should do: check once or wait, for up or down, with which
+/// readiness checks.
+#[derive(Debug, Clone)]
+pub struct HealthPlan {
+    /// The overall deadline of `--wait`; `None` checks once.
+    pub wait: Option<Duration>,
+    /// Poll interval while waiting.
+    pub interval: Duration,
+    /// Wait for the server to go away instead of coming up.
+    pub expect_down: bool,
+    /// The readiness checks.
+    pub checks: Checks,
+}
+
+/// Builds `health`'s plan; workflow files are read and parsed here, so a
+/// missing or malformed file is a usage error (exit 2) naming the flag.
+pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
+    let wait = args
+        .wait
+        .as_deref()
+        .and_then(|w| problems.take(parse_duration("--wait", w)));
+    if wait.is_some_and(|w| w.is_zero()) {
+        problems.extend(vec!["--wait: must be greater than 0".into()]);
+    }
+    let interval = problems
+        .take(parse_duration("--interval", &args.interval))
+        .unwrap_or(Duration::from_secs(1));
+    if interval < Duration::from_millis(50) || interval > Duration::from_secs(3600) {
+        problems.extend(vec!["--interval: must be between 50ms and 1h".into()]);
+    }
+    let mut checks = Checks::default();
+    for path in &args.workflow {
+        let shown = path.display().to_string();
+        if let Some(wf) =
+            problems.take(workflow::load(path).map_err(|e| format!("--workflow: {e}")))
+        {
+            checks.workflows.push((shown, wf));
+        }
+    }
+    checks.nodes = args.require_node.clone();
+    for spec in &args.require_model {
+        match spec.split_once('/') {
+            Some((folder, name)) if !folder.is_empty() && !name.is_empty() => {
+                checks.models.push((folder.to_string(), name.to_string()));
+            }
+            _ => problems.extend(vec![format!(
+                "--require-model: '{spec}' must be FOLDER/NAME, e.g. checkpoints/v1-5-pruned-emaonly.safetensors"
+            )]),
+        }
+    }
+    if let Some(origin) = &args.require_cors {
+        let valid = url::Url::parse(origin)
+            .ok()
+            .is_some_and(|u| u.host_str().is_some() && matches!(u.scheme(), "http" | "https"));
+        if valid {
+            checks.cors_origin = Some(origin.trim_end_matches('/').to_string());
+        } else {
+            problems.extend(vec![format!(
+                "--require-cors: '{origin}' is not an origin; use e.g. http://localhost:5173"
+            )]);
+        }
+    }
+    checks.max_queue = args.max_queue;
+    let expect_down = args.expect == ExpectArg::Down;
+    if expect_down && !checks.is_empty() {
+        problems.extend(vec![
+            "--expect down: readiness checks (--workflow, --require-*, --max-queue) only apply to --expect up".into(),
+        ]);
+    }
+    HealthPlan {
+        wait,
+        interval,
+        expect_down,
+        checks,
+    }
 }
 
 /// Decides the output mode once, in this order: `--json` or `--color`, then

@@ -124,6 +124,42 @@ impl HttpClient {
         }
     }
 
+    /// Asks `/system_stats` with `Origin: origin` and returns the
+    /// `Access-Control-Allow-Origin` the server granted it, if any. A stock
+    /// server answers a foreign Origin with 403 and no CORS headers; one
+    /// started with `--enable-cors-header` answers with them.
+    pub async fn cors_allows(
+        &self,
+        target: &Target,
+        origin: &str,
+    ) -> Result<Option<String>, ProbeError> {
+        let route = "/system_stats";
+        let origin_value = HeaderValue::from_str(origin).map_err(|_| {
+            ProbeError::new(
+                ErrorKind::Network,
+                format!("'{origin}' cannot be sent as an Origin header"),
+            )
+        })?;
+        let mut request = self
+            .client
+            .get(target.endpoint(route))
+            .header(reqwest::header::ORIGIN, origin_value);
+        if let Some(auth) = basic_auth(target) {
+            request = request.header(AUTHORIZATION, auth);
+        }
+        let response = tokio::time::timeout(self.timeout, request.send())
+            .await
+            .map_err(|_| timeout_error(target, route, self.timeout))?
+            .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?;
+        let allowed = response
+            .headers()
+            .get(reqwest::header::ACCESS_CONTROL_ALLOW_ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| *v == "*" || *v == origin)
+            .map(String::from);
+        Ok(allowed)
+    }
+
     /// One health probe: the three routes at once. `latency_ms` is the wall
     /// time of all three.
     pub async fn probe(&self, target: &Target) -> (Status, Option<parse::Queue>) {

@@ -5,8 +5,10 @@ mod event;
 pub mod http;
 mod monitor;
 pub mod parse;
+pub mod readiness;
 mod status;
 mod target;
+pub mod workflow;
 pub mod ws;
 
 use std::time::Duration;

@@ -4,6 +4,7 @@ use indicatif::HumanBytes;
 
 use super::Output;
 use crate::manager::Status;
+use crate::manager::readiness::CheckResult;
 
 /// The compact block `comfyctl health` prints.
 pub fn status_block(status: &Status, out: &Output) -> String {
@@ -50,6 +51,26 @@ pub fn status_block(status: &Status, out: &Output) -> String {
             label("error"),
             s.clone().red().apply_to(&e.message)
         ));
+    }
+    lines.join("\n")
+}
+
+/// One line per readiness check, with per-node workflow problems under it.
+pub fn checks_block(results: &[CheckResult], out: &Output) -> String {
+    let s = out.style();
+    let mut lines = Vec::new();
+    for r in results {
+        let mark = if r.ok {
+            s.clone().green().apply_to("✓")
+        } else {
+            s.clone().red().apply_to("✗")
+        };
+        lines.push(format!("  {mark} {}: {}", r.check, r.detail));
+        if r.problems.len() > 1 {
+            for p in &r.problems {
+                lines.push(format!("      {p}"));
+            }
+        }
     }
     lines.join("\n")
 }

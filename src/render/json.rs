@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::manager::readiness::CheckResult;
 use crate::manager::{FallbackMode, Status};
 
 /// What `health --json` and `connect --json` print: the Status, plus
@@ -17,6 +18,9 @@ pub struct Report<'a> {
     /// Attempts made (`connect` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attempts: Option<u32>,
+    /// Each readiness check's result, when checks were asked for.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub checks: Option<&'a [CheckResult]>,
 }
 
 impl<'a> Report<'a> {
@@ -26,7 +30,14 @@ impl<'a> Report<'a> {
             status,
             fallback: (!status.available).then_some(fallback),
             attempts,
+            checks: None,
         }
+    }
+
+    /// Adds the readiness check results.
+    pub fn with_checks(mut self, checks: Option<&'a [CheckResult]>) -> Self {
+        self.checks = checks;
+        self
     }
 
     /// One line of JSON.

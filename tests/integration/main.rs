@@ -5,4 +5,5 @@ mod cli;
 mod connect;
 mod health;
 mod mock;
+mod readiness;
 mod watch;

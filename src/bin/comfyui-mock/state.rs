@@ -364,10 +364,10 @@ impl Mock {
         let _ = tx.send(Out::Text(status_message(inner.remaining(), Some(sid))));
         // Like server.py: a client that reconnects while its prompt runs is
         // told the current node.
-        if let Some((client, node)) = &inner.executing {
-            if client == sid {
-                let _ = tx.send(Out::Text(message("executing", json!({"node": node}))));
-            }
+        if let Some((client, node)) = &inner.executing
+            && client == sid
+        {
+            let _ = tx.send(Out::Text(message("executing", json!({"node": node}))));
         }
         inner.conns.insert(
             id,
@@ -385,10 +385,10 @@ impl Mock {
     /// took it over.
     pub fn unregister(&self, conn: u64) {
         let mut inner = self.lock();
-        if let Some(c) = inner.conns.remove(&conn) {
-            if inner.by_sid.get(&c.sid) == Some(&conn) {
-                inner.by_sid.remove(&c.sid);
-            }
+        if let Some(c) = inner.conns.remove(&conn)
+            && inner.by_sid.get(&c.sid) == Some(&conn)
+        {
+            inner.by_sid.remove(&c.sid);
         }
     }
 

@@ -273,11 +273,9 @@ impl<'a> Execution<'a> {
                             "progress",
                             json!({"value": value, "max": max, "prompt_id": pid, "node": id}),
                         );
-                        if previews {
-                            if let Some(sid) = &self.client {
-                                self.mock
-                                    .send_binary(sid, |meta| preview_frame(meta, &pid, &id));
-                            }
+                        if previews && let Some(sid) = &self.client {
+                            self.mock
+                                .send_binary(sid, |meta| preview_frame(meta, &pid, &id));
                         }
                         tokio::time::sleep(step).await;
                     }

@@ -69,10 +69,10 @@ impl Session<'_> {
             return self.silent().await;
         }
         // The first queued message is the initial status (see `register`).
-        if let Some(Out::Text(status)) = self.rx.recv().await {
-            if self.socket.send(Message::text(status)).await.is_err() {
-                return "send failed";
-            }
+        if let Some(Out::Text(status)) = self.rx.recv().await
+            && self.socket.send(Message::text(status)).await.is_err()
+        {
+            return "send failed";
         }
         if let Err(why) = self.after_status_faults().await {
             return why;
