@@ -43,6 +43,14 @@ Register-ArgumentCompleter -Native -CommandName 'comfyctl' -ScriptBlock {
             break
         }
         'comfyctl;health' {
+            [CompletionResult]::new('--wait', '--wait', [CompletionResultType]::ParameterName, 'Poll until every check passes or this overall deadline runs out (e.g. 5m). Without it, one check, now')
+            [CompletionResult]::new('--interval', '--interval', [CompletionResultType]::ParameterName, 'Poll interval for --wait')
+            [CompletionResult]::new('--expect', '--expect', [CompletionResultType]::ParameterName, 'Wait for the server to come up (default) or to go away (port released)')
+            [CompletionResult]::new('--workflow', '--workflow', [CompletionResultType]::ParameterName, 'A workflow in API format ("Export (API)") or a /prompt body that must validate against the server''s /object_info (repeatable)')
+            [CompletionResult]::new('--require-node', '--require-node', [CompletionResultType]::ParameterName, 'A node class that must exist in /object_info (repeatable)')
+            [CompletionResult]::new('--require-model', '--require-model', [CompletionResultType]::ParameterName, 'A model file that GET /models/FOLDER must list (repeatable)')
+            [CompletionResult]::new('--require-cors', '--require-cors', [CompletionResultType]::ParameterName, 'The server must answer this Origin with CORS headers (ComfyUI started with --enable-cors-header)')
+            [CompletionResult]::new('--max-queue', '--max-queue', [CompletionResultType]::ParameterName, 'Ready only while queue_remaining is at most N')
             [CompletionResult]::new('--url', '--url', [CompletionResultType]::ParameterName, 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins')
             [CompletionResult]::new('-H', '-H ', [CompletionResultType]::ParameterName, 'Extra request header, e.g. for a reverse proxy with auth (repeatable)')
             [CompletionResult]::new('--header', '--header', [CompletionResultType]::ParameterName, 'Extra request header, e.g. for a reverse proxy with auth (repeatable)')

@@ -39,6 +39,14 @@ set edit:completion:arg-completer[comfyctl] = {|@words|
             cand help 'Print this message or the help of the given subcommand(s)'
         }
         &'comfyctl;health'= {
+            cand --wait 'Poll until every check passes or this overall deadline runs out (e.g. 5m). Without it, one check, now'
+            cand --interval 'Poll interval for --wait'
+            cand --expect 'Wait for the server to come up (default) or to go away (port released)'
+            cand --workflow 'A workflow in API format ("Export (API)") or a /prompt body that must validate against the server''s /object_info (repeatable)'
+            cand --require-node 'A node class that must exist in /object_info (repeatable)'
+            cand --require-model 'A model file that GET /models/FOLDER must list (repeatable)'
+            cand --require-cors 'The server must answer this Origin with CORS headers (ComfyUI started with --enable-cors-header)'
+            cand --max-queue 'Ready only while queue_remaining is at most N'
             cand --url 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins'
             cand -H 'Extra request header, e.g. for a reverse proxy with auth (repeatable)'
             cand --header 'Extra request header, e.g. for a reverse proxy with auth (repeatable)'

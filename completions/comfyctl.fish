@@ -43,6 +43,15 @@ complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "watch" -d 'Live m
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "reconnect" -d 'Keep trying until the full session (HTTP, WebSocket, status) is back'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l wait -d 'Poll until every check passes or this overall deadline runs out (e.g. 5m). Without it, one check, now' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l interval -d 'Poll interval for --wait' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l expect -d 'Wait for the server to come up (default) or to go away (port released)' -r -f -a "up\t'Wait until the server is up and ready'
+down\t'Wait until the server has gone away (connections refused)'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l workflow -d 'A workflow in API format ("Export (API)") or a /prompt body that must validate against the server\'s /object_info (repeatable)' -r -F
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-node -d 'A node class that must exist in /object_info (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-model -d 'A model file that GET /models/FOLDER must list (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-cors -d 'The server must answer this Origin with CORS headers (ComfyUI started with --enable-cors-header)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-queue -d 'Ready only while queue_remaining is at most N' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r

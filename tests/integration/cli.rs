@@ -79,7 +79,7 @@ fn committed_completions_are_current() {
         let committed = std::fs::read(dir.join(file)).unwrap_or_default();
         assert!(
             generated == committed,
-            "completions/{file} is stale; regenerate with: comfyctl completions {shell} > completions/{file}"
+            "completions/{file} is stale; regenerate with completions/regenerate.sh (comfyctl completions {shell})"
         );
     }
 }
