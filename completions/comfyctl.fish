@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_comfyctl_global_optspecs
-    string join \n url= H/header= timeout= fallback= json color= q/quiet h/help V/version
+    string join \n url= targets= any H/header= timeout= fallback= json color= q/quiet h/help V/version
 end
 
 function __fish_comfyctl_needs_command
@@ -24,7 +24,8 @@ function __fish_comfyctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -33,6 +34,7 @@ abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -52,7 +54,8 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-nod
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-model -d 'A model file that GET /models/FOLDER must list (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-cors -d 'The server must answer this Origin with CORS headers (ComfyUI started with --enable-cors-header)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-queue -d 'Ready only while queue_remaining is at most N' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -61,13 +64,15 @@ abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l retries -d 'Retries after the first attempt' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l backoff -d 'Backoff factor: the delay starts at 1s and grows by this much per retry' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -76,6 +81,7 @@ abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -90,7 +96,12 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l deadline -d 
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l backoff -d 'Backoff factor between reconnection attempts (delays start at 100ms)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-attempts -d 'Give up after this many attempts in one outage' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l metrics -d 'Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464 (GET /metrics, OpenMetrics text)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l on-change -d 'Run this program (no shell) on every state change, with COMFYCTL_URL, COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set' -r -F
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l webhook -d 'POST every state change as JSON to this URL' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l hook-timeout -d 'Time limit for one --on-change run or one --webhook attempt' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -99,6 +110,7 @@ abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -107,7 +119,8 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l deadline
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l backoff -d 'Backoff factor between reconnection attempts (delays start at 100ms)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-attempts -d 'Give up after this many attempts in one outage' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -116,11 +129,13 @@ abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s V -l version -d 'Print version'
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port. Without it, 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -129,6 +144,7 @@ abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
 always\t'Always colour'
 never\t'Never colour'"
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

@@ -24,16 +24,27 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Server URL: http(s)://host[:port][/prefix] or host:port. Without it,
-    /// 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins.
+    /// Server URL: http(s)://host[:port][/prefix] or host:port; repeat for
+    /// several servers. Without it (or --targets), 127.0.0.1:8188 and
+    /// 127.0.0.1:8000 are probed and the first ComfyUI wins.
     #[arg(
         long,
         env = "COMFYUI_URL",
         hide_env_values = true,
+        value_delimiter = ',',
         global = true,
         value_name = "URL"
     )]
-    pub url: Option<String>,
+    pub url: Vec<String>,
+
+    /// A file with one server URL per line (`#` starts a comment).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub targets: Option<std::path::PathBuf>,
+
+    /// With several servers, succeed when at least one is ready (default:
+    /// all must be).
+    #[arg(long, global = true)]
+    pub any: bool,
 
     /// Extra request header, e.g. for a reverse proxy with auth (repeatable).
     #[arg(
@@ -162,6 +173,24 @@ pub struct WatchArgs {
     /// Reconnection pacing.
     #[command(flatten)]
     pub policy: ReconnectPolicyArgs,
+
+    /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464
+    /// (GET /metrics, OpenMetrics text).
+    #[arg(long, value_name = "ADDR")]
+    pub metrics: Option<String>,
+
+    /// Run this program (no shell) on every state change, with COMFYCTL_URL,
+    /// COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set.
+    #[arg(long, value_name = "PROGRAM")]
+    pub on_change: Option<std::path::PathBuf>,
+
+    /// POST every state change as JSON to this URL.
+    #[arg(long, value_name = "URL")]
+    pub webhook: Option<String>,
+
+    /// Time limit for one --on-change run or one --webhook attempt.
+    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    pub hook_timeout: String,
 }
 
 /// `--until` values.

@@ -15,8 +15,8 @@ use crate::render::Output;
 /// Everything the manager needs to know, validated.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// The server; `None` means "find a local one" (8188, then 8000).
-    pub url: Option<Target>,
+    /// The servers; empty means "find a local one" (8188, then 8000).
+    pub targets: Vec<Target>,
     /// Time limit for each request or attempt.
     pub timeout: Duration,
     /// Retries after the first attempt (`connect`).
@@ -32,7 +32,7 @@ pub struct Config {
 impl Default for Config {
     fn default() -> Self {
         Config {
-            url: None,
+            targets: Vec::new(),
             timeout: Duration::from_secs(5),
             max_retries: 3,
             retry_backoff: 2.0,
@@ -44,6 +44,8 @@ impl Default for Config {
 
 /// Longest `--timeout` accepted: past this a "check" is a hang.
 const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+/// Most servers one process watches.
+const MAX_TARGETS: usize = 10_000;
 /// Most `--retries` accepted; with the 30 s cap this is already days.
 const MAX_RETRIES: u32 = 10_000;
 
@@ -164,8 +166,37 @@ pub fn from_global(
     problems: &mut Problems,
 ) -> Config {
     let mut config = Config::default();
-    if let Some(url) = global.url.as_deref() {
-        config.url = problems.take(Target::parse(url).map_err(|e| format!("--url: {e}")));
+    for url in &global.url {
+        if let Some(t) = problems.take(Target::parse(url).map_err(|e| format!("--url: {e}"))) {
+            config.targets.push(t);
+        }
+    }
+    if let Some(path) = &global.targets {
+        match std::fs::read_to_string(path) {
+            Err(e) => problems.extend(vec![format!(
+                "--targets: cannot read {}: {e}",
+                path.display()
+            )]),
+            Ok(text) => {
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.split('#').next().unwrap_or("").trim();
+                    if line.is_empty() {
+                        continue;
+                    }
+                    let parsed = Target::parse(line)
+                        .map_err(|e| format!("--targets: {} line {}: {e}", path.display(), n + 1));
+                    if let Some(t) = problems.take(parsed) {
+                        config.targets.push(t);
+                    }
+                }
+            }
+        }
+    }
+    config.targets.dedup();
+    if config.targets.len() > MAX_TARGETS {
+        problems.extend(vec![format!(
+            "--url/--targets: at most {MAX_TARGETS} servers"
+        )]);
     }
     if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
         config.timeout = t;
@@ -253,6 +284,54 @@ pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems
         problems.extend(vec!["--count: must be at least 1".into()]);
     }
     settings
+}
+
+/// Where `watch` sends events besides the screen.
+#[derive(Debug, Clone, Default)]
+pub struct WatchSinks {
+    /// Address for `/metrics`.
+    pub metrics: Option<String>,
+    /// Program run on every state change.
+    pub on_change: Option<std::path::PathBuf>,
+    /// URL POSTed on every state change.
+    pub webhook: Option<url::Url>,
+    /// Time limit for one hook run or webhook attempt.
+    pub hook_timeout: Duration,
+}
+
+/// Builds `watch`'s sinks from their flags.
+pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
+    let hook_timeout = problems
+        .take(parse_duration("--hook-timeout", &args.hook_timeout))
+        .unwrap_or(Duration::from_secs(10));
+    if hook_timeout.is_zero() {
+        problems.extend(vec!["--hook-timeout: must be greater than 0".into()]);
+    }
+    if let Some(addr) = &args.metrics
+        && addr.parse::<std::net::SocketAddr>().is_err()
+    {
+        problems.extend(vec![format!(
+            "--metrics: '{addr}' is not an address; use e.g. 127.0.0.1:9464"
+        )]);
+    }
+    let webhook = args.webhook.as_deref().and_then(|w| {
+        let parsed = url::Url::parse(w)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
+        if parsed.is_none() {
+            problems.extend(vec![format!(
+                "--webhook: '{}' is not an http(s) URL",
+                crate::manager::redact_str(w)
+            )]);
+        }
+        parsed
+    });
+    WatchSinks {
+        metrics: args.metrics.clone(),
+        on_change: args.on_change.clone(),
+        webhook,
+        hook_timeout,
+    }
 }
 
 /// What `health` should do: check once or wait, for up or down, with which

@@ -9,7 +9,7 @@ use crate::error::{Error, Exit};
 use crate::manager::{ConnectionManager, Event, Status};
 use crate::render::{Output, human, json::Report, spinner::Spinner};
 
-/// Connects, retrying, and reports the outcome.
+/// Connects to every server at once, retrying, and reports the outcomes.
 pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Result<Exit, Error> {
     let mut problems = Problems::default();
     let config = config::from_global(
@@ -19,48 +19,78 @@ pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Resul
         &mut problems,
     );
     problems.finish()?;
-    let target = super::resolve_target(&config, out).await;
+    let targets = super::resolve_targets(&config, out).await;
     let fallback = config.fallback_mode;
-    let url = target.to_string();
+    let multi = targets.len() > 1;
 
-    let (tx, mut rx) = mpsc::channel(64);
-    let mut manager = ConnectionManager::new(config, target, Some(tx));
-    let spinner = Spinner::start(out, format!("connecting to {url}"));
-    let render = async {
-        while let Some(event) = rx.recv().await {
-            if let Some(message) = progress_message(&url, &event) {
-                spinner.set(message);
-            }
+    let spinner = Spinner::start(out, "connecting");
+    let results = futures_util::future::join_all(targets.into_iter().map(|target| {
+        let config = config.clone();
+        let spinner = &spinner;
+        async move {
+            let url = target.to_string();
+            let (tx, mut rx) = mpsc::channel(64);
+            let mut manager = ConnectionManager::new(config, target, Some(tx));
+            let render = async {
+                while let Some(event) = rx.recv().await {
+                    if let Some(message) = progress_message(&url, &event) {
+                        spinner.set(message);
+                    }
+                }
+            };
+            let ((status, attempts), ()) = tokio::join!(
+                async {
+                    let result = manager.connect().await;
+                    drop(manager);
+                    result
+                },
+                render
+            );
+            (status, attempts)
         }
-    };
-    let ((status, attempts), ()) = tokio::join!(
-        async {
-            let result = manager.connect().await;
-            drop(manager);
-            result
-        },
-        render
-    );
+    }))
+    .await;
     drop(spinner);
 
     if out.json {
-        out.println(&Report::new(&status, fallback, Some(attempts)).to_line())?;
-    } else if status.available {
-        out.println(&success_line(&status, attempts, out))?;
+        let reports: Vec<Report> = results
+            .iter()
+            .map(|(status, attempts)| Report::new(status, fallback, Some(*attempts)))
+            .collect();
+        let line = if multi {
+            serde_json::to_string(&reports).expect("Status serialises")
+        } else {
+            reports[0].to_line()
+        };
+        out.println(&line)?;
     } else {
-        let error = status
-            .error
-            .as_ref()
-            .map(|e| e.message.as_str())
-            .unwrap_or("unknown error");
-        let s = out.style().red().bold();
-        out.println(&format!(
-            "{} {url}: {error} (after {attempts} attempt{})",
-            s.apply_to("connect failed:"),
-            if attempts == 1 { "" } else { "s" }
-        ))?;
+        for (status, attempts) in &results {
+            out.println(&outcome_line(status, *attempts, out))?;
+        }
     }
-    Ok(exit_for(&status, out, fallback))
+    let exits: Vec<Exit> = results
+        .iter()
+        .map(|(status, _)| exit_for(status, out, fallback))
+        .collect();
+    Ok(super::combine(&exits, global.any))
+}
+
+fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {
+    if status.available {
+        return success_line(status, attempts, out);
+    }
+    let error = status
+        .error
+        .as_ref()
+        .map(|e| e.message.as_str())
+        .unwrap_or("unknown error");
+    let s = out.style().red().bold();
+    format!(
+        "{} {}: {error} (after {attempts} attempt{})",
+        s.apply_to("connect failed:"),
+        status.url,
+        if attempts == 1 { "" } else { "s" }
+    )
 }
 
 fn exit_for(status: &Status, out: &Output, fallback: crate::manager::FallbackMode) -> Exit {

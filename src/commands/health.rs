@@ -42,72 +42,112 @@ fn missing(plan: &HealthPlan, status: &Status, results: &[CheckResult]) -> Optio
         .map(|r| format!("{}: {}", r.check, r.detail))
 }
 
-/// Runs `health`, once or waiting.
+/// What `health` found for one server.
+struct Outcome {
+    status: Status,
+    results: Vec<CheckResult>,
+    exit: Exit,
+    waited: Option<Duration>,
+}
+
+/// Runs `health` for every server at once, once or waiting.
 pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result<Exit, Error> {
     let mut problems = Problems::default();
     let config = config::from_global(global, None, None, &mut problems);
     let plan = config::health_plan(args, &mut problems);
     problems.finish()?;
-    let target = super::resolve_target(&config, out).await;
+    let targets = super::resolve_targets(&config, out).await;
     let http = HttpClient::new(&config.headers, config.timeout);
+    let multi = targets.len() > 1;
+    let spinner = plan.wait.map(|_| Spinner::start(out, "waiting"));
 
+    let outcomes = futures_util::future::join_all(
+        targets
+            .iter()
+            .map(|t| check(&http, t, &plan, out, spinner.as_ref(), multi)),
+    )
+    .await;
+    drop(spinner);
+
+    if multi {
+        report_many(out, &plan, &outcomes, config.fallback_mode)?;
+    } else if let Some(o) = outcomes.first() {
+        report(out, &plan, o, config.fallback_mode)?;
+    }
+    let exits: Vec<Exit> = outcomes.iter().map(|o| o.exit).collect();
+    Ok(super::combine(&exits, global.any))
+}
+
+/// Checks one server: once, or polling until ready or the deadline.
+async fn check(
+    http: &HttpClient,
+    target: &Target,
+    plan: &HealthPlan,
+    out: &Output,
+    spinner: Option<&Spinner>,
+    multi: bool,
+) -> Outcome {
     let Some(wait) = plan.wait else {
-        let (status, results) = poll(&http, &target, &plan.checks).await;
-        let exit = verdict(&plan, &status, &results, status.available);
-        report(out, &plan, &status, &results, config.fallback_mode, None)?;
-        return Ok(exit);
+        let (status, results) = poll(http, target, &plan.checks).await;
+        let exit = verdict(plan, &status, &results, status.available);
+        return Outcome {
+            status,
+            results,
+            exit,
+            waited: None,
+        };
     };
-
     let started = Instant::now();
     let deadline = started + wait;
-    let spinner = Spinner::start(out, format!("waiting for {target}"));
+    let prefix = if multi {
+        format!("{target}: ")
+    } else {
+        String::new()
+    };
     let mut ever_reachable = false;
     let mut last_reason: Option<String> = None;
     let mut last: Option<(Status, Vec<CheckResult>)> = None;
     loop {
         // The deadline covers the whole command, polls included.
         let Ok((status, results)) =
-            tokio::time::timeout_at(deadline, poll(&http, &target, &plan.checks)).await
+            tokio::time::timeout_at(deadline, poll(http, target, &plan.checks)).await
         else {
             break;
         };
         ever_reachable |= status.available;
-        let reason = missing(&plan, &status, &results);
+        let reason = missing(plan, &status, &results);
         last = Some((status, results));
         let Some(reason) = reason else { break };
         if last_reason.as_deref() != Some(reason.as_str()) {
             if !out.live && !out.json {
-                out.eprintln(&format!("comfyctl: not yet: {reason}"));
+                out.eprintln(&format!("comfyctl: not yet: {prefix}{reason}"));
             }
             last_reason = Some(reason.clone());
         }
-        spinner.set(format!(
-            "waited {} of {} · {reason}",
-            short_duration(started.elapsed()),
-            short_duration(wait)
-        ));
+        if let Some(spinner) = spinner {
+            spinner.set(format!(
+                "waited {} of {} · {prefix}{reason}",
+                short_duration(started.elapsed()),
+                short_duration(wait)
+            ));
+        }
         if Instant::now() + plan.interval >= deadline {
             tokio::time::sleep_until(deadline).await;
             break;
         }
         tokio::time::sleep(plan.interval).await;
     }
-    drop(spinner);
-
     let (status, results) = last.unwrap_or_else(|| {
-        let error = crate::manager::http::timeout_error(&target, "the whole --wait", wait);
+        let error = crate::manager::http::timeout_error(target, "the whole --wait", wait);
         (Status::failed(target.to_string(), error), Vec::new())
     });
-    let exit = verdict(&plan, &status, &results, ever_reachable);
-    report(
-        out,
-        &plan,
-        &status,
-        &results,
-        config.fallback_mode,
-        Some(started.elapsed()),
-    )?;
-    Ok(exit)
+    let exit = verdict(plan, &status, &results, ever_reachable);
+    Outcome {
+        status,
+        results,
+        exit,
+        waited: Some(started.elapsed()),
+    }
 }
 
 /// The exit code: 0 when what was waited for holds; otherwise 1 if the
@@ -130,15 +170,14 @@ fn verdict(
 fn report(
     out: &Output,
     plan: &HealthPlan,
-    status: &Status,
-    results: &[CheckResult],
+    o: &Outcome,
     fallback: FallbackMode,
-    waited: Option<Duration>,
 ) -> Result<(), Error> {
     let with_checks = !plan.checks.is_empty();
+    let (status, results) = (&o.status, &o.results);
     if out.json {
-        let report =
-            Report::new(status, fallback, None).with_checks(with_checks.then_some(results));
+        let report = Report::new(status, fallback, None)
+            .with_checks(with_checks.then_some(results.as_slice()));
         out.println(&report.to_line())?;
     } else {
         let mut text = human::status_block(status, out);
@@ -146,21 +185,65 @@ fn report(
             text.push('\n');
             text.push_str(&human::checks_block(results, out));
         }
-        if let Some(waited) = waited {
-            let outcome = match missing(plan, status, results) {
-                None if plan.expect_down => format!("gone after {}", short_duration(waited)),
-                None => format!("ready after {}", short_duration(waited)),
-                Some(reason) => format!(
-                    "gave up after {}; still missing: {reason}",
-                    short_duration(waited)
-                ),
-            };
-            text.push_str(&format!("\n  {outcome}"));
+        if let Some(waited) = o.waited {
+            text.push_str(&format!("\n  {}", outcome_text(plan, o, waited)));
         }
         out.println(&text)?;
     }
     if !status.available && !plan.expect_down {
         out.warn(&fallback.warning(&status.url));
+    }
+    Ok(())
+}
+
+fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
+    match missing(plan, &o.status, &o.results) {
+        None if plan.expect_down => format!("gone after {}", short_duration(waited)),
+        None => format!("ready after {}", short_duration(waited)),
+        Some(reason) => format!(
+            "gave up after {}; still missing: {reason}",
+            short_duration(waited)
+        ),
+    }
+}
+
+/// Several servers: one row each (or a JSON array of Status).
+fn report_many(
+    out: &Output,
+    plan: &HealthPlan,
+    outcomes: &[Outcome],
+    fallback: FallbackMode,
+) -> Result<(), Error> {
+    let with_checks = !plan.checks.is_empty();
+    if out.json {
+        let reports: Vec<Report> = outcomes
+            .iter()
+            .map(|o| {
+                Report::new(&o.status, fallback, None)
+                    .with_checks(with_checks.then_some(o.results.as_slice()))
+            })
+            .collect();
+        out.println(&serde_json::to_string(&reports).expect("Status serialises"))?;
+    } else {
+        let rows: Vec<String> = outcomes
+            .iter()
+            .map(|o| {
+                let mut row = human::status_row(&o.status, out);
+                if let Some(reason) = missing(plan, &o.status, &o.results)
+                    && o.status.available
+                {
+                    row.push_str(&format!(" · not ready: {reason}"));
+                }
+                row
+            })
+            .collect();
+        out.println(&rows.join("\n"))?;
+    }
+    for o in outcomes
+        .iter()
+        .filter(|o| !o.status.available && !plan.expect_down)
+    {
+        out.warn(&fallback.warning(&o.status.url));
     }
     Ok(())
 }

@@ -7,21 +7,23 @@ pub mod reconnect;
 pub mod watch;
 
 use crate::config::Config;
+use crate::error::Exit;
 use crate::manager::{self, HttpClient, Target};
 use crate::render::Output;
 
-/// The server to talk to: `--url`, or the first local ComfyUI that answers
-/// on 127.0.0.1:8188 or 127.0.0.1:8000. Says which one was picked.
-pub async fn resolve_target(config: &Config, out: &Output) -> Target {
-    if let Some(target) = &config.url {
-        return target.clone();
+/// The servers to talk to: `--url`/`--targets`, or else the first local
+/// ComfyUI that answers on 127.0.0.1:8188 or 127.0.0.1:8000 (and it says
+/// which one was picked).
+pub async fn resolve_targets(config: &Config, out: &Output) -> Vec<Target> {
+    if !config.targets.is_empty() {
+        return config.targets.clone();
     }
     let candidates: Vec<Target> = manager::DEFAULT_CANDIDATES
         .iter()
         .map(|c| Target::parse(c).expect("built-in candidates parse"))
         .collect();
     let http = HttpClient::new(&config.headers, config.timeout);
-    match manager::discover(&http, &candidates).await {
+    let picked = match manager::discover(&http, &candidates).await {
         Some(found) => {
             out.note(&format!(
                 "no --url given; using {found}, which answered like ComfyUI"
@@ -36,5 +38,41 @@ pub async fn resolve_target(config: &Config, out: &Output) -> Target {
             ));
             first
         }
+    };
+    vec![picked]
+}
+
+/// One exit code for several servers: with `any`, success if one succeeded
+/// (else the most hopeful failure, 3 before 1); otherwise the worst.
+pub fn combine(exits: &[Exit], any: bool) -> Exit {
+    let rank = |e: &Exit| match e {
+        Exit::Ok => 0,
+        Exit::NotReady => 1,
+        Exit::Unavailable => 2,
+        Exit::Usage => 3,
+        Exit::Interrupted => 4,
+    };
+    let pick = if any {
+        exits.iter().min_by_key(|e| rank(e))
+    } else {
+        exits.iter().max_by_key(|e| rank(e))
+    };
+    pick.copied().unwrap_or(Exit::Unavailable)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn all_takes_the_worst_and_any_the_best() {
+        let exits = [Exit::Ok, Exit::Unavailable, Exit::NotReady];
+        assert_eq!(combine(&exits, false), Exit::Unavailable);
+        assert_eq!(combine(&exits, true), Exit::Ok);
+        assert_eq!(
+            combine(&[Exit::Unavailable, Exit::NotReady], true),
+            Exit::NotReady
+        );
+        assert_eq!(combine(&[Exit::Ok, Exit::Ok], false), Exit::Ok);
     }
 }

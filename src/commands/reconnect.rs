@@ -1,7 +1,10 @@
 //! `comfyctl reconnect`: try until the full session works again (HTTP,
-//! WebSocket, first `status`), or give up loudly.
+//! WebSocket, first `status`) on every server (or, with `--any`, one), or
+//! give up loudly.
 
+use std::collections::HashMap;
 use std::pin::pin;
+use std::sync::Arc;
 use std::time::Instant;
 
 use tokio::sync::mpsc;
@@ -9,9 +12,19 @@ use tokio::sync::mpsc;
 use crate::cli::{GlobalArgs, ReconnectArgs};
 use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
-use crate::manager::{Event, HttpClient, Monitor, ProbeError, State, Stop};
+use crate::manager::{ErrorKind, Event, HttpClient, Monitor, ProbeError, State, Stop};
 use crate::render::view::short_duration;
 use crate::render::{Output, spinner::Spinner};
+
+/// How one server's reconnection went.
+#[derive(Default)]
+struct Progress {
+    attempts: u32,
+    state: Option<State>,
+    last_error: Option<ProbeError>,
+    connected_after: Option<std::time::Duration>,
+    failure: Option<String>,
+}
 
 /// Reconnects; exit 0 with the time it took, or 1 with "reconnection failed".
 pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Result<Exit, Error> {
@@ -20,108 +33,154 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
     let settings =
         config::reconnect_policy(&config, &args.policy, Some(&args.deadline), &mut problems);
     problems.finish()?;
-    let target = super::resolve_target(&config, out).await;
-    let url = target.to_string();
+    let targets = super::resolve_targets(&config, out).await;
     let deadline = settings.deadline.expect("reconnect always has a deadline");
 
     let started = Instant::now();
     let (tx, mut rx) = mpsc::channel(64);
     let (stop_tx, stop) = Stop::new();
     let http = HttpClient::new(&config.headers, config.timeout);
-    let monitor = Monitor::new(target, http, config.headers.clone(), settings, tx);
-    let task = tokio::spawn(monitor.run(stop));
+    let mut progress: HashMap<Arc<str>, Progress> = HashMap::new();
+    let mut order = Vec::new();
+    let mut tasks = Vec::new();
+    for target in targets {
+        let monitor = Monitor::new(
+            target,
+            http.clone(),
+            config.headers.clone(),
+            settings.clone(),
+            tx.clone(),
+        );
+        let url: Arc<str> = Arc::from(monitor.url());
+        order.push(url.clone());
+        progress.insert(url, Progress::default());
+        tasks.push(tokio::spawn(monitor.run(stop.clone())));
+    }
+    drop(tx);
+    let size = order.len();
 
-    let spinner = Spinner::start(out, format!("reconnecting to {url}"));
+    let spinner = Spinner::start(out, "reconnecting");
     let mut give_up = pin!(tokio::time::sleep(deadline));
-    let mut attempts = 0u32;
-    let mut last_error: Option<ProbeError> = None;
-    let mut last_state = State::Connecting;
-    let mut outcome: Option<Exit> = None;
-    let mut failure = String::new();
+    let mut timed_out = false;
+    let mut done = false;
     loop {
         tokio::select! {
             envelope = rx.recv() => {
                 let Some(envelope) = envelope else { break };
+                let Some(p) = progress.get_mut(&envelope.url) else { continue };
                 match envelope.event {
                     Event::Reconnecting { attempt, error, next_delay } => {
-                        attempts = attempt;
+                        p.attempts = attempt;
                         let why = error.as_ref().map_or("failed", |e| e.message.as_str());
                         spinner.set(format!(
-                            "reconnecting to {url} · attempt {attempt} failed: {why} · next in {}",
+                            "reconnecting to {} · attempt {attempt} failed: {why} · next in {}",
+                            envelope.url,
                             short_duration(next_delay)
                         ));
-                        last_error = error;
+                        p.last_error = error;
                     }
                     Event::State { state, reason, .. } => {
-                        last_state = state;
-                        if state == State::Connected && outcome.is_none() {
-                            outcome = Some(Exit::Ok);
-                            let _ = stop_tx.send(true);
-                        } else if state == State::Failed && outcome.is_none() {
-                            failure = reason;
-                            outcome = Some(Exit::Unavailable);
-                        } else if state == State::Degraded {
-                            last_error = Some(ProbeError::new(crate::manager::ErrorKind::WsRefused, reason));
+                        p.state = Some(state);
+                        match state {
+                            State::Connected if p.connected_after.is_none() => {
+                                p.connected_after = Some(started.elapsed());
+                            }
+                            State::Failed => p.failure = Some(reason),
+                            State::Degraded => {
+                                p.last_error = Some(ProbeError::new(ErrorKind::WsRefused, reason));
+                            }
+                            _ => {}
                         }
                     }
                     _ => {}
                 }
+                let back = progress.values().filter(|p| p.connected_after.is_some()).count();
+                let failed = progress.values().filter(|p| p.failure.is_some()).count();
+                let finished = if global.any {
+                    back >= 1 || failed == size
+                } else {
+                    back == size || failed >= 1
+                };
+                if finished && !done {
+                    done = true;
+                    let _ = stop_tx.send(true);
+                }
             }
-            () = &mut give_up, if outcome.is_none() => {
-                let why = last_error.as_ref().map_or("no answer", |e| e.message.as_str());
-                failure = format!("reconnection failed: gave up after {}: {why}", short_duration(deadline));
-                outcome = Some(if last_state == State::Degraded { Exit::NotReady } else { Exit::Unavailable });
+            () = &mut give_up, if !done => {
+                timed_out = true;
+                done = true;
                 let _ = stop_tx.send(true);
             }
         }
     }
     drop(spinner);
-    let _ = task.await;
-    let elapsed = started.elapsed();
-    match outcome.unwrap_or(Exit::Unavailable) {
-        Exit::Ok => {
-            let attempts = attempts + 1;
-            if out.json {
-                out.println(
-                    &serde_json::json!({
-                        "reconnected": true, "url": url, "attempts": attempts,
-                        "elapsed_ms": elapsed.as_millis() as u64,
-                    })
-                    .to_string(),
-                )?;
-            } else {
-                out.println(&format!(
+    for task in tasks {
+        let _ = task.await;
+    }
+
+    let mut exits = Vec::new();
+    let mut lines = Vec::new();
+    let mut json = Vec::new();
+    for url in &order {
+        let p = &progress[url];
+        let attempts = p.attempts + u32::from(p.connected_after.is_some());
+        let (exit, line, error) = match p.connected_after {
+            Some(took) => (
+                Exit::Ok,
+                format!(
                     "{} {url} after {} ({attempts} attempt{})",
                     out.style().green().bold().apply_to("reconnected:"),
-                    short_duration(elapsed),
+                    short_duration(took),
                     if attempts == 1 { "" } else { "s" }
-                ))?;
-            }
-            Ok(Exit::Ok)
-        }
-        exit => {
-            let failure = if failure.is_empty() {
-                "reconnection failed".to_string()
-            } else {
-                failure
-            };
-            if out.json {
-                out.println(
-                    &serde_json::json!({
-                        "reconnected": false, "url": url, "attempts": attempts,
-                        "elapsed_ms": elapsed.as_millis() as u64, "error": failure,
-                        "fallback": config.fallback_mode,
-                    })
-                    .to_string(),
-                )?;
-            } else {
-                out.println(&format!(
+                ),
+                None,
+            ),
+            None => {
+                let why = p
+                    .last_error
+                    .as_ref()
+                    .map_or("no answer", |e| e.message.as_str());
+                let failure = match (&p.failure, timed_out) {
+                    (Some(f), _) => f.clone(),
+                    (None, true) => format!(
+                        "reconnection failed: gave up after {}: {why}",
+                        short_duration(deadline)
+                    ),
+                    (None, false) => format!("reconnection failed: stopped: {why}"),
+                };
+                let exit = if p.state == Some(State::Degraded) {
+                    Exit::NotReady
+                } else {
+                    Exit::Unavailable
+                };
+                let line = format!(
                     "{} {url}: {failure}",
                     out.style().red().bold().apply_to("error:")
-                ))?;
+                );
+                (exit, line, Some(failure))
             }
-            out.warn(&config.fallback_mode.warning(&url));
-            Ok(exit)
+        };
+        json.push(serde_json::json!({
+            "url": url.as_ref(), "reconnected": exit == Exit::Ok, "attempts": attempts,
+            "elapsed_ms": p.connected_after.unwrap_or(started.elapsed()).as_millis() as u64,
+            "error": error,
+            "fallback": (exit != Exit::Ok).then_some(config.fallback_mode),
+        }));
+        exits.push(exit);
+        lines.push(line);
+        if exit != Exit::Ok {
+            out.warn(&config.fallback_mode.warning(url));
         }
     }
+    if out.json {
+        let value = if size == 1 {
+            json.remove(0)
+        } else {
+            serde_json::Value::Array(json)
+        };
+        out.println(&value.to_string())?;
+    } else {
+        out.println(&lines.join("\n"))?;
+    }
+    Ok(super::combine(&exits, global.any))
 }

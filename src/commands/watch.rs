@@ -1,15 +1,21 @@
-//! `comfyctl watch`: the live monitor. The manager watches; this glue
-//! renders its events and decides when to stop and with which exit code.
+//! `comfyctl watch`: the live monitor, for one server or a fleet. The
+//! manager watches (one monitor per server, each with its own connection,
+//! backoff and state); this glue feeds the events to the renderer, the
+//! metrics and the alert sinks, and decides when to stop and how to exit.
 
+use std::collections::HashMap;
 use std::pin::pin;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use crate::alert::{self, Gate};
 use crate::cli::{GlobalArgs, UntilArg, WatchArgs};
 use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::{Event, FallbackMode, HttpClient, Monitor, State, Stop};
+use crate::metrics::{self, Metrics};
 use crate::render::{self, Output};
 
 /// Watches until Ctrl-C/SIGTERM (exit 0, after the summary), `--count`,
@@ -19,43 +25,72 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
     let mut problems = Problems::default();
     let config = config::from_global(global, None, Some(&args.policy.backoff), &mut problems);
     let settings = config::watch_settings(&config, args, &mut problems);
+    let sinks = config::watch_sinks(args, &mut problems);
     problems.finish()?;
-    let target = super::resolve_target(&config, out).await;
+    let targets = super::resolve_targets(&config, out).await;
+    let count = targets.len();
 
-    let (tx, mut rx) = mpsc::channel(256);
+    let (tx, mut rx) = mpsc::channel(256.max(count * 4));
     let (stop_tx, stop) = Stop::new();
+    // One HTTP client (and connection pool) for the whole fleet.
     let http = HttpClient::new(&config.headers, config.timeout);
-    let monitor = Monitor::new(target, http, config.headers.clone(), settings.clone(), tx);
-    let task = tokio::spawn(monitor.run(stop));
+    let mut activity = HashMap::new();
+    let mut tasks = Vec::with_capacity(count);
+    for target in targets {
+        let monitor = Monitor::new(
+            target,
+            http.clone(),
+            config.headers.clone(),
+            settings.clone(),
+            tx.clone(),
+        );
+        activity.insert(monitor.url().to_string(), monitor.activity());
+        tasks.push(tokio::spawn(monitor.run(stop.clone())));
+    }
+    drop(tx);
 
-    let mut renderer = render::for_stream(*out, settings.interval);
+    let metrics = match &sinks.metrics {
+        None => None,
+        Some(addr) => {
+            let metrics = Arc::new(Mutex::new(Metrics::new(activity)));
+            let bound = metrics::serve(addr, metrics.clone())
+                .await
+                .map_err(|e| Error::Config(vec![e]))?;
+            out.note(&format!("serving metrics on http://{bound}/metrics"));
+            Some(metrics)
+        }
+    };
+    let mut gate = Gate::new(settings.fail_after, settings.recover_after);
+    let hook = sinks
+        .on_change
+        .clone()
+        .map(|p| alert::spawn_program(p, sinks.hook_timeout, *out));
+    let webhook = sinks
+        .webhook
+        .clone()
+        .map(|u| alert::spawn_webhook(u, sinks.hook_timeout, *out));
+
+    let mut renderer = render::for_stream(*out, settings.interval, count);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut signal = pin!(crate::shutdown_signal());
     let mut exit: Option<Exit> = None;
-    let mut state = State::Connecting;
-    let mut polls = 0u64;
+    let mut fleet = Fleet::new(count, global.any);
     loop {
         tokio::select! {
             envelope = rx.recv() => {
                 let Some(envelope) = envelope else { break };
                 renderer.event(&envelope)?;
-                let verdict = match &envelope.event {
-                    Event::State { state: now, .. } => {
-                        state = *now;
-                        match (*now, args.until) {
-                            (State::Failed, _) => Some(Exit::Unavailable),
-                            (State::Connected, Some(UntilArg::Connected)) => Some(Exit::Ok),
-                            (State::Disconnected, Some(UntilArg::Disconnected)) => Some(Exit::Ok),
-                            _ => None,
-                        }
+                if let Some(m) = &metrics && let Ok(m) = m.lock() {
+                    m.apply(&envelope);
+                }
+                if let Some(alert) = gate.feed(&envelope) {
+                    for sink in [&hook, &webhook].into_iter().flatten() {
+                        // A full queue means the sink is far behind; drop
+                        // rather than stall monitoring.
+                        let _ = sink.try_send(alert.clone());
                     }
-                    Event::Warning { fallback: Some(FallbackMode::Abort), .. } => Some(Exit::Unavailable),
-                    Event::Status { .. } => {
-                        polls += 1;
-                        args.count.filter(|n| polls >= *n).map(|_| exit_for_state(state))
-                    }
-                    _ => None,
-                };
+                }
+                let verdict = fleet.observe(&envelope.url, &envelope.event, args);
                 if let Some(v) = verdict && exit.is_none() {
                     exit = Some(v);
                     let _ = stop_tx.send(true);
@@ -69,15 +104,91 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
         }
     }
     drop(renderer);
-    let _ = task.await;
+    for task in tasks {
+        let _ = task.await;
+    }
     Ok(exit.unwrap_or(Exit::Ok))
 }
 
-/// The exit code that describes a state, for `--count`.
-pub fn exit_for_state(state: State) -> Exit {
-    match state {
-        State::Connected => Exit::Ok,
-        State::Degraded => Exit::NotReady,
-        _ => Exit::Unavailable,
+/// What the stop conditions need to know about each server.
+struct Fleet {
+    size: usize,
+    any: bool,
+    states: HashMap<Arc<str>, State>,
+    polls: HashMap<Arc<str>, u64>,
+}
+
+impl Fleet {
+    fn new(size: usize, any: bool) -> Fleet {
+        Fleet {
+            size,
+            any,
+            states: HashMap::new(),
+            polls: HashMap::new(),
+        }
+    }
+
+    /// True when `pred` holds for all servers (or, with `--any`, for one).
+    fn holds(&self, pred: impl Fn(State) -> bool) -> bool {
+        let matching = self.states.values().filter(|s| pred(**s)).count();
+        if self.any {
+            matching >= 1
+        } else {
+            matching == self.size
+        }
+    }
+
+    /// Folds an event in; returns the exit code if watching should stop.
+    fn observe(&mut self, url: &Arc<str>, event: &Event, args: &WatchArgs) -> Option<Exit> {
+        match event {
+            Event::State { state, .. } => {
+                self.states.insert(url.clone(), *state);
+                let failed = |s: State| s == State::Failed;
+                if (self.any && self.holds(failed)) || (!self.any && *state == State::Failed) {
+                    return Some(Exit::Unavailable);
+                }
+                match args.until {
+                    Some(UntilArg::Connected) if self.holds(|s| s == State::Connected) => {
+                        Some(Exit::Ok)
+                    }
+                    Some(UntilArg::Disconnected) if self.holds(State::is_down) => Some(Exit::Ok),
+                    _ => None,
+                }
+            }
+            Event::Warning {
+                fallback: Some(FallbackMode::Abort),
+                ..
+            } => {
+                // All mode: one server down aborts; any mode: all of them.
+                let down = self.states.values().filter(|s| s.is_down()).count();
+                (!self.any || down == self.size).then_some(Exit::Unavailable)
+            }
+            Event::Status { .. } => {
+                *self.polls.entry(url.clone()).or_default() += 1;
+                let n = args.count?;
+                let done = self.polls.values().filter(|p| **p >= n).count();
+                let enough = if self.any {
+                    done >= 1
+                } else {
+                    done == self.size
+                };
+                enough.then(|| self.exit_now())
+            }
+            _ => None,
+        }
+    }
+
+    /// The exit code that describes the fleet now, for `--count`.
+    fn exit_now(&self) -> Exit {
+        let exits: Vec<Exit> = self
+            .states
+            .values()
+            .map(|s| match s {
+                State::Connected => Exit::Ok,
+                State::Degraded => Exit::NotReady,
+                _ => Exit::Unavailable,
+            })
+            .collect();
+        super::combine(&exits, self.any)
     }
 }

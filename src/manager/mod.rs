@@ -20,7 +20,7 @@ pub use backoff::Backoff;
 pub use event::{Envelope, Event, FallbackMode, State, Summary};
 pub use http::HttpClient;
 pub use monitor::{Monitor, Stop, WatchSettings};
-pub use status::{Device, ErrorKind, ProbeError, Status, now_rfc3339};
+pub use status::{Device, ErrorKind, ProbeError, Status, now_rfc3339, unix_ms};
 pub use target::{Target, redact_str, redact_url};
 
 use crate::config::Config;

@@ -5,6 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use futures_util::{SinkExt, StreamExt};
@@ -107,6 +108,7 @@ pub struct Monitor {
     state: Option<State>,
     stats: Stats,
     last_status: Option<Instant>,
+    activity: Arc<AtomicU64>,
 }
 
 impl Monitor {
@@ -129,6 +131,7 @@ impl Monitor {
             events,
             state: None,
             last_status: None,
+            activity: Arc::new(AtomicU64::new(0)),
             stats: Stats {
                 started: now,
                 up: Duration::ZERO,
@@ -139,6 +142,17 @@ impl Monitor {
                 reconnects: 0,
             },
         }
+    }
+
+    /// The server's URL, credentials redacted (as in every event).
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// When the WebSocket last received a frame, in ms since the Unix
+    /// epoch (0 = never); updated while the monitor runs.
+    pub fn activity(&self) -> Arc<AtomicU64> {
+        self.activity.clone()
     }
 
     /// Runs until `stop` fires or reconnection gives up; emits the summary
@@ -308,6 +322,7 @@ impl Monitor {
             tokio::select! {
                 frame = ws.next() => {
                     ping_deadline = None;
+                    self.activity.store(super::unix_ms(), Ordering::Relaxed);
                     match frame {
                         None => {
                             return SessionEnd::Closed(

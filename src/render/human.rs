@@ -55,6 +55,35 @@ pub fn status_block(status: &Status, out: &Output) -> String {
     lines.join("\n")
 }
 
+/// One row for a server in a multi-server listing.
+pub fn status_row(status: &Status, out: &Output) -> String {
+    let s = out.style();
+    if status.available {
+        let version = status.version.as_deref().unwrap_or("?");
+        let latency = status
+            .latency_ms
+            .map(|ms| format!(" · {ms:.1} ms"))
+            .unwrap_or_default();
+        format!(
+            "{} {}  ComfyUI {version} · queue {}{latency}",
+            s.clone().green().apply_to("●"),
+            status.url,
+            queue_summary(status)
+        )
+    } else {
+        let error = status
+            .error
+            .as_ref()
+            .map_or("unavailable", |e| e.message.as_str());
+        format!(
+            "{} {}  {}",
+            s.clone().red().apply_to("✗"),
+            status.url,
+            s.red().apply_to(error)
+        )
+    }
+}
+
 /// One line per readiness check, with per-node workflow problems under it.
 pub fn checks_block(results: &[CheckResult], out: &Output) -> String {
     let s = out.style();

@@ -7,6 +7,7 @@ pub mod live;
 pub mod ndjson;
 pub mod plain;
 pub mod spinner;
+pub mod table;
 pub mod view;
 
 use std::io::Write;
@@ -32,11 +33,13 @@ impl Renderer for Silent {
 
 /// The renderer for this output mode: NDJSON, live view, plain lines, or
 /// nothing. `throttle` paces repetitive plain lines.
-pub fn for_stream(out: Output, throttle: std::time::Duration) -> Box<dyn Renderer> {
+pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) -> Box<dyn Renderer> {
     if out.quiet {
         Box::new(Silent)
     } else if out.json {
         Box::new(ndjson::Ndjson)
+    } else if out.live && targets > 1 {
+        Box::new(table::Table::new(out))
     } else if out.live {
         Box::new(live::Live::new(out))
     } else {

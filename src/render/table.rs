@@ -1,0 +1,157 @@
+//! The live fleet view: one row per server, troubled servers first, healthy
+//! ones summarised when the terminal is too short for them all.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::plain::summary_text;
+use super::view::{View, short_duration};
+use super::{Output, Renderer};
+use crate::manager::{Envelope, Event, State, Summary};
+
+/// A table redrawn in place at the bottom; state changes scroll above it.
+pub struct Table {
+    out: Output,
+    views: BTreeMap<String, View>,
+    bar: ProgressBar,
+    summaries: Vec<(String, Summary)>,
+}
+
+impl Table {
+    /// Starts the table on stdout.
+    pub fn new(out: Output) -> Table {
+        let target = if super::forced_tty() {
+            ProgressDrawTarget::term_like(Box::new(console::Term::stdout()))
+        } else {
+            ProgressDrawTarget::stdout()
+        };
+        let bar = ProgressBar::with_draw_target(None, target);
+        bar.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
+        bar.enable_steady_tick(Duration::from_millis(500));
+        Table {
+            out,
+            views: BTreeMap::new(),
+            bar,
+            summaries: Vec::new(),
+        }
+    }
+
+    fn rank(state: Option<State>) -> u8 {
+        match state {
+            Some(State::Failed) => 0,
+            Some(State::Disconnected) | Some(State::Reconnecting) => 1,
+            Some(State::Degraded) => 2,
+            None | Some(State::Connecting) => 3,
+            Some(State::Connected) => 4,
+        }
+    }
+
+    fn render(&self) -> String {
+        let s = self.out.style();
+        let height = console::Term::stdout().size().0.max(10) as usize;
+        let mut rows: Vec<(&String, &View)> = self.views.iter().collect();
+        rows.sort_by_key(|(url, v)| (Self::rank(v.state), (*url).clone()));
+        let header = format!(
+            "{:<13} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
+            "STATE", "SERVER", "VERSION", "QUEUE rem/run/pen", "PROGRESS", "LATENCY", "FOR"
+        );
+        let mut lines = vec![s.clone().bold().apply_to(header).to_string()];
+        let room = height.saturating_sub(3);
+        let troubled = rows.iter().filter(|(_, v)| Self::rank(v.state) < 4).count();
+        let show_all = rows.len() <= room;
+        let mut hidden_ok = 0usize;
+        for (url, v) in &rows {
+            let healthy = Self::rank(v.state) == 4;
+            if !show_all && healthy && lines.len() > room.saturating_sub(1).max(troubled + 1) {
+                hidden_ok += 1;
+                continue;
+            }
+            let state = v.state.map_or("starting", State::as_str);
+            let styled = match v.state {
+                Some(State::Connected) => s.clone().green(),
+                Some(State::Degraded) => s.clone().yellow(),
+                Some(State::Reconnecting) => s.clone().magenta(),
+                Some(State::Disconnected) | Some(State::Failed) => s.clone().red(),
+                _ => s.clone().cyan(),
+            }
+            .apply_to(format!("{state:<13}"));
+            let n = |x: Option<u64>| x.map_or("?".to_string(), |x| x.to_string());
+            let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
+            let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
+            lines.push(format!(
+                "{styled} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
+                truncate(url, 34),
+                truncate(v.version.as_deref().unwrap_or("-"), 9),
+                queue,
+                truncate(&v.progress_text(), 22),
+                latency,
+                short_duration(v.since.elapsed()),
+            ));
+        }
+        if hidden_ok > 0 {
+            lines.push(
+                s.dim()
+                    .apply_to(format!("… and {hidden_ok} more connected"))
+                    .to_string(),
+            );
+        }
+        lines.join("\n")
+    }
+}
+
+fn truncate(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else {
+        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
+        format!("{cut}…")
+    }
+}
+
+impl Renderer for Table {
+    fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
+        self.views
+            .entry(envelope.url.to_string())
+            .or_default()
+            .apply(envelope);
+        match &envelope.event {
+            Event::State { state, reason, .. } => {
+                let ts = humantime::format_rfc3339_seconds(envelope.at);
+                self.bar.println(format!(
+                    "{ts} {:<12} {} {reason}",
+                    state.as_str(),
+                    envelope.url
+                ));
+            }
+            Event::Summary(summary) => {
+                self.summaries.push((envelope.url.to_string(), *summary));
+                if self.summaries.len() == self.views.len() {
+                    self.bar.finish_and_clear();
+                    for (url, summary) in &self.summaries {
+                        self.out
+                            .println(&format!("{url} {}", summary_text(summary)))?;
+                    }
+                }
+                return Ok(());
+            }
+            _ => {}
+        }
+        self.bar.set_message(self.render());
+        Ok(())
+    }
+
+    fn tick(&mut self) {
+        if !self.bar.is_finished() {
+            self.bar.set_message(self.render());
+        }
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+        let _ = console::Term::stdout().show_cursor();
+    }
+}
