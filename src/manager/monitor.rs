@@ -297,7 +297,11 @@ impl Monitor {
         let left = deadline.saturating_duration_since(Instant::now());
         let left = left.max(Duration::from_millis(100));
         match ws::open(&self.target, &self.headers, &self.client_id, left).await {
-            Ok(opened) => Ok(opened),
+            Ok(opened) => {
+                // The first `status` message was a frame too.
+                self.activity.store(super::unix_ms(), Ordering::Relaxed);
+                Ok(opened)
+            }
             Err(e) => Err((true, e)),
         }
     }

@@ -53,6 +53,13 @@ impl View {
                 if state.is_up() {
                     self.reconnect = None;
                     self.warning = None;
+                } else if state.is_down() {
+                    // Nothing is known about a server that is down; do not
+                    // keep showing what it said before.
+                    self.queue = (None, None, None);
+                    self.latency_ms = None;
+                    self.running_prompt = None;
+                    self.node = None;
                 }
             }
             Event::Status {

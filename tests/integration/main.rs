@@ -3,6 +3,7 @@ mod util;
 
 mod cli;
 mod connect;
+mod fleet;
 mod health;
 mod mock;
 mod readiness;
