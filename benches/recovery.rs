@@ -9,13 +9,13 @@
 //! - recovery: from reading the restarted mock's readiness line to reading
 //!   the `connected` event.
 
-#[path = "../tests/integration/support/mod.rs"]
-mod support;
+mod common;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{MockServer, Proc};
+use common::support::{self, MockServer, Proc};
+use common::{env_or, quantile};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -28,7 +28,7 @@ fn main() {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_comfyctl"));
     cmd.args(["watch", "--json", "--url", &mock.url()]);
     let mut watch = Proc::spawn(cmd);
-    wait_state(&mut watch, "connected");
+    common::wait_state(&mut watch, "connected", WAIT);
 
     let mut detect = Vec::new();
     let mut recover = Vec::new();
@@ -44,7 +44,7 @@ fn main() {
         } else {
             support::send_signal(mock.pid(), libc::SIGTERM);
         }
-        wait_state(&mut watch, "disconnected");
+        common::wait_state(&mut watch, "disconnected", WAIT);
         detect.push((signal, sent.elapsed()));
         if signal == libc::SIGTERM {
             mock.kill(); // reap it
@@ -59,7 +59,7 @@ fn main() {
         std::thread::sleep(outage.saturating_sub(sent.elapsed()));
         mock.restart();
         let ready = Instant::now();
-        wait_state(&mut watch, "connected");
+        common::wait_state(&mut watch, "connected", WAIT);
         recover.push(ready.elapsed());
     }
     watch.signal(libc::SIGINT);
@@ -88,8 +88,8 @@ fn main() {
         println!(
             "| {name} | {} | {:.1} | {:.1} | {:.1} |",
             v.len(),
-            pct(v, 0.5),
-            pct(v, 0.95),
+            quantile(v, 0.5),
+            quantile(v, 0.95),
             v.last().copied().unwrap_or(f64::NAN)
         );
     }
@@ -97,28 +97,4 @@ fn main() {
         "\noutages spread from {:?} to {:?} over {restarts} restarts",
         min_outage, max_outage
     );
-}
-
-fn wait_state(p: &mut Proc, state: &str) {
-    let needle = format!("\"state\":\"{state}\"");
-    p.wait_line(
-        |l| l.contains("\"event\":\"state\"") && l.contains(&needle),
-        WAIT,
-    )
-    .unwrap_or_else(|| panic!("no {state} within {WAIT:?}: {}", p.stderr()));
-}
-
-fn pct(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return f64::NAN;
-    }
-    let i = ((sorted.len() - 1) as f64 * q).round() as usize;
-    sorted[i]
-}
-
-fn env_or<T: std::str::FromStr>(key: &str, default: T) -> T {
-    std::env::var(key)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
 }
