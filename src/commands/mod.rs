@@ -6,9 +6,15 @@ pub mod health;
 pub mod reconnect;
 pub mod watch;
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
 use crate::config::Config;
 use crate::error::Exit;
-use crate::manager::{self, HttpClient, Target};
+use crate::manager::{self, Envelope, HttpClient, Monitor, Stop, Summary, Target, WatchSettings};
 use crate::render::Output;
 
 /// The servers to talk to: `--url`/`--targets`, or else the first local
@@ -40,6 +46,54 @@ pub async fn resolve_targets(config: &Config, out: &Output) -> Vec<Target> {
         }
     };
     vec![picked]
+}
+
+/// Monitors running for a fleet: their event stream, stop switch and tasks.
+pub struct Fleet {
+    /// Every monitor's events, in arrival order.
+    pub events: mpsc::Receiver<Envelope>,
+    /// Send `true` to stop every monitor (each then emits its summary).
+    pub stop: tokio::sync::watch::Sender<bool>,
+    /// One task per monitor; each ends with its summary.
+    pub tasks: Vec<JoinHandle<Summary>>,
+    /// Each monitor's URL and last-WebSocket-frame clock, in target order.
+    pub monitors: Vec<(Arc<str>, Arc<AtomicU64>)>,
+}
+
+impl Fleet {
+    /// Starts one monitor per target, sharing one HTTP client (and so one
+    /// connection pool) across the fleet.
+    pub fn start(targets: Vec<Target>, config: &Config, settings: &WatchSettings) -> Fleet {
+        let (tx, events) = mpsc::channel(256.max(targets.len() * 4));
+        let (stop, stopped) = Stop::new();
+        let http = HttpClient::new(&config.headers, config.timeout);
+        let mut tasks = Vec::with_capacity(targets.len());
+        let mut monitors = Vec::with_capacity(targets.len());
+        for target in targets {
+            let monitor = Monitor::new(
+                target,
+                http.clone(),
+                config.headers.clone(),
+                settings.clone(),
+                tx.clone(),
+            );
+            monitors.push((Arc::from(monitor.url()), monitor.activity()));
+            tasks.push(tokio::spawn(monitor.run(stopped.clone())));
+        }
+        Fleet {
+            events,
+            stop,
+            tasks,
+            monitors,
+        }
+    }
+
+    /// Waits for every monitor to finish (after `stop`).
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
 }
 
 /// One exit code for several servers: with `any`, success if one succeeded

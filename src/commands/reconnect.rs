@@ -7,12 +7,10 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use tokio::sync::mpsc;
-
 use crate::cli::{GlobalArgs, ReconnectArgs};
 use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
-use crate::manager::{ErrorKind, Event, HttpClient, Monitor, ProbeError, State, Stop};
+use crate::manager::{ErrorKind, Event, ProbeError, State};
 use crate::render::view::short_duration;
 use crate::render::{Output, spinner::Spinner};
 
@@ -37,26 +35,17 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
     let deadline = settings.deadline.expect("reconnect always has a deadline");
 
     let started = Instant::now();
-    let (tx, mut rx) = mpsc::channel(64);
-    let (stop_tx, stop) = Stop::new();
-    let http = HttpClient::new(&config.headers, config.timeout);
-    let mut progress: HashMap<Arc<str>, Progress> = HashMap::new();
-    let mut order = Vec::new();
-    let mut tasks = Vec::new();
-    for target in targets {
-        let monitor = Monitor::new(
-            target,
-            http.clone(),
-            config.headers.clone(),
-            settings.clone(),
-            tx.clone(),
-        );
-        let url: Arc<str> = Arc::from(monitor.url());
-        order.push(url.clone());
-        progress.insert(url, Progress::default());
-        tasks.push(tokio::spawn(monitor.run(stop.clone())));
-    }
-    drop(tx);
+    let super::Fleet {
+        events: mut rx,
+        stop: stop_tx,
+        tasks,
+        monitors,
+    } = super::Fleet::start(targets, &config, &settings);
+    let order: Vec<Arc<str>> = monitors.into_iter().map(|(url, _)| url).collect();
+    let mut progress: HashMap<Arc<str>, Progress> = order
+        .iter()
+        .map(|url| (url.clone(), Progress::default()))
+        .collect();
     let size = order.len();
 
     let spinner = Spinner::start(out, "reconnecting");

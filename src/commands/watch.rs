@@ -8,13 +8,11 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use crate::alert::{self, Gate};
 use crate::cli::{GlobalArgs, UntilArg, WatchArgs};
 use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
-use crate::manager::{Event, FallbackMode, HttpClient, Monitor, State, Stop};
+use crate::manager::{Event, FallbackMode, State};
 use crate::metrics::{self, Metrics};
 use crate::render::{self, Output};
 
@@ -30,24 +28,16 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
     let targets = super::resolve_targets(&config, out).await;
     let count = targets.len();
 
-    let (tx, mut rx) = mpsc::channel(256.max(count * 4));
-    let (stop_tx, stop) = Stop::new();
-    // One HTTP client (and connection pool) for the whole fleet.
-    let http = HttpClient::new(&config.headers, config.timeout);
-    let mut activity = HashMap::new();
-    let mut tasks = Vec::with_capacity(count);
-    for target in targets {
-        let monitor = Monitor::new(
-            target,
-            http.clone(),
-            config.headers.clone(),
-            settings.clone(),
-            tx.clone(),
-        );
-        activity.insert(monitor.url().to_string(), monitor.activity());
-        tasks.push(tokio::spawn(monitor.run(stop.clone())));
-    }
-    drop(tx);
+    let super::Fleet {
+        events: mut rx,
+        stop: stop_tx,
+        tasks,
+        monitors,
+    } = super::Fleet::start(targets, &config, &settings);
+    let activity: HashMap<String, _> = monitors
+        .into_iter()
+        .map(|(url, clock)| (url.to_string(), clock))
+        .collect();
 
     let metrics = match &sinks.metrics {
         None => None,
