@@ -172,11 +172,22 @@ impl Monitor {
 
     /// Establish, hold the session, lose it, and again, until `failed`.
     async fn lifecycle(&mut self) {
+        // Sessions that a server breaks right after they open (a proxy that
+        // drops WebSockets, a frame over the size cap) must not turn into a
+        // tight reconnect loop: quick drops in a row back off.
+        let mut quick_drops = 0u32;
         loop {
-            let Some(stream) = self.establish().await else {
+            let Some(stream) = self.establish(quick_drops).await else {
                 return;
             };
-            let (state, reason) = match self.session(stream).await {
+            let opened = Instant::now();
+            let end = self.session(stream).await;
+            quick_drops = if opened.elapsed() < self.settings.interval {
+                quick_drops.saturating_add(1)
+            } else {
+                0
+            };
+            let (state, reason) = match end {
                 SessionEnd::Closed(reason) | SessionEnd::Hung(reason) => {
                     (State::Disconnected, reason)
                 }
@@ -188,7 +199,7 @@ impl Monitor {
 
     /// Attempts until the full session works: HTTP, then the WebSocket,
     /// then its first `status`. `None` once reconnection gave up.
-    async fn establish(&mut self) -> Option<WsStream> {
+    async fn establish(&mut self, quick_drops: u32) -> Option<WsStream> {
         let mut attempt = 0u32;
         let mut good_ws = 0u32;
         let outage_start = Instant::now();
@@ -196,6 +207,9 @@ impl Monitor {
             if self.state == Some(State::Disconnected) {
                 self.set_state(State::Reconnecting, "trying to get the session back".into())
                     .await;
+                if quick_drops > 0 {
+                    tokio::time::sleep(self.settings.reconnect.delay(quick_drops)).await;
+                }
             }
             attempt += 1;
             let error = match self.try_session().await {
