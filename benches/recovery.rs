@@ -1,9 +1,9 @@
 //! Detection and recovery latency of `comfyctl watch`, measured against
 //! real `comfyui-mock` processes killed and restarted on one port.
 //!
-//! Run: `cargo bench --bench recovery` (env `RESTARTS`, default 20, and
-//! `MAX_OUTAGE_MS`, default 5000: outages are spread evenly from 500 ms up
-//! to it). Prints a markdown table.
+//! Run: `cargo bench --bench recovery` (env `RESTARTS`, default 20;
+//! `MIN_OUTAGE_MS`, default 1000, and `MAX_OUTAGE_MS`, default 5000: the
+//! outages are spread evenly between them). Prints a markdown table.
 //!
 //! - detection: from sending the signal to reading the `disconnected` event;
 //! - recovery: from reading the restarted mock's readiness line to reading
@@ -22,7 +22,7 @@ const WAIT: Duration = Duration::from_secs(60);
 fn main() {
     let restarts: usize = env_or("RESTARTS", 20);
     let max_outage = Duration::from_millis(env_or("MAX_OUTAGE_MS", 5000));
-    let min_outage = Duration::from_millis(500);
+    let min_outage = Duration::from_millis(env_or("MIN_OUTAGE_MS", 1000));
 
     let mut mock = MockServer::start(&[]);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_comfyctl"));

@@ -28,7 +28,7 @@ pub struct Args {
     /// Serve N independent mocks (each with its own state) in one process;
     /// the first binds --port, the others free ports. The readiness line
     /// then also carries "ports":[...].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=2000))]
     pub ports: Option<u16>,
 
     /// Sleep this long before binding, like a server importing custom nodes
