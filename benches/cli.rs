@@ -84,7 +84,7 @@ fn main() {
         let took = t.elapsed();
         hung.cont();
         println!(
-            "| hung server (SIGSTOP) detected, defaults: interval 5s + timeout 5s | {:.2} s | TS SDK: never | – |",
+            "| hung server (SIGSTOP) detected, defaults: interval 5s + timeout 5s | {:.2} s | – | – |",
             took.as_secs_f64()
         );
     }

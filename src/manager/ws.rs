@@ -53,12 +53,18 @@ pub async fn open(
     {
         request.headers_mut().insert(AUTHORIZATION, auth);
     }
+    // A watcher receives little (status messages of ~100 bytes), and a fleet
+    // holds a socket per server: the default 128 KiB eager read buffer and
+    // write batching would cost ~256 KiB per server for nothing.
     let config = WebSocketConfig::default()
+        .read_buffer_size(8 * 1024)
+        .write_buffer_size(0)
+        .max_write_buffer_size(WS_MESSAGE_CAP)
         .max_message_size(Some(WS_MESSAGE_CAP))
         .max_frame_size(Some(WS_MESSAGE_CAP));
     let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
     let (mut stream, _) = match tokio::time::timeout_at(deadline, handshake).await {
-        Err(_) => return Err(timeout_error(target, "WebSocket handshake", timeout)),
+        Err(_) => return Err(timeout_error(target, "WebSocket handshake", shown(timeout))),
         Ok(Err(e)) => return Err(classify(e, target)),
         Ok(Ok(pair)) => pair,
     };
@@ -69,7 +75,7 @@ pub async fn open(
                     ErrorKind::WsClosed,
                     format!(
                         "the WebSocket opened but sent no status message within {}",
-                        humantime::format_duration(timeout)
+                        humantime::format_duration(shown(timeout))
                     ),
                 ));
             }
@@ -102,6 +108,14 @@ pub async fn open(
             Some(Ok(_)) => {}
         }
     }
+}
+
+/// `timeout` as shown in messages, in whole tenths of a second: callers pass
+/// what is left of `--timeout` after the HTTP probe, and "1s" reads better
+/// than "995ms 978us 918ns".
+fn shown(timeout: Duration) -> Duration {
+    let tenths = timeout.as_millis().div_ceil(100).max(1);
+    Duration::from_millis(u64::try_from(tenths * 100).unwrap_or(u64::MAX))
 }
 
 fn closed(message: impl Into<String>) -> ProbeError {
