@@ -38,17 +38,13 @@ fn main() {
         } else {
             libc::SIGKILL
         };
+        // Signal, then time the event; reaping comes after, so its polling
+        // is not counted.
         let sent = Instant::now();
-        if signal == libc::SIGKILL {
-            mock.kill_with(libc::SIGKILL);
-        } else {
-            support::send_signal(mock.pid(), libc::SIGTERM);
-        }
+        support::send_signal(mock.pid(), signal);
         common::wait_state(&mut watch, "disconnected", WAIT);
         detect.push((signal, sent.elapsed()));
-        if signal == libc::SIGTERM {
-            mock.kill(); // reap it
-        }
+        mock.kill_with(libc::SIGKILL);
         let outage = if restarts > 1 {
             min_outage + (max_outage - min_outage).mul_f64(i as f64 / (restarts - 1) as f64)
         } else {
