@@ -127,6 +127,7 @@ fn parse_f64(flag: &str, input: &str) -> Result<f64, String> {
 }
 
 /// Collects parse problems while building a value, so all are reported.
+/// Each is kept once: some flags (`--backoff`) are checked by two layers.
 #[derive(Default)]
 pub struct Problems(Vec<String>);
 
@@ -136,7 +137,7 @@ impl Problems {
         match r {
             Ok(v) => Some(v),
             Err(e) => {
-                self.0.push(e);
+                self.push(e);
                 None
             }
         }
@@ -144,7 +145,15 @@ impl Problems {
 
     /// Adds problems found later (e.g. by `validate()`).
     pub fn extend(&mut self, more: Vec<String>) {
-        self.0.extend(more);
+        for problem in more {
+            self.push(problem);
+        }
+    }
+
+    fn push(&mut self, problem: String) {
+        if !self.0.contains(&problem) {
+            self.0.push(problem);
+        }
     }
 
     /// `Err(Error::Config)` if anything was recorded.

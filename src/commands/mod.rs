@@ -48,6 +48,9 @@ pub async fn resolve_targets(config: &Config, out: &Output) -> Vec<Target> {
     vec![picked]
 }
 
+/// Per server, how much the fleet's first attempts are spread out.
+const FLEET_START_SPREAD: std::time::Duration = std::time::Duration::from_millis(2);
+
 /// Monitors running for a fleet: their event stream, stop switch and tasks.
 pub struct Fleet {
     /// Every monitor's events, in arrival order.
@@ -69,14 +72,21 @@ impl Fleet {
         let http = HttpClient::new(&config.headers, config.timeout);
         let mut tasks = Vec::with_capacity(targets.len());
         let mut monitors = Vec::with_capacity(targets.len());
+        // Spread the first attempts over up to 2 ms per server (at most one
+        // interval): opening a thousand sessions in one instant is a burst
+        // for the servers and for our peak memory. One server starts at once.
+        let spread =
+            (FLEET_START_SPREAD * (targets.len() as u32).saturating_sub(1)).min(settings.interval);
         for target in targets {
+            let delay = spread.mul_f64(rand::random::<f64>());
             let monitor = Monitor::new(
                 target,
                 http.clone(),
                 config.headers.clone(),
                 settings.clone(),
                 tx.clone(),
-            );
+            )
+            .with_start_delay(delay);
             monitors.push((Arc::from(monitor.url()), monitor.activity()));
             tasks.push(tokio::spawn(monitor.run(stopped.clone())));
         }

@@ -55,6 +55,10 @@ impl HttpClient {
             .connect_timeout(timeout)
             .tcp_nodelay(true)
             .pool_idle_timeout(Duration::from_secs(30))
+            // Keep one connection per server between polls, not one per
+            // concurrent probe request: a fleet of 1000 would otherwise hold
+            // 3000 idle connections (and their buffers).
+            .pool_max_idle_per_host(1)
             .build()
             .expect("reqwest client with static settings always builds");
         HttpClient { client, timeout }
@@ -120,7 +124,7 @@ impl HttpClient {
         };
         match tokio::time::timeout(self.timeout, fetch).await {
             Ok(result) => result,
-            Err(_) => Err(timeout_error(target, route, self.timeout)),
+            Err(_) => Err(timeout_error(target, &format!("GET {route}"), self.timeout)),
         }
     }
 
@@ -149,7 +153,7 @@ impl HttpClient {
         }
         let response = tokio::time::timeout(self.timeout, request.send())
             .await
-            .map_err(|_| timeout_error(target, route, self.timeout))?
+            .map_err(|_| timeout_error(target, &format!("GET {route}"), self.timeout))?
             .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?;
         let allowed = response
             .headers()
@@ -223,7 +227,9 @@ fn too_large(route: &str, cap: usize) -> ProbeError {
 }
 
 fn not_comfyui(route: &str, detail: &str) -> ProbeError {
-    let hint = if detail.contains("expected value at line 1 column 1") {
+    // Column 1 exactly (with its closing paren, so not column 12): the very
+    // first byte was not JSON.
+    let hint = if detail.contains("expected value at line 1 column 1)") {
         " (an HTML page or plain text, perhaps from a proxy)"
     } else {
         ""
@@ -320,6 +326,13 @@ pub fn classify_chain(
             }
         }
         let text = err.to_string().to_ascii_lowercase();
+        // hyper's "incomplete message": closed before a whole response head.
+        if text.contains("connection closed before message completed") {
+            return Some(ProbeError::new(
+                ErrorKind::Network,
+                format!("{authority} closed the connection without answering"),
+            ));
+        }
         if text.contains("dns error") || text.contains("failed to lookup address") {
             let host = authority
                 .rsplit_once(':')

@@ -109,6 +109,7 @@ pub struct Monitor {
     stats: Stats,
     last_status: Option<Instant>,
     activity: Arc<AtomicU64>,
+    start_delay: Duration,
 }
 
 impl Monitor {
@@ -132,6 +133,7 @@ impl Monitor {
             state: None,
             last_status: None,
             activity: Arc::new(AtomicU64::new(0)),
+            start_delay: Duration::ZERO,
             stats: Stats {
                 started: now,
                 up: Duration::ZERO,
@@ -142,6 +144,13 @@ impl Monitor {
                 reconnects: 0,
             },
         }
+    }
+
+    /// Delays the first attempt by `delay` (after `connecting` is reported),
+    /// so a large fleet does not open every connection in the same instant.
+    pub fn with_start_delay(mut self, delay: Duration) -> Monitor {
+        self.start_delay = delay;
+        self
     }
 
     /// The server's URL, credentials redacted (as in every event).
@@ -160,8 +169,12 @@ impl Monitor {
     pub async fn run(mut self, mut stop: Stop) -> Summary {
         self.set_state(State::Connecting, "starting".into()).await;
         let mut stopper = stop.clone();
+        let start_delay = self.start_delay;
         tokio::select! {
-            () = self.lifecycle() => {}
+            () = async {
+                tokio::time::sleep(start_delay).await;
+                self.lifecycle().await;
+            } => {}
             () = stopper.requested() => {}
         }
         drop(stop.0.borrow_and_update());
@@ -177,11 +190,11 @@ impl Monitor {
         // tight reconnect loop: quick drops in a row back off.
         let mut quick_drops = 0u32;
         loop {
-            let Some(stream) = self.establish(quick_drops).await else {
+            let Some(stream) = Box::pin(self.establish(quick_drops)).await else {
                 return;
             };
             let opened = Instant::now();
-            let end = self.session(stream).await;
+            let end = Box::pin(self.session(stream)).await;
             quick_drops = if opened.elapsed() < self.settings.interval {
                 quick_drops.saturating_add(1)
             } else {
@@ -208,7 +221,13 @@ impl Monitor {
                 self.set_state(State::Reconnecting, "trying to get the session back".into())
                     .await;
                 if quick_drops > 0 {
-                    tokio::time::sleep(self.settings.reconnect.delay(quick_drops)).await;
+                    // The server is up but keeps dropping the session: back
+                    // off towards one try per interval, not per max-delay.
+                    let backoff = Backoff {
+                        cap: self.settings.interval,
+                        ..self.settings.reconnect
+                    };
+                    tokio::time::sleep(backoff.delay(quick_drops)).await;
                 }
             }
             attempt += 1;
@@ -293,7 +312,10 @@ impl Monitor {
     /// One attempt. On failure, says whether HTTP answered.
     async fn try_session(&mut self) -> Result<(WsStream, u64), (bool, ProbeError)> {
         let deadline = Instant::now() + self.settings.timeout;
-        let (status, queue) = self.http.probe(&self.target).await;
+        // Boxed: these futures are large (the WebSocket handshake ~11 KB) and
+        // live only during an attempt; a fleet of monitors should not carry
+        // that space while idle.
+        let (status, queue) = Box::pin(self.http.probe(&self.target)).await;
         let http_ok = status.available;
         let http_error = status.error.clone();
         // While down, report the failed poll once per interval, not once
@@ -310,7 +332,7 @@ impl Monitor {
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let left = left.max(Duration::from_millis(100));
-        match ws::open(&self.target, &self.headers, &self.client_id, left).await {
+        match Box::pin(ws::open(&self.target, &self.headers, &self.client_id, left)).await {
             Ok(opened) => {
                 // The first `status` message was a frame too.
                 self.activity.store(super::unix_ms(), Ordering::Relaxed);
@@ -325,7 +347,11 @@ impl Monitor {
     async fn session(&mut self, mut ws: WsStream) -> SessionEnd {
         let interval = self.settings.interval;
         let timeout = self.settings.timeout;
-        let mut tick = tokio::time::interval_at(Instant::now() + interval, interval);
+        // The first round comes at a random point within the interval, so
+        // a fleet whose sessions opened together does not probe in lockstep
+        // (a burst for the watched servers and for our own memory).
+        let first = interval.mul_f64(rand::random_range(0.05..=1.0));
+        let mut tick = tokio::time::interval_at(Instant::now() + first, interval);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         let mut probe: Option<ProbeFuture> = None;
         // The probe round in flight: the pong deadline (None once any frame
@@ -584,5 +610,33 @@ async fn sleep_until_opt(at: Option<Instant>) {
     match at {
         Some(at) => tokio::time::sleep_until(at).await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fleet runs one monitor per server; the monitor's own future must
+    /// stay small, with the big handshake futures boxed only while in use.
+    #[test]
+    fn an_idle_monitor_future_is_small() {
+        let (tx, _rx) = mpsc::channel(1);
+        let target = Target::parse("127.0.0.1:1").unwrap();
+        let http = HttpClient::new(&[], Duration::from_secs(1));
+        let settings = WatchSettings {
+            interval: Duration::from_secs(5),
+            timeout: Duration::from_secs(5),
+            fail_after: 1,
+            recover_after: 1,
+            reconnect: WatchSettings::reconnect_backoff(2.0, Duration::from_millis(250)),
+            max_attempts: None,
+            deadline: None,
+            fallback: FallbackMode::Placeholder,
+        };
+        let monitor = Monitor::new(target, http, vec![], settings, tx);
+        let (_stop_tx, stop) = Stop::new();
+        let size = std::mem::size_of_val(&monitor.run(stop));
+        assert!(size < 4096, "Monitor::run future is {size} bytes");
     }
 }

@@ -118,6 +118,15 @@ struct QueueItem {
     prompt_id: Option<String>,
 }
 
+/// The second element of a queue entry: the prompt id when it is a string;
+/// any other value is read whole and dropped, so the entry still counts.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MaybeId {
+    Id(String),
+    Other(IgnoredAny),
+}
+
 impl<'de> Deserialize<'de> for QueueItem {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct V;
@@ -128,7 +137,10 @@ impl<'de> Deserialize<'de> for QueueItem {
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<QueueItem, A::Error> {
                 let _number: Option<IgnoredAny> = seq.next_element()?;
-                let prompt_id: Option<String> = seq.next_element().ok().flatten();
+                let prompt_id = match seq.next_element()? {
+                    Some(MaybeId::Id(id)) => Some(id),
+                    Some(MaybeId::Other(_)) | None => None,
+                };
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(QueueItem { prompt_id })
             }

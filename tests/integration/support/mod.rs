@@ -10,6 +10,7 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::net::TcpListener;
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -66,9 +67,16 @@ pub fn send_signal(pid: u32, sig: i32) {
 
 /// Collects a child's stderr in a background thread (tail only).
 fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
+    collect_stderr_until_closed(child).0
+}
+
+/// Like `collect_stderr`, also returning a flag set once stderr closed.
+fn collect_stderr_until_closed(child: &mut Child) -> (Arc<Mutex<String>>, Arc<AtomicBool>) {
     let buf = Arc::new(Mutex::new(String::new()));
+    let closed = Arc::new(AtomicBool::new(false));
     if let Some(mut stderr) = child.stderr.take() {
         let sink = buf.clone();
+        let done = closed.clone();
         thread::spawn(move || {
             let mut chunk = [0u8; 4096];
             while let Ok(n) = stderr.read(&mut chunk) {
@@ -83,9 +91,12 @@ fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
                     s.drain(..cut);
                 }
             }
+            done.store(true, Ordering::Release);
         });
+    } else {
+        closed.store(true, Ordering::Release);
     }
-    buf
+    (buf, closed)
 }
 
 /// Forwards a child's stdout lines to a channel from a reader thread.
@@ -460,8 +471,15 @@ pub struct Proc {
     /// Index in `seen` where the next `wait_line` starts looking.
     cursor: usize,
     stderr: Arc<Mutex<String>>,
+    stderr_closed: Arc<AtomicBool>,
+    /// Set once stdout reached end of file.
+    stdout_closed: bool,
     exit: Option<ExitStatus>,
 }
+
+/// How long `wait_exit` waits for the pipes to drain after the child exits
+/// (a grandchild may hold them open).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 impl Proc {
     /// Spawns `cmd` with piped stdout/stderr and null stdin.
@@ -472,9 +490,11 @@ impl Proc {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
-        let stderr = collect_stderr(&mut child);
+        let (stderr, stderr_closed) = collect_stderr_until_closed(&mut child);
         let lines = forward_lines(child.stdout.take().expect("piped stdout"));
         Proc {
+            stderr_closed,
+            stdout_closed: false,
             child,
             lines,
             seen: Vec::new(),
@@ -543,11 +563,33 @@ impl Proc {
     }
 
     /// Waits up to `timeout` for the child to exit; reaps it.
+    /// Once it has exited, everything it wrote has been read (bounded by
+    /// `DRAIN_TIMEOUT`), so output checks right after see the last lines.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
         if self.exit.is_none() {
             self.exit = wait_child(&mut self.child, timeout);
+            if self.exit.is_some() {
+                self.drain();
+            }
         }
         self.exit
+    }
+
+    /// Reads stdout to its end and waits for stderr to close, both bounded.
+    fn drain(&mut self) {
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        while !self.stdout_closed {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) => self.seen.push(line),
+                Err(RecvTimeoutError::Disconnected) => self.stdout_closed = true,
+                Err(RecvTimeoutError::Timeout) => break,
+            }
+        }
+        let closed = self.stderr_closed.clone();
+        poll_until(deadline.saturating_duration_since(Instant::now()), || {
+            closed.load(Ordering::Acquire)
+        });
     }
 
     /// Whether the child is still alive.
