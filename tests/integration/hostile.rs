@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{MockServer, POLL_STEP, Proc, poll_until};
-use crate::util::{all_output, comfyctl, comfyctl_std, json};
+use crate::support::{MockServer, POLL_STEP, poll_until};
+use crate::util::{all_output, comfyctl, finish, json, proc_status_kib, states, wait_state, watch};
 
 /// Generous upper bound for anything that should happen "soon".
 const WAIT: Duration = Duration::from_secs(30);
@@ -32,82 +32,6 @@ const RSS_LIMIT_KIB: u64 = 64 * 1024;
 /// whole frame (40 MiB on top of the baseline) fails while buffering up to
 /// the 16 MiB message cap would still pass.
 const WS_RSS_LIMIT_KIB: u64 = 40 * 1024;
-
-// ---------------------------------------------------------------------------
-// Helpers shared with soak.rs
-
-/// A `kB` line of `/proc/PID/status` (e.g. `VmRSS`, `VmHWM`), in KiB.
-pub(crate) fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-}
-
-/// Number of open file descriptors of a process (`/proc/PID/fd`).
-pub(crate) fn fd_count(pid: u32) -> Option<usize> {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .ok()
-        .map(|d| d.count())
-}
-
-/// Parses one NDJSON line of `watch --json`.
-pub(crate) fn parse_line(line: &str) -> Value {
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("not NDJSON ({e}): {line}"))
-}
-
-/// `comfyctl watch --json --url URL EXTRA…` as a guarded child.
-pub(crate) fn watch(url: &str, extra: &[&str]) -> Proc {
-    let mut cmd = comfyctl_std();
-    cmd.args(["watch", "--json", "--url", url]).args(extra);
-    Proc::spawn(cmd)
-}
-
-/// Waits for the next `state` event with this state; returns it.
-pub(crate) fn wait_state(p: &mut Proc, state: &str) -> Value {
-    let needle = format!("\"state\":\"{state}\"");
-    let line = p
-        .wait_line(
-            |l| l.contains("\"event\":\"state\"") && l.contains(&needle),
-            WAIT,
-        )
-        .unwrap_or_else(|| {
-            panic!(
-                "no '{state}' state within {WAIT:?}; got:\n{}\nstderr: {}",
-                p.lines_so_far().join("\n"),
-                p.stderr()
-            )
-        });
-    parse_line(&line)
-}
-
-/// The `state` values reported so far, in order.
-pub(crate) fn states(p: &mut Proc) -> Vec<String> {
-    p.lines_so_far()
-        .iter()
-        .map(|l| parse_line(l))
-        .filter(|v| v["event"] == "state")
-        .map(|v| v["state"].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
-/// Stops `watch` with SIGINT (exit 0, summary last); returns every event.
-pub(crate) fn finish(p: &mut Proc) -> Vec<Value> {
-    p.signal(libc::SIGINT);
-    let status = p.wait_exit(WAIT).expect("watch exits after SIGINT");
-    assert_eq!(status.code(), Some(0), "stderr: {}", p.stderr());
-    // The exit can be seen before the reader thread has forwarded the last
-    // lines: wait for the summary (or the end of stdout) first.
-    p.wait_line(|l| l.contains("\"event\":\"summary\""), WAIT);
-    let events: Vec<Value> = p.lines_so_far().iter().map(|l| parse_line(l)).collect();
-    assert_eq!(
-        events.last().map(|e| e["event"].clone()),
-        Some(Value::from("summary")),
-        "summary comes last"
-    );
-    events
-}
 
 // ---------------------------------------------------------------------------
 // Measuring one run: exit code, output, peak RSS, time

@@ -30,8 +30,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::hostile::{fd_count, finish, proc_status_kib, states, wait_state, watch};
 use crate::support::{MockServer, Proc, send_signal};
+use crate::util::{fd_count, finish, proc_status_kib, states, wait_state, watch};
 
 /// Allowed growth of the open file descriptors between cycle 10 and the
 /// end: a pooled HTTP connection or two may or may not be open when sampled.

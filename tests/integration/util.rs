@@ -6,6 +6,13 @@ use std::net::TcpStream;
 use std::process::Command as StdCommand;
 use std::time::Duration;
 
+use serde_json::Value;
+
+use crate::support::Proc;
+
+/// Generous: the watch tests must pass on a loaded 2-core machine.
+pub const WATCH_WAIT: Duration = Duration::from_secs(30);
+
 /// `comfyctl` as built by cargo, with a clean environment: no URL or
 /// fallback from the caller's shell, no colour, no fake terminal.
 pub fn comfyctl() -> assert_cmd::Command {
@@ -183,4 +190,79 @@ impl Drop for RawProc {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+// NDJSON helpers for tests that run `comfyctl watch --json`.
+
+/// A `kB` line of `/proc/PID/status` (e.g. `VmRSS`, `VmHWM`), in KiB.
+pub fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+}
+
+/// Number of open file descriptors of a process (`/proc/PID/fd`).
+pub fn fd_count(pid: u32) -> Option<usize> {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()
+        .map(|d| d.count())
+}
+
+/// Parses one NDJSON line of `watch --json`.
+pub fn parse_line(line: &str) -> Value {
+    serde_json::from_str(line).unwrap_or_else(|e| panic!("not NDJSON ({e}): {line}"))
+}
+
+/// `comfyctl watch --json --url URL EXTRA…` as a guarded child.
+pub fn watch(url: &str, extra: &[&str]) -> Proc {
+    let mut cmd = comfyctl_std();
+    cmd.args(["watch", "--json", "--url", url]).args(extra);
+    Proc::spawn(cmd)
+}
+
+/// Waits for the next `state` event with this state; returns it.
+pub fn wait_state(p: &mut Proc, state: &str) -> Value {
+    let needle = format!("\"state\":\"{state}\"");
+    let line = p
+        .wait_line(
+            |l| l.contains("\"event\":\"state\"") && l.contains(&needle),
+            WATCH_WAIT,
+        )
+        .unwrap_or_else(|| {
+            panic!(
+                "no '{state}' state within {WATCH_WAIT:?}; got:\n{}\nstderr: {}",
+                p.lines_so_far().join("\n"),
+                p.stderr()
+            )
+        });
+    parse_line(&line)
+}
+
+/// The `state` values reported so far, in order.
+pub fn states(p: &mut Proc) -> Vec<String> {
+    p.lines_so_far()
+        .iter()
+        .map(|l| parse_line(l))
+        .filter(|v| v["event"] == "state")
+        .map(|v| v["state"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Stops `watch` with SIGINT (exit 0, summary last); returns every event.
+pub fn finish(p: &mut Proc) -> Vec<Value> {
+    p.signal(libc::SIGINT);
+    let status = p.wait_exit(WATCH_WAIT).expect("watch exits after SIGINT");
+    assert_eq!(status.code(), Some(0), "stderr: {}", p.stderr());
+    // The exit can be seen before the reader thread has forwarded the last
+    // lines: wait for the summary (or the end of stdout) first.
+    p.wait_line(|l| l.contains("\"event\":\"summary\""), WATCH_WAIT);
+    let events: Vec<Value> = p.lines_so_far().iter().map(|l| parse_line(l)).collect();
+    assert_eq!(
+        events.last().map(|e| e["event"].clone()),
+        Some(Value::from("summary")),
+        "summary comes last"
+    );
+    events
 }

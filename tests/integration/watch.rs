@@ -8,58 +8,13 @@ use predicates::prelude::*;
 use serde_json::Value;
 
 use crate::support::{MockServer, Proc, free_port, mock_bin};
-use crate::util::{RawProc, comfyctl, comfyctl_std, http_post};
+use crate::util::{
+    RawProc, comfyctl, comfyctl_std, finish, http_post, parse_line as parse, states, wait_state,
+    watch,
+};
 
 /// Generous: the suite must pass on a loaded 2-core machine.
 const WAIT: Duration = Duration::from_secs(30);
-
-fn watch(url: &str, extra: &[&str]) -> Proc {
-    let mut cmd = comfyctl_std();
-    cmd.args(["watch", "--json", "--url", url]).args(extra);
-    Proc::spawn(cmd)
-}
-
-fn parse(line: &str) -> Value {
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("not NDJSON ({e}): {line}"))
-}
-
-/// Waits for the next `state` event with this state; returns it.
-fn wait_state(p: &mut Proc, state: &str) -> Value {
-    let needle = format!("\"state\":\"{state}\"");
-    let line = p
-        .wait_line(
-            |l| l.contains("\"event\":\"state\"") && l.contains(&needle),
-            WAIT,
-        )
-        .unwrap_or_else(|| {
-            panic!(
-                "no '{state}' state within {WAIT:?}; got:\n{}\nstderr: {}",
-                p.lines_so_far().join("\n"),
-                p.stderr()
-            )
-        });
-    parse(&line)
-}
-
-fn states(p: &mut Proc) -> Vec<String> {
-    p.lines_so_far()
-        .iter()
-        .map(|l| parse(l))
-        .filter(|v| v["event"] == "state")
-        .map(|v| v["state"].as_str().unwrap().to_string())
-        .collect()
-}
-
-/// Stops watch with SIGINT and returns its summary event.
-fn finish(p: &mut Proc) -> Value {
-    p.signal(libc::SIGINT);
-    let status = p.wait_exit(WAIT).expect("watch exits after SIGINT");
-    assert_eq!(status.code(), Some(0), "Ctrl-C ends watch with 0");
-    let lines = p.lines_so_far();
-    let last = parse(lines.last().expect("some output"));
-    assert_eq!(last["event"], "summary", "summary comes last: {lines:?}");
-    last
-}
 
 #[test]
 fn every_line_has_ts_url_and_event() {
@@ -106,7 +61,7 @@ fn state_sequence_across_a_restart_with_repeated_attempts_while_down() {
             "connected"
         ]
     );
-    let summary = finish(&mut w);
+    let summary = finish(&mut w).pop().expect("summary");
     assert_eq!(summary["outages"], 1);
     assert_eq!(summary["reconnects"], 1);
 }
@@ -128,7 +83,7 @@ fn three_restart_cycles_are_all_reported_in_order() {
         expected.extend(cycle);
     }
     assert_eq!(states(&mut w), expected);
-    let summary = finish(&mut w);
+    let summary = finish(&mut w).pop().expect("summary");
     assert_eq!(summary["outages"], 3);
     assert_eq!(summary["reconnects"], 3);
     let warnings = w
