@@ -98,6 +98,7 @@ fn main() {
         );
         wait_state(&mut w, "connected", Duration::from_secs(30));
         let pid = w.pid();
+        let switches0 = context_switches(pid);
         let (ticks0, bytes0, reqs0) = (
             cpu_ticks(pid),
             relay.up.load(Ordering::Relaxed),
@@ -127,6 +128,10 @@ fn main() {
             "| idle watch over {idle_secs} s: CPU | {:.3} s ({:.3} % of one core) | – | – |",
             cpu,
             cpu / secs * 100.0
+        );
+        println!(
+            "| idle watch over {idle_secs} s: wakeups (context switches) per minute | {:.0} | – | – |",
+            per_min(context_switches(pid) - switches0)
         );
         println!(
             "| idle watch over {idle_secs} s: false alarms (state changes after connected) | {} | – | – |",
@@ -254,4 +259,23 @@ fn pump(
         }
     }
     let _ = to.shutdown(std::net::Shutdown::Both);
+}
+
+/// Voluntary plus involuntary context switches of every thread of `pid`: a
+/// cheap count of how often the process woke up.
+fn context_switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|status| {
+            status
+                .lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
 }

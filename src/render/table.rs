@@ -49,56 +49,65 @@ impl Table {
     }
 
     fn render(&self) -> String {
-        let s = self.out.style();
         let height = console::Term::stdout().size().0.max(10) as usize;
-        let mut rows: Vec<(&String, &View)> = self.views.iter().collect();
-        rows.sort_by_key(|(url, v)| (Self::rank(v.state), (*url).clone()));
-        let header = format!(
-            "{:<13} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
-            "STATE", "SERVER", "VERSION", "QUEUE rem/run/pen", "PROGRESS", "LATENCY", "FOR"
-        );
-        let mut lines = vec![s.clone().bold().apply_to(header).to_string()];
-        let room = height.saturating_sub(3);
-        let troubled = rows.iter().filter(|(_, v)| Self::rank(v.state) < 4).count();
-        let show_all = rows.len() <= room;
-        let mut hidden_ok = 0usize;
-        for (url, v) in &rows {
-            let healthy = Self::rank(v.state) == 4;
-            if !show_all && healthy && lines.len() > room.saturating_sub(1).max(troubled + 1) {
-                hidden_ok += 1;
-                continue;
-            }
-            let state = v.state.map_or("starting", State::as_str);
-            let styled = match v.state {
-                Some(State::Connected) => s.clone().green(),
-                Some(State::Degraded) => s.clone().yellow(),
-                Some(State::Reconnecting) => s.clone().magenta(),
-                Some(State::Disconnected) | Some(State::Failed) => s.clone().red(),
-                _ => s.clone().cyan(),
-            }
-            .apply_to(format!("{state:<13}"));
-            let n = |x: Option<u64>| x.map_or("?".to_string(), |x| x.to_string());
-            let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
-            let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
-            lines.push(format!(
-                "{styled} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
-                truncate(url, 34),
-                truncate(v.version.as_deref().unwrap_or("-"), 9),
-                queue,
-                truncate(&v.progress_text(), 22),
-                latency,
-                short_duration(v.since.elapsed()),
-            ));
-        }
-        if hidden_ok > 0 {
-            lines.push(
-                s.dim()
-                    .apply_to(format!("… and {hidden_ok} more connected"))
-                    .to_string(),
-            );
-        }
-        lines.join("\n")
+        table_text(&self.views, self.out, height)
     }
+}
+
+/// The table for `views` on a terminal `height` rows tall: troubled servers
+/// first, always all of them; healthy ones summarised if they do not fit.
+fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize) -> String {
+    let s = out.style();
+    let mut rows: Vec<(&String, &View)> = views.iter().collect();
+    rows.sort_by_key(|(url, v)| (Table::rank(v.state), (*url).clone()));
+    let header = format!(
+        "{:<13} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
+        "STATE", "SERVER", "VERSION", "QUEUE rem/run/pen", "PROGRESS", "LATENCY", "FOR"
+    );
+    let mut lines = vec![s.clone().bold().apply_to(header).to_string()];
+    let room = height.saturating_sub(3);
+    let troubled = rows
+        .iter()
+        .filter(|(_, v)| Table::rank(v.state) < 4)
+        .count();
+    let show_all = rows.len() <= room;
+    let mut hidden_ok = 0usize;
+    for (url, v) in &rows {
+        let healthy = Table::rank(v.state) == 4;
+        if !show_all && healthy && lines.len() > room.saturating_sub(1).max(troubled + 1) {
+            hidden_ok += 1;
+            continue;
+        }
+        let state = v.state.map_or("starting", State::as_str);
+        let styled = match v.state {
+            Some(State::Connected) => s.clone().green(),
+            Some(State::Degraded) => s.clone().yellow(),
+            Some(State::Reconnecting) => s.clone().magenta(),
+            Some(State::Disconnected) | Some(State::Failed) => s.clone().red(),
+            _ => s.clone().cyan(),
+        }
+        .apply_to(format!("{state:<13}"));
+        let n = |x: Option<u64>| x.map_or("?".to_string(), |x| x.to_string());
+        let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
+        let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
+        lines.push(format!(
+            "{styled} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
+            truncate(url, 34),
+            truncate(v.version.as_deref().unwrap_or("-"), 9),
+            queue,
+            truncate(&v.progress_text(), 22),
+            latency,
+            short_duration(v.since.elapsed()),
+        ));
+    }
+    if hidden_ok > 0 {
+        lines.push(
+            s.dim()
+                .apply_to(format!("… and {hidden_ok} more connected"))
+                .to_string(),
+        );
+    }
+    lines.join("\n")
 }
 
 fn truncate(text: &str, width: usize) -> String {
@@ -153,5 +162,60 @@ impl Drop for Table {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
         let _ = console::Term::stdout().show_cursor();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    use super::*;
+
+    fn view(state: State) -> View {
+        let mut v = View::default();
+        v.apply(&Envelope {
+            url: Arc::from("x"),
+            at: SystemTime::now(),
+            event: Event::State {
+                state,
+                previous: None,
+                reason: String::new(),
+            },
+        });
+        v
+    }
+
+    #[test]
+    fn fifty_rows_on_a_short_terminal_show_every_troubled_server_first() {
+        let mut views = BTreeMap::new();
+        for i in 0..50 {
+            let state = match i % 10 {
+                0 => State::Disconnected,
+                1 => State::Degraded,
+                _ => State::Connected,
+            };
+            views.insert(format!("http://gpu-{i:02}:8188"), view(state));
+        }
+        let text = table_text(&views, Output::PLAIN, 20);
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(lines.len() <= 20, "{} lines:\n{text}", lines.len());
+        assert!(lines[0].starts_with("STATE"));
+        // 5 disconnected, then 5 degraded, then connected ones.
+        assert!(
+            lines[1..6].iter().all(|l| l.starts_with("disconnected")),
+            "{text}"
+        );
+        assert!(
+            lines[6..11].iter().all(|l| l.starts_with("degraded")),
+            "{text}"
+        );
+        let shown_ok = lines.iter().filter(|l| l.starts_with("connected")).count();
+        let last = lines.last().unwrap();
+        assert_eq!(*last, format!("… and {} more connected", 40 - shown_ok));
+        // Tall enough: every row, no summary.
+        let all = table_text(&views, Output::PLAIN, 60);
+        assert_eq!(all.lines().count(), 51);
+        assert!(!all.contains("more connected"));
     }
 }
