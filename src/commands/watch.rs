@@ -64,7 +64,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut signal = pin!(crate::shutdown_signal());
     let mut exit: Option<Exit> = None;
-    let mut fleet = Fleet::new(count, global.any);
+    let mut rules = StopRules::new(count, global.any);
     loop {
         tokio::select! {
             envelope = rx.recv() => {
@@ -80,7 +80,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
                         let _ = sink.try_send(alert.clone());
                     }
                 }
-                let verdict = fleet.observe(&envelope.url, &envelope.event, args);
+                let verdict = rules.observe(&envelope.url, &envelope.event, args);
                 if let Some(v) = verdict && exit.is_none() {
                     exit = Some(v);
                     let _ = stop_tx.send(true);
@@ -101,16 +101,16 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
 }
 
 /// What the stop conditions need to know about each server.
-struct Fleet {
+struct StopRules {
     size: usize,
     any: bool,
     states: HashMap<Arc<str>, State>,
     polls: HashMap<Arc<str>, u64>,
 }
 
-impl Fleet {
-    fn new(size: usize, any: bool) -> Fleet {
-        Fleet {
+impl StopRules {
+    fn new(size: usize, any: bool) -> StopRules {
+        StopRules {
             size,
             any,
             states: HashMap::new(),
