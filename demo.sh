@@ -9,7 +9,8 @@ bin=./target/release
 ready=$(mktemp)
 "$bin/comfyui-mock" --port 0 --queue 2 >"$ready" 2>/dev/null &
 mock=$!
-trap 'kill $mock 2>/dev/null; wait $mock 2>/dev/null; rm -f "$ready"' EXIT
+cleanup() { kill "$mock" 2>/dev/null || true; wait "$mock" 2>/dev/null || true; rm -f "$ready"; }
+trap cleanup EXIT
 # The mock prints one readiness line with its port; wait for it (bounded).
 for _ in $(seq 100); do [ -s "$ready" ] && break; sleep 0.1; done
 port=$(sed -n 's/.*"port":\([0-9]*\).*/\1/p' "$ready")
