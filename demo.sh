@@ -24,3 +24,4 @@ set -x
 kill "$mock"; wait "$mock" 2>/dev/null || true
 set -x
 "$bin/comfyctl" health --url "$url" || echo "exit code $? (unavailable)"
+{ set +x; } 2>/dev/null
