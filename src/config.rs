@@ -230,21 +230,16 @@ pub fn from_global(
     config
 }
 
-/// Builds the pacing of reconnection from its flags.
+/// Builds the pacing of reconnection from its flags (`config` must come from
+/// `from_global` with this command's `--backoff`).
 pub fn reconnect_policy(
     config: &Config,
     args: &ReconnectPolicyArgs,
     deadline: Option<&str>,
     problems: &mut Problems,
 ) -> WatchSettings {
-    let factor = problems
-        .take(parse_f64("--backoff", &args.backoff))
-        .unwrap_or(2.0);
-    if !factor.is_finite() || !(1.0..=10.0).contains(&factor) {
-        problems.extend(vec![format!(
-            "--backoff: must be between 1.0 and 10.0, got {factor}"
-        )]);
-    }
+    // --backoff was parsed and range-checked into `config` by `from_global`.
+    let factor = config.retry_backoff;
     let max_delay = problems
         .take(parse_duration("--max-delay", &args.max_delay))
         .unwrap_or(Duration::from_millis(250));

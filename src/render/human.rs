@@ -106,12 +106,21 @@ pub fn checks_block(results: &[CheckResult], out: &Output) -> String {
 
 /// `0 remaining · 0 running · 0 pending`.
 pub fn queue_summary(status: &Status) -> String {
+    queue_text(
+        status.queue_remaining,
+        status.queue_running,
+        status.queue_pending,
+    )
+}
+
+/// `0 remaining · 0 running · 0 pending`, with `?` for what is unknown.
+pub fn queue_text(remaining: Option<u64>, running: Option<u64>, pending: Option<u64>) -> String {
     let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
     format!(
         "{} remaining · {} running · {} pending",
-        n(status.queue_remaining),
-        n(status.queue_running),
-        n(status.queue_pending)
+        n(remaining),
+        n(running),
+        n(pending)
     )
 }
 

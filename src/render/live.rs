@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use console::Style;
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::plain::summary_text;
 use super::view::{View, short_duration};
@@ -21,7 +21,7 @@ pub struct Live {
 impl Live {
     /// Starts the status line.
     pub fn new(out: Output) -> Live {
-        let bar = ProgressBar::with_draw_target(None, draw_target());
+        let bar = ProgressBar::with_draw_target(None, super::draw_target(super::Stream::Stdout));
         bar.set_style(
             ProgressStyle::with_template("{spinner} {msg}")
                 .expect("static template")
@@ -135,14 +135,5 @@ impl Drop for Live {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
         let _ = console::Term::stdout().show_cursor();
-    }
-}
-
-/// stdout; with `COMFYCTL_FORCE_TTY` drawn even into a pipe (for tests).
-fn draw_target() -> ProgressDrawTarget {
-    if super::forced_tty() {
-        ProgressDrawTarget::term_like(Box::new(console::Term::stdout()))
-    } else {
-        ProgressDrawTarget::stdout()
     }
 }

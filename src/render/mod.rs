@@ -47,6 +47,27 @@ pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) ->
     }
 }
 
+/// Where live output draws: stdout (watch's views) or stderr (spinners).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    /// Standard output.
+    Stdout,
+    /// Standard error.
+    Stderr,
+}
+
+/// The indicatif target for `stream`; with `COMFYCTL_FORCE_TTY` it draws
+/// even into a pipe, so tests can see the live view.
+pub fn draw_target(stream: Stream) -> indicatif::ProgressDrawTarget {
+    use indicatif::ProgressDrawTarget;
+    match (forced_tty(), stream) {
+        (true, Stream::Stdout) => ProgressDrawTarget::term_like(Box::new(console::Term::stdout())),
+        (true, Stream::Stderr) => ProgressDrawTarget::term_like(Box::new(console::Term::stderr())),
+        (false, Stream::Stdout) => ProgressDrawTarget::stdout(),
+        (false, Stream::Stderr) => ProgressDrawTarget::stderr(),
+    }
+}
+
 /// `COMFYCTL_FORCE_TTY` is set (to anything but 0): draw live views even
 /// into a pipe, so tests can see them.
 pub fn forced_tty() -> bool {

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::Output;
 
@@ -16,7 +16,8 @@ impl Spinner {
     /// Starts spinning with `message`, if `out` is live.
     pub fn start(out: &Output, message: impl Into<String>) -> Spinner {
         let bar = if out.live {
-            let bar = ProgressBar::with_draw_target(None, draw_target());
+            let bar =
+                ProgressBar::with_draw_target(None, super::draw_target(super::Stream::Stderr));
             let style = ProgressStyle::with_template("{spinner:.cyan} {msg}")
                 .expect("static template")
                 .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
@@ -39,15 +40,5 @@ impl Spinner {
 impl Drop for Spinner {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
-    }
-}
-
-/// stderr; with `COMFYCTL_FORCE_TTY` it is drawn even when stderr is a pipe,
-/// so tests can see the live view.
-pub fn draw_target() -> ProgressDrawTarget {
-    if super::forced_tty() {
-        ProgressDrawTarget::term_like(Box::new(console::Term::stderr()))
-    } else {
-        ProgressDrawTarget::stderr()
     }
 }

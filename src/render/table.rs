@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressStyle};
 
 use super::plain::summary_text;
 use super::view::{View, short_duration};
@@ -22,12 +22,7 @@ pub struct Table {
 impl Table {
     /// Starts the table on stdout.
     pub fn new(out: Output) -> Table {
-        let target = if super::forced_tty() {
-            ProgressDrawTarget::term_like(Box::new(console::Term::stdout()))
-        } else {
-            ProgressDrawTarget::stdout()
-        };
-        let bar = ProgressBar::with_draw_target(None, target);
+        let bar = ProgressBar::with_draw_target(None, super::draw_target(super::Stream::Stdout));
         bar.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
         bar.enable_steady_tick(Duration::from_millis(500));
         Table {

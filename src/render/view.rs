@@ -116,13 +116,7 @@ impl View {
 
     /// `1 remaining · 1 running · 0 pending`.
     pub fn queue_text(&self) -> String {
-        let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
-        format!(
-            "{} remaining · {} running · {} pending",
-            n(self.queue.0),
-            n(self.queue.1),
-            n(self.queue.2)
-        )
+        super::human::queue_text(self.queue.0, self.queue.1, self.queue.2)
     }
 
     /// `prompt 0e163167 node 2 50%`, or empty when nothing runs.
