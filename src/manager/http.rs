@@ -69,6 +69,16 @@ impl HttpClient {
         self.timeout
     }
 
+    /// A GET of `route` under the target's prefix, with the URL's
+    /// credentials as basic auth.
+    fn get_request(&self, target: &Target, route: &str) -> reqwest::RequestBuilder {
+        let request = self.client.get(target.endpoint(route));
+        match basic_auth(target) {
+            Some(auth) => request.header(AUTHORIZATION, auth),
+            None => request,
+        }
+    }
+
     /// GETs `route` and returns the body, bounded by the timeout (headers and
     /// body together, so a body that never finishes times out) and by `cap`.
     pub async fn get(
@@ -77,11 +87,7 @@ impl HttpClient {
         route: &str,
         cap: usize,
     ) -> Result<Vec<u8>, ProbeError> {
-        let url = target.endpoint(route);
-        let mut request = self.client.get(url.clone());
-        if let Some(auth) = basic_auth(target) {
-            request = request.header(AUTHORIZATION, auth);
-        }
+        let request = self.get_request(target, route);
         let fetch = async {
             let mut response = request
                 .send()
@@ -144,13 +150,9 @@ impl HttpClient {
                 format!("'{origin}' cannot be sent as an Origin header"),
             )
         })?;
-        let mut request = self
-            .client
-            .get(target.endpoint(route))
+        let request = self
+            .get_request(target, route)
             .header(reqwest::header::ORIGIN, origin_value);
-        if let Some(auth) = basic_auth(target) {
-            request = request.header(AUTHORIZATION, auth);
-        }
         let response = tokio::time::timeout(self.timeout, request.send())
             .await
             .map_err(|_| timeout_error(target, &format!("GET {route}"), self.timeout))?
