@@ -6,6 +6,7 @@ pub mod json;
 pub mod live;
 pub mod ndjson;
 pub mod plain;
+pub mod safe;
 pub mod spinner;
 pub mod table;
 pub mod view;
