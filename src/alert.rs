@@ -151,7 +151,7 @@ pub fn spawn_webhook(url: url::Url, timeout: Duration, out: Output) -> mpsc::Sen
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .expect("static client settings");
-    let shown = crate::manager::redact_url(&url);
+    let shown = webhook_origin(&url);
     tokio::spawn(async move {
         while let Some(alert) = rx.recv().await {
             let body = serde_json::json!({
@@ -180,6 +180,20 @@ pub fn spawn_webhook(url: url::Url, timeout: Duration, out: Output) -> mpsc::Sen
         }
     });
     tx
+}
+
+/// How a webhook is named in messages: scheme, host and port only. Slack-
+/// and Discord-style webhooks carry their secret in the path and query.
+pub fn webhook_origin(url: &url::Url) -> String {
+    let host = match url.host() {
+        Some(url::Host::Ipv6(ip)) => format!("[{ip}]"),
+        Some(host) => host.to_string(),
+        None => String::new(),
+    };
+    match url.port_or_known_default() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    }
 }
 
 #[cfg(test)]
@@ -243,5 +257,14 @@ mod tests {
             (alert.state, alert.previous),
             (State::Disconnected, Some(State::Connected))
         );
+    }
+
+    #[test]
+    fn webhooks_are_named_by_scheme_host_and_port_only() {
+        let url =
+            url::Url::parse("https://u:pw@hooks.example/services/T0/B1/secret?token=abc").unwrap();
+        assert_eq!(webhook_origin(&url), "https://hooks.example:443");
+        let url = url::Url::parse("http://[::1]:9/x?token=abc").unwrap();
+        assert_eq!(webhook_origin(&url), "http://[::1]:9");
     }
 }

@@ -8,10 +8,21 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::EXIT_CODE_HELP;
 
+/// `--version`: the package version, the commit and the build date (from
+/// `build.rs`; "unknown" when built without git).
+pub const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("COMFYCTL_COMMIT"),
+    ", built ",
+    env!("COMFYCTL_BUILD_DATE"),
+    ")"
+);
+
 /// Tells people, scripts and CI whether a ComfyUI server is up, ready and
 /// keeping up.
 #[derive(Debug, Parser)]
-#[command(name = "comfyctl", version, about, propagate_version = true, after_help = EXIT_CODE_HELP)]
+#[command(name = "comfyctl", version = VERSION, about, propagate_version = true, after_help = EXIT_CODE_HELP)]
 pub struct Cli {
     /// Options shared by every command.
     #[command(flatten)]
@@ -24,17 +35,12 @@ pub struct Cli {
 /// Options every command takes.
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
-    /// Server URL: http(s)://host[:port][/prefix] or host:port; repeat for
-    /// several servers. Without it (or --targets), 127.0.0.1:8188 and
-    /// 127.0.0.1:8000 are probed and the first ComfyUI wins.
-    #[arg(
-        long,
-        env = "COMFYUI_URL",
-        hide_env_values = true,
-        value_delimiter = ',',
-        global = true,
-        value_name = "URL"
-    )]
+    /// Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188
+    /// when neither scheme nor port is given); repeat for several servers.
+    /// Default: $COMFYUI_URL (comma-separated); without either (or
+    /// --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first
+    /// ComfyUI wins.
+    #[arg(long, value_delimiter = ',', global = true, value_name = "URL")]
     pub url: Vec<String>,
 
     /// A file with one server URL per line (`#` starts a comment).
@@ -59,16 +65,10 @@ pub struct GlobalArgs {
     #[arg(long, default_value = "5s", global = true, value_name = "DURATION")]
     pub timeout: String,
 
-    /// What the calling pipeline should do while the backend is unavailable.
-    #[arg(
-        long,
-        env = "COMFYCTL_FALLBACK",
-        hide_env_values = true,
-        value_enum,
-        default_value_t = FallbackArg::Placeholder,
-        global = true
-    )]
-    pub fallback: FallbackArg,
+    /// What the calling pipeline should do while the backend is unavailable
+    /// [default: $COMFYCTL_FALLBACK, else placeholder].
+    #[arg(long, value_enum, global = true)]
+    pub fallback: Option<FallbackArg>,
 
     /// Machine-readable output: one JSON object (NDJSON for streams).
     #[arg(long, global = true)]
@@ -138,7 +138,7 @@ pub struct ReconnectPolicyArgs {
     pub max_delay: String,
 
     /// Give up after this many attempts in one outage.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_attempts: Option<u32>,
 }
 
@@ -151,15 +151,25 @@ pub struct WatchArgs {
 
     /// Consecutive failed probe rounds before the server counts as hung or
     /// degraded. A closed socket is reported at once regardless.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub fail_after: u32,
 
     /// Consecutive good WebSocket attempts before `degraded` ends.
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 1,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub recover_after: u32,
 
     /// Stop after N HTTP polls.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub count: Option<u64>,
 
     /// Stop as soon as the server is in this state.
@@ -222,9 +232,9 @@ pub struct HealthArgs {
     #[arg(long, value_name = "DURATION")]
     pub wait: Option<String>,
 
-    /// Poll interval for --wait.
-    #[arg(long, default_value = "1s", value_name = "DURATION")]
-    pub interval: String,
+    /// Poll interval for --wait [default: 1s]; only with --wait.
+    #[arg(long, value_name = "DURATION")]
+    pub interval: Option<String>,
 
     /// Wait for the server to come up (default) or to go away (port released).
     #[arg(long, value_enum, default_value_t = ExpectArg::Up, value_name = "STATE")]
@@ -249,7 +259,7 @@ pub struct HealthArgs {
     pub require_cors: Option<String>,
 
     /// Ready only while queue_remaining is at most N.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_queue: Option<u64>,
 }
 
@@ -266,7 +276,12 @@ pub enum ExpectArg {
 #[derive(Debug, Args)]
 pub struct ConnectArgs {
     /// Retries after the first attempt.
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(
+        long,
+        default_value_t = 3,
+        value_name = "N",
+        allow_negative_numbers = true
+    )]
     pub retries: u32,
 
     /// Backoff factor: the delay starts at 1s and grows by this much per retry.

@@ -27,6 +27,10 @@ pub struct Config {
     pub fallback_mode: FallbackMode,
     /// Extra request headers (values are marked sensitive).
     pub headers: Vec<(HeaderName, HeaderValue)>,
+    /// `--json` prints an array (not one object): `--targets` was used or
+    /// more than one URL was given, however many remain after dropping
+    /// duplicates. Scripts can then rely on the shape from the command line.
+    pub json_array: bool,
 }
 
 impl Default for Config {
@@ -38,12 +42,53 @@ impl Default for Config {
             retry_backoff: 2.0,
             fallback_mode: FallbackMode::Placeholder,
             headers: Vec::new(),
+            json_array: false,
         }
     }
 }
 
-/// Longest `--timeout` accepted: past this a "check" is a hang.
-const MAX_TIMEOUT: Duration = Duration::from_secs(3600);
+const MS: Duration = Duration::from_millis(1);
+const HOUR: Duration = Duration::from_secs(3600);
+
+/// Every duration flag's accepted range, `(flag, min, max)`, in one table.
+/// The upper bounds keep deadlines far from `Instant` overflow and say what
+/// is sensible: past an hour a single request or poll period is a hang.
+pub const DURATION_LIMITS: [(&str, Duration, Duration); 6] = [
+    ("--timeout", MS, HOUR),
+    ("--interval", Duration::from_millis(50), HOUR),
+    ("--wait", MS, Duration::from_secs(7 * 24 * 3600)),
+    ("--deadline", MS, Duration::from_secs(30 * 24 * 3600)),
+    (
+        "--max-delay",
+        Duration::from_millis(10),
+        Duration::from_secs(600),
+    ),
+    ("--hook-timeout", MS, HOUR),
+];
+
+/// Checks `value` against `flag`'s row of [`DURATION_LIMITS`].
+pub fn check_duration(flag: &str, value: Duration) -> Result<Duration, String> {
+    let Some((_, min, max)) = DURATION_LIMITS.iter().find(|(f, _, _)| *f == flag) else {
+        return Ok(value);
+    };
+    let show = |d: &Duration| humantime::format_duration(*d).to_string();
+    if value.is_zero() && *min <= MS {
+        Err(format!("{flag}: must be greater than 0"))
+    } else if value < *min || value > *max {
+        Err(format!(
+            "{flag}: must be between {} and {}",
+            show(min),
+            show(max)
+        ))
+    } else {
+        Ok(value)
+    }
+}
+
+/// Parses a duration flag and checks it against [`DURATION_LIMITS`].
+pub fn parse_bounded(flag: &str, input: &str) -> Result<Duration, String> {
+    parse_duration(flag, input).and_then(|d| check_duration(flag, d))
+}
 /// Most servers one process watches.
 const MAX_TARGETS: usize = 10_000;
 /// Most `--retries` accepted; with the 30 s cap this is already days.
@@ -54,10 +99,8 @@ impl Config {
     /// means valid.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
-        if self.timeout.is_zero() {
-            problems.push("--timeout: must be greater than 0".to_string());
-        } else if self.timeout > MAX_TIMEOUT {
-            problems.push("--timeout: must be at most 1h".to_string());
+        if let Err(e) = check_duration("--timeout", self.timeout) {
+            problems.push(e);
         }
         if self.max_retries > MAX_RETRIES {
             problems.push(format!("--retries: must be at most {MAX_RETRIES}"));
@@ -103,10 +146,20 @@ pub fn parse_duration(flag: &str, input: &str) -> Result<Duration, String> {
 /// secret.
 pub fn parse_header(input: &str) -> Result<(HeaderName, HeaderValue), String> {
     let Some((name, value)) = input.split_once(':') else {
-        let name = input.split_whitespace().next().unwrap_or("");
-        return Err(format!(
-            "--header '{name}…': expected 'Name: value' with a colon"
-        ));
+        // Without a colon there is no telling name from value: `sk-…` alone
+        // is a valid header name. Only a name before `=` is shown.
+        let named = input
+            .split_once('=')
+            .map(|(n, _)| n.trim())
+            .filter(|n| HeaderName::from_bytes(n.as_bytes()).is_ok());
+        return Err(match named {
+            Some(name) => format!(
+                "--header '{name}': expected 'Name: value' with a colon, not '=' (the value is not shown)"
+            ),
+            None => {
+                "--header: expected 'Name: value' with a colon (the value is not shown)".to_string()
+            }
+        });
     };
     let name = name.trim();
     let name = HeaderName::from_bytes(name.as_bytes())
@@ -166,6 +219,11 @@ impl Problems {
     }
 }
 
+/// An environment variable's value; unset, empty or not UTF-8 is `None`.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
 /// Builds the [`Config`] shared by every command from the global flags.
 /// `retries` and `backoff` come from the commands that take them.
 pub fn from_global(
@@ -175,8 +233,29 @@ pub fn from_global(
     problems: &mut Problems,
 ) -> Config {
     let mut config = Config::default();
-    for url in &global.url {
-        if let Some(t) = problems.take(Target::parse(url).map_err(|e| format!("--url: {e}"))) {
+    // COMFYUI_URL is read here, not by clap, so that its errors name the
+    // variable and an empty value (or an empty item) counts as unset.
+    let env_urls: Vec<String> = if global.url.is_empty() && global.targets.is_none() {
+        env_value("COMFYUI_URL")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (source, urls) = if global.url.is_empty() {
+        ("COMFYUI_URL", &env_urls)
+    } else {
+        ("--url", &global.url)
+    };
+    config.json_array = urls.len() > 1 || global.targets.is_some();
+    for url in urls {
+        if let Some(t) = problems.take(Target::parse(url).map_err(|e| format!("{source}: {e}"))) {
             config.targets.push(t);
         }
     }
@@ -187,21 +266,29 @@ pub fn from_global(
                 path.display()
             )]),
             Ok(text) => {
+                let mut found = 0;
                 for (n, line) in text.lines().enumerate() {
                     let line = line.split('#').next().unwrap_or("").trim();
                     if line.is_empty() {
                         continue;
                     }
+                    found += 1;
                     let parsed = Target::parse(line)
                         .map_err(|e| format!("--targets: {} line {}: {e}", path.display(), n + 1));
                     if let Some(t) = problems.take(parsed) {
                         config.targets.push(t);
                     }
                 }
+                if found == 0 {
+                    problems.extend(vec![format!("--targets {}: no URLs in it", path.display())]);
+                }
             }
         }
     }
-    config.targets.dedup();
+    // The same server twice would run two monitors writing one metrics
+    // series; compare normalised URLs (host case, default port, trailing /).
+    let mut seen = std::collections::HashSet::new();
+    config.targets.retain(|t| seen.insert(t.to_string()));
     if config.targets.len() > MAX_TARGETS {
         problems.extend(vec![format!(
             "--url/--targets: at most {MAX_TARGETS} servers"
@@ -221,7 +308,16 @@ pub fn from_global(
     if let Some(b) = backoff.and_then(|b| problems.take(parse_f64("--backoff", b))) {
         config.retry_backoff = b;
     }
-    config.fallback_mode = match global.fallback {
+    let fallback = match global.fallback {
+        Some(f) => Some(f),
+        None => env_value("COMFYCTL_FALLBACK").and_then(|v| {
+            let parsed = <FallbackArg as clap::ValueEnum>::from_str(v.trim(), true).map_err(|_| {
+                format!("COMFYCTL_FALLBACK: '{v}' is not one of placeholder, skip, abort")
+            });
+            problems.take(parsed)
+        }),
+    };
+    config.fallback_mode = match fallback.unwrap_or(FallbackArg::Placeholder) {
         FallbackArg::Placeholder => FallbackMode::Placeholder,
         FallbackArg::Skip => FallbackMode::Skip,
         FallbackArg::Abort => FallbackMode::Abort,
@@ -241,15 +337,9 @@ pub fn reconnect_policy(
     // --backoff was parsed and range-checked into `config` by `from_global`.
     let factor = config.retry_backoff;
     let max_delay = problems
-        .take(parse_duration("--max-delay", &args.max_delay))
+        .take(parse_bounded("--max-delay", &args.max_delay))
         .unwrap_or(Duration::from_millis(250));
-    if max_delay < Duration::from_millis(10) || max_delay > Duration::from_secs(600) {
-        problems.extend(vec!["--max-delay: must be between 10ms and 10m".into()]);
-    }
-    let deadline = deadline.and_then(|d| problems.take(parse_duration("--deadline", d)));
-    if deadline.is_some_and(|d| d.is_zero()) {
-        problems.extend(vec!["--deadline: must be greater than 0".into()]);
-    }
+    let deadline = deadline.and_then(|d| problems.take(parse_bounded("--deadline", d)));
     if args.max_attempts == Some(0) {
         problems.extend(vec!["--max-attempts: must be at least 1".into()]);
     }
@@ -268,10 +358,7 @@ pub fn reconnect_policy(
 /// Builds `watch`'s settings.
 pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems) -> WatchSettings {
     let mut settings = reconnect_policy(config, &args.policy, args.deadline.as_deref(), problems);
-    if let Some(i) = problems.take(parse_duration("--interval", &args.interval)) {
-        if i < Duration::from_millis(50) || i > Duration::from_secs(3600) {
-            problems.extend(vec!["--interval: must be between 50ms and 1h".into()]);
-        }
+    if let Some(i) = problems.take(parse_bounded("--interval", &args.interval)) {
         settings.interval = i;
     }
     for (flag, n) in [
@@ -306,10 +393,12 @@ pub struct WatchSinks {
 /// Builds `watch`'s sinks from their flags.
 pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
     let hook_timeout = problems
-        .take(parse_duration("--hook-timeout", &args.hook_timeout))
+        .take(parse_bounded("--hook-timeout", &args.hook_timeout))
         .unwrap_or(Duration::from_secs(10));
-    if hook_timeout.is_zero() {
-        problems.extend(vec!["--hook-timeout: must be greater than 0".into()]);
+    if let Some(program) = &args.on_change
+        && let Err(e) = find_program(program)
+    {
+        problems.extend(vec![format!("--on-change: {e}")]);
     }
     if let Some(addr) = &args.metrics
         && addr.parse::<std::net::SocketAddr>().is_err()
@@ -323,10 +412,11 @@ pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
             .ok()
             .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some());
         if parsed.is_none() {
-            problems.extend(vec![format!(
-                "--webhook: '{}' is not an http(s) URL",
-                crate::manager::redact_str(w)
-            )]);
+            // Webhook URLs carry their secret in the path or query: show
+            // nothing of what was typed.
+            problems.extend(vec![
+                "--webhook: not an http(s) URL with a host (the URL is not shown)".into(),
+            ]);
         }
         parsed
     });
@@ -335,6 +425,30 @@ pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
         on_change: args.on_change.clone(),
         webhook,
         hook_timeout,
+    }
+}
+
+/// `--on-change PROGRAM` must name an executable file: a path (with a `/`)
+/// as given, a bare name searched in `PATH`. Checked at start so a typo is
+/// exit 2, not a note on every state change.
+fn find_program(program: &std::path::Path) -> Result<(), String> {
+    use std::os::unix::fs::PermissionsExt;
+    let executable = |p: &std::path::Path| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    };
+    let shown = program.display();
+    if program.components().count() > 1 || program.is_absolute() {
+        return match std::fs::metadata(program) {
+            Err(_) => Err(format!("'{shown}' does not exist")),
+            Ok(_) if executable(program) => Ok(()),
+            Ok(_) => Err(format!("'{shown}' is not an executable file")),
+        };
+    }
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    if std::env::split_paths(&path).any(|dir| executable(&dir.join(program))) {
+        Ok(())
+    } else {
+        Err(format!("'{shown}' is not an executable found in PATH"))
     }
 }
 
@@ -358,16 +472,19 @@ pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
     let wait = args
         .wait
         .as_deref()
-        .and_then(|w| problems.take(parse_duration("--wait", w)));
-    if wait.is_some_and(|w| w.is_zero()) {
-        problems.extend(vec!["--wait: must be greater than 0".into()]);
+        .and_then(|w| problems.take(parse_bounded("--wait", w)));
+    // A poll period without polling is a mistake worth pointing out: the
+    // user expected a loop that will not happen.
+    if args.interval.is_some() && args.wait.is_none() {
+        problems.extend(vec![
+            "--interval needs --wait (without --wait, health checks once)".into(),
+        ]);
     }
-    let interval = problems
-        .take(parse_duration("--interval", &args.interval))
+    let interval = args
+        .interval
+        .as_deref()
+        .and_then(|i| problems.take(parse_bounded("--interval", i)))
         .unwrap_or(Duration::from_secs(1));
-    if interval < Duration::from_millis(50) || interval > Duration::from_secs(3600) {
-        problems.extend(vec!["--interval: must be between 50ms and 1h".into()]);
-    }
     let mut checks = Checks::default();
     for path in &args.workflow {
         let shown = path.display().to_string();

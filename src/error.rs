@@ -15,6 +15,9 @@ pub enum Exit {
     /// Reachable but not ready: readiness checks failed, or HTTP answers
     /// but the WebSocket upgrade is refused.
     NotReady,
+    /// The result could not be written (stdout full or failing); a closed
+    /// pipe is not this: `comfyctl … | head` ends normally.
+    Output,
     /// Interrupted by Ctrl-C or SIGTERM.
     Interrupted,
 }
@@ -27,6 +30,7 @@ impl Exit {
             Exit::Unavailable => 1,
             Exit::Usage => 2,
             Exit::NotReady => 3,
+            Exit::Output => 4,
             Exit::Interrupted => 130,
         }
     }
@@ -47,6 +51,7 @@ Exit codes:
   2    usage or configuration error
   3    reachable but not ready: readiness checks failed, or HTTP answers but
        the WebSocket upgrade is refused
+  4    the result could not be written to stdout (e.g. disk full)
   130  interrupted";
 
 /// Errors that end a command before it has a result to report.
@@ -68,7 +73,8 @@ impl Error {
     pub fn exit(&self) -> Exit {
         match self {
             Error::Config(_) => Exit::Usage,
-            Error::Io(_) | Error::Internal(_) => Exit::Unavailable,
+            Error::Io(_) => Exit::Output,
+            Error::Internal(_) => Exit::Unavailable,
         }
     }
 }
@@ -84,6 +90,7 @@ mod tests {
             (Exit::Unavailable, 1),
             (Exit::Usage, 2),
             (Exit::NotReady, 3),
+            (Exit::Output, 4),
             (Exit::Interrupted, 130),
         ] {
             assert_eq!(exit.code(), code);

@@ -57,7 +57,8 @@ pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Resul
             .iter()
             .map(|(status, attempts)| Report::new(status, fallback, Some(*attempts)))
             .collect();
-        let line = if multi {
+        // An array whenever the command line named a list, as for health.
+        let line = if multi || config.json_array {
             serde_json::to_string(&reports).expect("Status serialises")
         } else {
             reports[0].to_line()

@@ -32,8 +32,8 @@ fn missing(plan: &HealthPlan, status: &Status, results: &[CheckResult]) -> Optio
     if plan.expect_down {
         return match &status.error {
             Some(e) if e.kind == ErrorKind::ConnectionRefused => None,
-            Some(e) => Some(format!("still holding the port: {}", e.message)),
-            None => Some("still answering".into()),
+            Some(e) => Some(format!("the port is still held: {}", e.message)),
+            None => Some("the server is still up and answering".into()),
         };
     }
     if let Some(e) = &status.error {
@@ -72,7 +72,9 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
     .await;
     drop(spinner);
 
-    if multi {
+    // JSON is an array whenever the command line named a list (see
+    // `Config::json_array`), so its shape never depends on a count.
+    if multi || (out.json && config.json_array) {
         report_many(out, &plan, &outcomes, config.fallback_mode)?;
     } else if let Some(o) = outcomes.first() {
         report(out, &plan, o, config.fallback_mode)?;
@@ -101,7 +103,10 @@ async fn check(
         };
     };
     let started = Instant::now();
-    let deadline = started + wait;
+    // `--wait` is bounded in config.rs; saturate anyway rather than panic.
+    let deadline = started
+        .checked_add(wait)
+        .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600));
     let prefix = if multi {
         format!("{target}: ")
     } else {
@@ -110,11 +115,17 @@ async fn check(
     let mut ever_reachable = false;
     let mut last_reason: Option<String> = None;
     let mut last: Option<(Status, Vec<CheckResult>)> = None;
+    let mut first = true;
     loop {
-        // The deadline covers the whole command, polls included.
-        let Ok((status, results)) =
+        // The deadline covers the whole command, polls included, except
+        // that the first check always runs to completion (each request
+        // bounded by --timeout): `--wait 1ms` on a healthy server is 0.
+        let polled = if std::mem::take(&mut first) {
+            Ok(poll(http, target, &plan.checks).await)
+        } else {
             tokio::time::timeout_at(deadline, poll(http, target, &plan.checks)).await
-        else {
+        };
+        let Ok((status, results)) = polled else {
             break;
         };
         ever_reachable |= status.available;
@@ -142,7 +153,7 @@ async fn check(
                 short_duration(wait)
             ));
         }
-        if Instant::now() + pause >= deadline {
+        if Instant::now() >= deadline || deadline - Instant::now() <= pause {
             tokio::time::sleep_until(deadline).await;
             break;
         }
@@ -186,12 +197,21 @@ fn report(
 ) -> Result<(), Error> {
     let with_checks = !plan.checks.is_empty();
     let (status, results) = (&o.status, &o.results);
+    let gone = plan.expect_down && o.exit == Exit::Ok;
     if out.json {
-        let report = Report::new(status, fallback, None)
+        let mut report = Report::new(status, fallback, None)
             .with_checks(with_checks.then_some(results.as_slice()));
+        if plan.expect_down {
+            // Going away was asked for: no fallback to fall back to.
+            report.fallback = None;
+        }
         out.println(&report.to_line())?;
     } else {
-        let mut text = human::status_block(status, out);
+        let mut text = if gone {
+            human::gone_line(status, out)
+        } else {
+            human::status_block(status, out)
+        };
         if with_checks && status.available {
             text.push('\n');
             text.push_str(&human::checks_block(results, out));
@@ -211,6 +231,9 @@ fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
     match missing(plan, &o.status, &o.results) {
         None if plan.expect_down => format!("gone after {}", short_duration(waited)),
         None => format!("ready after {}", short_duration(waited)),
+        Some(reason) if plan.expect_down => {
+            format!("gave up after {}; {reason}", short_duration(waited))
+        }
         Some(reason) => format!(
             "gave up after {}; still missing: {reason}",
             short_duration(waited)
@@ -230,8 +253,12 @@ fn report_many(
         let reports: Vec<Report> = outcomes
             .iter()
             .map(|o| {
-                Report::new(&o.status, fallback, None)
-                    .with_checks(with_checks.then_some(o.results.as_slice()))
+                let mut report = Report::new(&o.status, fallback, None)
+                    .with_checks(with_checks.then_some(o.results.as_slice()));
+                if plan.expect_down {
+                    report.fallback = None;
+                }
+                report
             })
             .collect();
         out.println(&serde_json::to_string(&reports).expect("Status serialises"))?;
@@ -239,6 +266,9 @@ fn report_many(
         let rows: Vec<String> = outcomes
             .iter()
             .map(|o| {
+                if plan.expect_down && o.exit == Exit::Ok {
+                    return human::gone_line(&o.status, out);
+                }
                 let mut row = human::status_row(&o.status, out);
                 if let Some(reason) = missing(plan, &o.status, &o.results)
                     && o.status.available

@@ -114,7 +114,8 @@ pub fn combine(exits: &[Exit], any: bool) -> Exit {
         Exit::NotReady => 1,
         Exit::Unavailable => 2,
         Exit::Usage => 3,
-        Exit::Interrupted => 4,
+        Exit::Output => 4,
+        Exit::Interrupted => 5,
     };
     let pick = if any {
         exits.iter().min_by_key(|e| rank(e))

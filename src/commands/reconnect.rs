@@ -110,20 +110,26 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
     let mut exits = Vec::new();
     let mut lines = Vec::new();
     let mut json = Vec::new();
+    // With --any, servers still trying when another one won were stopped,
+    // not failed: no error line and no fallback warning for them.
+    let someone_won = progress.values().any(|p| p.connected_after.is_some());
     for url in &order {
         let p = &progress[url];
         let attempts = p.attempts + u32::from(p.connected_after.is_some());
+        let stopped =
+            global.any && someone_won && p.connected_after.is_none() && p.failure.is_none();
         let (exit, line, error) = match p.connected_after {
             Some(took) => (
                 Exit::Ok,
-                format!(
+                Some(format!(
                     "{} {url} after {} ({attempts} attempt{})",
                     out.style().green().bold().apply_to("reconnected:"),
                     short_duration(took),
                     if attempts == 1 { "" } else { "s" }
-                ),
+                )),
                 None,
             ),
+            None if stopped => (Exit::Unavailable, None, None),
             None => {
                 let why = p
                     .last_error
@@ -146,26 +152,38 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                     "{} {url}: {failure}",
                     out.style().red().bold().apply_to("error:")
                 );
-                (exit, line, Some(failure))
+                // The same {kind, message, status} object as Status: the
+                // kind and status of the last attempt, the whole story as
+                // the message.
+                let error = match &p.last_error {
+                    Some(last) => ProbeError {
+                        message: failure,
+                        ..last.clone()
+                    },
+                    None if timed_out => ProbeError::new(ErrorKind::Timeout, failure),
+                    None => ProbeError::new(ErrorKind::Network, failure),
+                };
+                (exit, Some(line), Some(error))
             }
         };
         json.push(serde_json::json!({
             "url": url.as_ref(), "reconnected": exit == Exit::Ok, "attempts": attempts,
             "elapsed_ms": p.connected_after.unwrap_or(started.elapsed()).as_millis() as u64,
             "error": error,
-            "fallback": (exit != Exit::Ok).then_some(config.fallback_mode),
+            "fallback": error.is_some().then_some(config.fallback_mode),
         }));
         exits.push(exit);
-        lines.push(line);
-        if exit != Exit::Ok {
+        lines.extend(line);
+        if error.is_some() {
             out.warn(&config.fallback_mode.warning(url));
         }
     }
     if out.json {
-        let value = if size == 1 {
-            json.remove(0)
-        } else {
+        // An array whenever the command line named a list, as for health.
+        let value = if config.json_array || size > 1 {
             serde_json::Value::Array(json)
+        } else {
+            json.remove(0)
         };
         out.println(&value.to_string())?;
     } else {

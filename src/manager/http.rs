@@ -24,6 +24,9 @@ pub const OBJECT_INFO_BODY_CAP: usize = 64 << 20;
 pub struct HttpClient {
     client: reqwest::Client,
     timeout: Duration,
+    /// The user gave `-H Authorization:`; it then wins over the URL's
+    /// credentials, as it does on the WebSocket upgrade.
+    own_authorization: bool,
 }
 
 impl HttpClient {
@@ -61,7 +64,12 @@ impl HttpClient {
             .pool_max_idle_per_host(1)
             .build()
             .expect("reqwest client with static settings always builds");
-        HttpClient { client, timeout }
+        let own_authorization = headers.iter().any(|(name, _)| name == AUTHORIZATION);
+        HttpClient {
+            client,
+            timeout,
+            own_authorization,
+        }
     }
 
     /// The per-request timeout.
@@ -70,10 +78,11 @@ impl HttpClient {
     }
 
     /// A GET of `route` under the target's prefix, with the URL's
-    /// credentials as basic auth.
+    /// credentials as basic auth unless `-H Authorization:` was given (a
+    /// request header would replace the user's default one).
     fn get_request(&self, target: &Target, route: &str) -> reqwest::RequestBuilder {
         let request = self.client.get(target.endpoint(route));
-        match basic_auth(target) {
+        match basic_auth(target).filter(|_| !self.own_authorization) {
             Some(auth) => request.header(AUTHORIZATION, auth),
             None => request,
         }
@@ -88,11 +97,15 @@ impl HttpClient {
         cap: usize,
     ) -> Result<Vec<u8>, ProbeError> {
         let request = self.get_request(target, route);
+        // Set once the response head is in: a timeout after that is a body
+        // that stalled, not a server that never answered.
+        let head_arrived = std::sync::atomic::AtomicBool::new(false);
         let fetch = async {
             let mut response = request
                 .send()
                 .await
                 .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?;
+            head_arrived.store(true, std::sync::atomic::Ordering::Relaxed);
             let status = response.status();
             if !status.is_success() {
                 let error = http_status_error(route, status.as_u16(), status.canonical_reason());
@@ -128,8 +141,19 @@ impl HttpClient {
             }
             Ok(body)
         };
-        match tokio::time::timeout(self.timeout, fetch).await {
+        let result = tokio::time::timeout(self.timeout, fetch).await;
+        match result {
             Ok(result) => result,
+            Err(_) if head_arrived.load(std::sync::atomic::Ordering::Relaxed) => {
+                Err(ProbeError::new(
+                    ErrorKind::Timeout,
+                    format!(
+                        "timed out: {} answered GET {route} but the body stalled (not finished within {})",
+                        target.authority(),
+                        humantime::format_duration(self.timeout)
+                    ),
+                ))
+            }
             Err(_) => Err(timeout_error(target, &format!("GET {route}"), self.timeout)),
         }
     }
@@ -343,6 +367,13 @@ pub fn classify_chain(
             return Some(ProbeError::new(
                 ErrorKind::Dns,
                 format!("cannot resolve host '{host}' (DNS lookup failed; check the URL)"),
+            ));
+        }
+        // rustls reading an HTTP answer as a TLS record.
+        if text.contains("invalidcontenttype") || text.contains("corrupt message") {
+            return Some(ProbeError::new(
+                ErrorKind::Tls,
+                format!("TLS with {authority} failed: the server speaks plain HTTP? try http://"),
             ));
         }
         if text.contains("certificate")

@@ -47,8 +47,8 @@ pub struct CheckResult {
     pub ok: bool,
     /// One line: why not, or what was found.
     pub detail: String,
-    /// Per-node problems, for workflows.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// Per-node problems, for workflows; `[]` when there are none, so
+    /// scripts need not test for the key.
     pub problems: Vec<workflow::Problem>,
 }
 
@@ -106,7 +106,11 @@ pub async fn run(
                     let report = workflow::validate(wf, info);
                     workflow_models_ok &= report.models_ok();
                     let detail = match report.problems.first() {
-                        None => format!("valid ({} model input(s) checked)", report.models_checked),
+                        None => match report.models_checked {
+                            0 => "valid (it names no model files)".to_string(),
+                            1 => "valid (1 model input checked)".to_string(),
+                            n => format!("valid ({n} model inputs checked)"),
+                        },
                         Some(first) if report.problems.len() == 1 => first.to_string(),
                         Some(first) => format!("{first} (+{} more)", report.problems.len() - 1),
                     };

@@ -15,7 +15,9 @@ pub struct Target {
 }
 
 impl Target {
-    /// Parses `http(s)://host[:port][/prefix]` or a bare `host:port`.
+    /// Parses `http(s)://host[:port][/prefix]` or a bare `host[:port]`.
+    /// A bare host with no port means ComfyUI's port, 8188; with a scheme
+    /// typed, the scheme's own default (80/443) stands.
     ///
     /// The error says what to fix, without repeating any credentials.
     pub fn parse(input: &str) -> Result<Target, String> {
@@ -23,7 +25,16 @@ impl Target {
         if input.is_empty() {
             return Err("the URL is empty; give http://HOST:PORT".into());
         }
-        let with_scheme = if input.contains("://") {
+        let typed_scheme = input.contains("://");
+        if !typed_scheme && looks_like_mangled_scheme(input) {
+            // `http//user:pw@host` would parse as host `http` with the
+            // credentials in the path; say so without echoing any of it.
+            return Err(
+                "the scheme looks mistyped (the URL is not shown); write http://HOST:PORT or https://HOST"
+                    .into(),
+            );
+        }
+        let with_scheme = if typed_scheme {
             input.to_string()
         } else {
             format!("http://{input}")
@@ -58,6 +69,16 @@ impl Target {
         }
         if url.port() == Some(0) {
             return Err(format!("'{shown}' has port 0; use 1-65535"));
+        }
+        if !typed_scheme && url.path().starts_with("//") {
+            return Err(
+                "the URL's path starts with '//' (a mistyped scheme?); write http://HOST:PORT"
+                    .into(),
+            );
+        }
+        if !typed_scheme && !has_typed_port(input) {
+            // Cannot fail: http with a host takes any port.
+            let _ = url.set_port(Some(COMFYUI_PORT));
         }
         if url.query().is_some() || url.fragment().is_some() {
             return Err(format!(
@@ -125,6 +146,30 @@ impl Target {
     }
 }
 
+/// ComfyUI's default port, used for a bare host typed without one.
+pub const COMFYUI_PORT: u16 = 8188;
+
+/// True when `input` (typed without `://`) starts like a scheme that lost
+/// its colon or slashes: `http//h`, `https:/h`, `http:h`, `ws//h`, or is a
+/// scheme alone. A host really named `http` is not worth the ambiguity.
+fn looks_like_mangled_scheme(input: &str) -> bool {
+    let lower = input.to_ascii_lowercase();
+    ["https", "http", "wss", "ws"].iter().any(|scheme| {
+        lower
+            .strip_prefix(scheme)
+            .is_some_and(|rest| rest.starts_with('/') || rest.starts_with(':') || rest.is_empty())
+    })
+}
+
+/// Whether a scheme-less `host[:port][/path]` has a port. Parsed with a
+/// scheme that has no default port, so `:80` is kept rather than dropped.
+fn has_typed_port(input: &str) -> bool {
+    Url::parse(&format!("comfyctl-port-probe://{input}"))
+        .ok()
+        .and_then(|u| u.port())
+        .is_some()
+}
+
 /// Shown with the credentials replaced by `***`, so output never leaks them.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -160,11 +205,19 @@ pub fn redact_url(url: &Url) -> String {
 }
 
 /// Redacts a URL-ish string that may not even parse: anything between
-/// `://` and the last `@` of the authority goes.
+/// `://` and the last `@` of the authority goes. Without `://` (a mistyped
+/// scheme such as `http//u:p@h`) there is no telling where the authority
+/// starts, so everything up to the last `@` goes.
 pub fn redact_str(input: &str) -> String {
     let (scheme, rest) = match input.split_once("://") {
         Some((s, r)) => (Some(s), r),
-        None => (None, input),
+        None => {
+            let head_end = input.find(['?', '#']).unwrap_or(input.len());
+            return match input[..head_end].rfind('@') {
+                Some(at) => format!("***@{}", &input[at + 1..]),
+                None => input.to_string(),
+            };
+        }
     };
     let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
@@ -187,6 +240,49 @@ fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bare_host_means_comfyui_port_but_a_typed_scheme_keeps_its_default() {
+        for (input, shown) in [
+            ("127.0.0.1", "http://127.0.0.1:8188"),
+            ("gpu-box", "http://gpu-box:8188"),
+            ("gpu-box/comfy", "http://gpu-box:8188/comfy"),
+            ("[::1]", "http://[::1]:8188"),
+            ("gpu-box:80", "http://gpu-box"),
+            ("http://gpu-box", "http://gpu-box"),
+            ("https://gpu-box", "https://gpu-box"),
+        ] {
+            assert_eq!(Target::parse(input).unwrap().to_string(), shown, "{input}");
+        }
+        assert_eq!(
+            Target::parse("gpu-box").unwrap().authority(),
+            "gpu-box:8188"
+        );
+        assert_eq!(
+            Target::parse("http://gpu-box").unwrap().authority(),
+            "gpu-box:80"
+        );
+    }
+
+    #[test]
+    fn mangled_schemes_are_rejected_without_echoing_credentials() {
+        for input in [
+            "http//user:secret@127.0.0.1:1",
+            "https//user:secret@h",
+            "http:/user:secret@h:1",
+            "http:user:secret@h",
+            "HTTP//h:1",
+            "ws//h:1",
+            "http",
+            "https:8188",
+        ] {
+            let err = Target::parse(input).unwrap_err();
+            assert!(
+                !err.contains("secret") && !err.contains("user"),
+                "{input}: {err}"
+            );
+        }
+    }
 
     #[test]
     fn bare_host_port_becomes_http() {
@@ -260,5 +356,9 @@ mod tests {
         assert_eq!(redact_str("http://u:p@h:1/x"), "http://***@h:1/x");
         assert_eq!(redact_str("u:p@h"), "***@h");
         assert_eq!(redact_str("http://h/a@b"), "http://h/a@b");
+        assert_eq!(
+            redact_str("http//user:secret@127.0.0.1:1"),
+            "***@127.0.0.1:1"
+        );
     }
 }

@@ -55,6 +55,18 @@ pub fn status_block(status: &Status, out: &Output) -> String {
     lines.join("\n")
 }
 
+/// `health --expect down` got what it asked for: the server is gone. Reads
+/// as success, not as an outage.
+pub fn gone_line(status: &Status, out: &Output) -> String {
+    let s = out.style();
+    format!(
+        "{} {}  {}  nothing is listening any more (connection refused)",
+        s.clone().green().apply_to("●"),
+        s.green().bold().apply_to("gone"),
+        status.url
+    )
+}
+
 /// One row for a server in a multi-server listing.
 pub fn status_row(status: &Status, out: &Output) -> String {
     let s = out.style();
@@ -95,8 +107,9 @@ pub fn checks_block(results: &[CheckResult], out: &Output) -> String {
             s.clone().red().apply_to("✗")
         };
         lines.push(format!("  {mark} {}: {}", r.check, r.detail));
+        // The detail line already shows the first problem.
         if r.problems.len() > 1 {
-            for p in &r.problems {
+            for p in &r.problems[1..] {
                 lines.push(format!("      {p}"));
             }
         }
