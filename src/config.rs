@@ -390,6 +390,21 @@ pub struct WatchSinks {
     pub hook_timeout: Duration,
 }
 
+/// `IP:PORT`, `[IPv6]:PORT` or `HOST:PORT` (e.g. `localhost:0`): something
+/// `--metrics` can listen on once the host is resolved.
+fn is_listen_addr(addr: &str) -> bool {
+    if addr.parse::<std::net::SocketAddr>().is_ok() {
+        return true;
+    }
+    addr.rsplit_once(':').is_some_and(|(host, port)| {
+        port.parse::<u16>().is_ok()
+            && !host.is_empty()
+            && host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
+    })
+}
+
 /// Builds `watch`'s sinks from their flags.
 pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
     let hook_timeout = problems
@@ -401,7 +416,7 @@ pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
         problems.extend(vec![format!("--on-change: {e}")]);
     }
     if let Some(addr) = &args.metrics
-        && addr.parse::<std::net::SocketAddr>().is_err()
+        && !is_listen_addr(addr)
     {
         problems.extend(vec![format!(
             "--metrics: '{addr}' is not an address; use e.g. 127.0.0.1:9464"
@@ -576,6 +591,21 @@ mod tests {
         );
         assert!(parse_duration("--t", "-1").is_err());
         assert!(parse_duration("--t", "NaN").is_err());
+    }
+
+    #[test]
+    fn metrics_listens_on_ip_or_host_with_a_port() {
+        for ok in [
+            "127.0.0.1:9464",
+            "[::1]:0",
+            "localhost:0",
+            "monitor-host:9464",
+        ] {
+            assert!(is_listen_addr(ok), "{ok}");
+        }
+        for bad in ["localhost", ":9464", "localhost:x", "a b:1", "http://h:1"] {
+            assert!(!is_listen_addr(bad), "{bad}");
+        }
     }
 
     #[test]

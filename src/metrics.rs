@@ -43,6 +43,9 @@ pub struct Metrics {
     ws_age: Family<Labels, Gauge<f64, AtomicU64>>,
     /// Per target: when its WebSocket last received a frame (Unix ms).
     activity: HashMap<String, Arc<AtomicU64>>,
+    /// Per target: the VRAM series' labels, so they can be dropped while
+    /// the server is down.
+    devices: Mutex<HashMap<String, Vec<Labels>>>,
 }
 
 fn target(url: &str) -> Labels {
@@ -114,6 +117,12 @@ impl Metrics {
             "seconds since the WebSocket last received a frame",
             ws_age.clone(),
         );
+        // Counters exist at 0 from the start, so `increase()` and alerts on
+        // them work before the first reconnect.
+        for url in activity.keys() {
+            reconnects.get_or_create(&target(url)).inc_by(0);
+            transitions.get_or_create(&target(url)).inc_by(0);
+        }
         Metrics {
             registry,
             up,
@@ -128,6 +137,7 @@ impl Metrics {
             vram_total,
             ws_age,
             activity,
+            devices: Mutex::new(HashMap::new()),
         }
     }
 
@@ -153,6 +163,9 @@ impl Metrics {
                 if *state == State::Connected && previous.is_some_and(|p| p != State::Connecting) {
                     self.reconnects.get_or_create(&t).inc();
                 }
+                if state.is_down() {
+                    self.forget_readings(url, &t);
+                }
             }
             Event::Status { status, .. } if status.available => {
                 let set = |family: &Family<Labels, Gauge>, v: Option<u64>| {
@@ -169,6 +182,12 @@ impl Metrics {
                 for d in &status.devices {
                     let mut labels = t.clone();
                     labels.push(("device".into(), d.name.clone()));
+                    if let Ok(mut devices) = self.devices.lock() {
+                        let known = devices.entry(url.to_string()).or_default();
+                        if !known.contains(&labels) {
+                            known.push(labels.clone());
+                        }
+                    }
                     if let Some(v) = d.vram_free {
                         self.vram_free.get_or_create(&labels).set(v as i64);
                     }
@@ -186,7 +205,22 @@ impl Metrics {
         }
     }
 
-    /// The OpenMetrics text, with message ages computed now.
+    /// A server that is down has no queue and no free VRAM: its readings
+    /// are dropped (not frozen at their last values) until it answers again.
+    fn forget_readings(&self, url: &str, t: &Labels) {
+        self.queue_remaining.remove(t);
+        self.queue_running.remove(t);
+        self.queue_pending.remove(t);
+        if let Ok(mut devices) = self.devices.lock() {
+            for labels in devices.remove(url).unwrap_or_default() {
+                self.vram_free.remove(&labels);
+                self.vram_total.remove(&labels);
+            }
+        }
+    }
+
+    /// The OpenMetrics text, with message ages computed now; series within
+    /// each family in a stable order (by label set).
     pub fn render(&self) -> String {
         let now = unix_ms();
         for (url, last) in &self.activity {
@@ -198,8 +232,70 @@ impl Metrics {
         }
         let mut out = String::new();
         encode(&mut out, &self.registry).expect("writing to a String cannot fail");
-        out
+        sort_series(&out)
     }
+}
+
+/// `text` with the samples of each metric family sorted by their label set
+/// (without `le`), so scrapes list series in the same order every time. The
+/// sort is stable: a histogram's lines stay together and in order.
+fn sort_series(text: &str) -> String {
+    fn key(sample: &str) -> String {
+        let head = sample.rsplit_once(' ').map_or(sample, |(h, _)| h);
+        let mut labels = head
+            .find('{')
+            .zip(head.rfind('}'))
+            .map_or(String::new(), |(a, b)| head[a..=b].to_string());
+        let start = ["{le=\"", ",le=\""]
+            .iter()
+            .find_map(|p| labels.find(p).map(|at| at + 1));
+        if let Some(at) = start {
+            let value = at + 4;
+            let mut end = labels.len();
+            let mut escaped = false;
+            for (i, c) in labels[value..].char_indices() {
+                match c {
+                    '\\' if !escaped => escaped = true,
+                    '"' if !escaped => {
+                        end = value + i + 1;
+                        break;
+                    }
+                    _ => escaped = false,
+                }
+            }
+            // Take the pair and one comma beside it.
+            let (from, to) = if labels[end..].starts_with(',') {
+                (at, end + 1)
+            } else {
+                (at - 1, end)
+            };
+            labels.replace_range(from..to, "");
+            if !labels.starts_with('{') {
+                labels.insert(0, '{');
+            }
+        }
+        labels
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut samples: Vec<&str> = Vec::new();
+    let flush = |samples: &mut Vec<&str>, out: &mut String| {
+        samples.sort_by_cached_key(|s| key(s));
+        for s in samples.drain(..) {
+            out.push_str(s);
+            out.push('\n');
+        }
+    };
+    for line in text.lines() {
+        if line.starts_with('#') {
+            flush(&mut samples, &mut out);
+            out.push_str(line);
+            out.push('\n');
+        } else {
+            samples.push(line);
+        }
+    }
+    flush(&mut samples, &mut out);
+    out
 }
 
 /// Serves `/metrics` on `addr` until the process ends. Returns the bound
@@ -232,4 +328,121 @@ pub async fn serve(addr: &str, metrics: Arc<Mutex<Metrics>>) -> Result<SocketAdd
         let _ = axum::serve(listener, app).await;
     });
     Ok(bound)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::manager::{Device, Status};
+
+    fn envelope(url: &str, event: Event) -> Envelope {
+        Envelope {
+            url: Arc::from(url),
+            at: SystemTime::now(),
+            event,
+        }
+    }
+
+    fn state(url: &str, state: State, previous: Option<State>) -> Envelope {
+        envelope(
+            url,
+            Event::State {
+                state,
+                previous,
+                reason: String::new(),
+            },
+        )
+    }
+
+    fn status(url: &str) -> Envelope {
+        let status = Status {
+            available: true,
+            queue_remaining: Some(3),
+            queue_running: Some(1),
+            queue_pending: Some(2),
+            latency_ms: Some(2.0),
+            devices: vec![Device {
+                name: "cuda:0".into(),
+                kind: "cuda".into(),
+                vram_total: Some(2 << 30),
+                vram_free: Some(1 << 30),
+            }],
+            ..Status::unknown(url.into())
+        };
+        envelope(
+            url,
+            Event::Status {
+                status: Box::new(status),
+                running_prompt: None,
+            },
+        )
+    }
+
+    fn series<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
+        text.lines().filter(|l| l.starts_with(name)).collect()
+    }
+
+    #[test]
+    fn readings_are_dropped_while_down_and_counters_start_at_zero() {
+        let (a, b) = ("http://a:1", "http://b:1");
+        let activity = [a, b]
+            .iter()
+            .map(|u| (u.to_string(), Arc::new(AtomicU64::new(0))))
+            .collect();
+        let m = Metrics::new(activity);
+        let first = m.render();
+        for url in [a, b] {
+            let zero = format!("comfyui_reconnects_total{{target=\"{url}\"}} 0");
+            assert!(first.contains(&zero), "{first}");
+        }
+        for url in [a, b] {
+            m.apply(&state(url, State::Connecting, None));
+            m.apply(&state(url, State::Connected, Some(State::Connecting)));
+            m.apply(&status(url));
+        }
+        let up = m.render();
+        assert_eq!(series(&up, "comfyui_queue_pending{").len(), 2, "{up}");
+        assert_eq!(series(&up, "comfyui_vram_free_bytes{").len(), 2, "{up}");
+        m.apply(&state(a, State::Disconnected, Some(State::Connected)));
+        let down = m.render();
+        for name in [
+            "comfyui_queue_remaining{",
+            "comfyui_queue_running{",
+            "comfyui_queue_pending{",
+            "comfyui_vram_free_bytes{",
+            "comfyui_vram_total_bytes{",
+        ] {
+            let left = series(&down, name);
+            assert_eq!(left.len(), 1, "{name}: {down}");
+            assert!(left[0].contains(b), "{name}: {down}");
+        }
+        // Back: the readings return with the next poll.
+        m.apply(&state(a, State::Connected, Some(State::Reconnecting)));
+        m.apply(&status(a));
+        let back = m.render();
+        assert_eq!(series(&back, "comfyui_vram_free_bytes{").len(), 2, "{back}");
+        assert!(back.contains(&format!("comfyui_reconnects_total{{target=\"{a}\"}} 1")));
+        // The same order on every scrape: by label set within each family.
+        assert_eq!(back, m.render());
+        for name in ["comfyui_up{", "comfyui_queue_pending{", "comfyui_state{"] {
+            let lines = series(&back, name);
+            let mut sorted = lines.clone();
+            sorted.sort();
+            assert_eq!(lines, sorted, "{name}");
+        }
+    }
+
+    #[test]
+    fn histogram_lines_stay_together_and_in_order() {
+        let text = "# TYPE x histogram\nx_sum{t=\"b\"} 1\nx_count{t=\"b\"} 1\nx_bucket{le=\"0.1\",t=\"b\"} 1\nx_bucket{le=\"+Inf\",t=\"b\"} 1\nx_sum{t=\"a\"} 2\nx_count{t=\"a\"} 2\nx_bucket{le=\"0.1\",t=\"a\"} 2\nx_bucket{le=\"+Inf\",t=\"a\"} 2\n# EOF\n";
+        let sorted = sort_series(text);
+        let lines: Vec<&str> = sorted.lines().collect();
+        assert_eq!(lines[1], "x_sum{t=\"a\"} 2");
+        assert_eq!(lines[4], "x_bucket{le=\"+Inf\",t=\"a\"} 2");
+        assert_eq!(lines[5], "x_sum{t=\"b\"} 1");
+        assert_eq!(lines[8], "x_bucket{le=\"+Inf\",t=\"b\"} 1");
+        assert_eq!(lines[9], "# EOF");
+    }
 }

@@ -7,6 +7,7 @@ use crate::cli::{ConnectArgs, GlobalArgs};
 use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::{ConnectionManager, Event, Status};
+use crate::render::safe::term_safe;
 use crate::render::{Output, human, json::Report, spinner::Spinner};
 
 /// Connects to every server at once, retrying, and reports the outcomes.
@@ -87,9 +88,10 @@ fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {
         .unwrap_or("unknown error");
     let s = out.style().red().bold();
     format!(
-        "{} {}: {error} (after {attempts} attempt{})",
+        "{} {}: {} (after {attempts} attempt{})",
         s.apply_to("connect failed:"),
         status.url,
+        term_safe(error),
         if attempts == 1 { "" } else { "s" }
     )
 }
@@ -107,7 +109,7 @@ fn exit_for(status: &Status, out: &Output, fallback: crate::manager::FallbackMod
 
 fn success_line(status: &Status, attempts: u32, out: &Output) -> String {
     let s = out.style().green().bold();
-    let version = status.version.as_deref().unwrap_or("unknown version");
+    let version = term_safe(status.version.as_deref().unwrap_or("unknown version"));
     format!(
         "{} ComfyUI {version} at {} · queue {} · attempt {attempts}",
         s.apply_to("connected:"),
@@ -132,7 +134,8 @@ fn progress_message(url: &str, event: &Event) -> Option<String> {
                 .map(|e| e.message.as_str())
                 .unwrap_or("failed");
             format!(
-                "attempt {attempt} of {of} failed: {why} · retrying in {:.1}s",
+                "attempt {attempt} of {of} failed: {} · retrying in {:.1}s",
+                term_safe(why),
                 delay.as_secs_f64()
             )
         }

@@ -10,6 +10,7 @@ use crate::config::{self, HealthPlan, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::readiness::{self, CheckResult, Checks};
 use crate::manager::{ErrorKind, FallbackMode, HttpClient, Status, Target};
+use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner};
 
@@ -142,15 +143,19 @@ async fn check(
         let Some(reason) = reason else { break };
         if last_reason.as_deref() != Some(reason.as_str()) {
             if !out.live && !out.json {
-                out.eprintln(&format!("comfyctl: not yet: {prefix}{reason}"));
+                out.eprintln(&format!(
+                    "comfyctl: not yet: {prefix}{}",
+                    term_safe(&reason)
+                ));
             }
             last_reason = Some(reason.clone());
         }
         if let Some(spinner) = spinner {
             spinner.set(format!(
-                "waited {} of {} · {prefix}{reason}",
+                "waited {} of {} · {prefix}{}",
                 short_duration(started.elapsed()),
-                short_duration(wait)
+                short_duration(wait),
+                term_safe(&reason)
             ));
         }
         if Instant::now() >= deadline || deadline - Instant::now() <= pause {
@@ -235,8 +240,9 @@ fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
             format!("gave up after {}; {reason}", short_duration(waited))
         }
         Some(reason) => format!(
-            "gave up after {}; still missing: {reason}",
-            short_duration(waited)
+            "gave up after {}; still missing: {}",
+            short_duration(waited),
+            term_safe(&reason)
         ),
     }
 }
@@ -273,7 +279,7 @@ fn report_many(
                 if let Some(reason) = missing(plan, &o.status, &o.results)
                     && o.status.available
                 {
-                    row.push_str(&format!(" · not ready: {reason}"));
+                    row.push_str(&format!(" · not ready: {}", term_safe(&reason)));
                 }
                 row
             })

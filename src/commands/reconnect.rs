@@ -62,8 +62,9 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                         p.attempts = attempt;
                         let why = error.as_ref().map_or("failed", |e| e.message.as_str());
                         spinner.set(format!(
-                            "reconnecting to {} · attempt {attempt} failed: {why} · next in {}",
+                            "reconnecting to {} · attempt {attempt} failed: {} · next in {}",
                             envelope.url,
+                            crate::render::safe::term_safe(why),
                             short_duration(next_delay)
                         ));
                         p.last_error = error;
@@ -149,8 +150,9 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                     Exit::Unavailable
                 };
                 let line = format!(
-                    "{} {url}: {failure}",
-                    out.style().red().bold().apply_to("error:")
+                    "{} {url}: {}",
+                    out.style().red().bold().apply_to("error:"),
+                    crate::render::safe::term_safe(&failure)
                 );
                 // The same {kind, message, status} object as Status: the
                 // kind and status of the last attempt, the whole story as

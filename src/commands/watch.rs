@@ -142,7 +142,8 @@ impl StopRules {
                         Some(Exit::Ok)
                     }
                     Some(UntilArg::Disconnected) if self.holds(State::is_down) => Some(Exit::Ok),
-                    _ => None,
+                    // The count may have been reached while connecting.
+                    _ => self.counted(args),
                 }
             }
             Event::Warning {
@@ -155,17 +156,35 @@ impl StopRules {
             }
             Event::Status { .. } => {
                 *self.polls.entry(url.clone()).or_default() += 1;
-                let n = args.count?;
-                let done = self.polls.values().filter(|p| **p >= n).count();
-                let enough = if self.any {
-                    done >= 1
-                } else {
-                    done == self.size
-                };
-                enough.then(|| self.exit_now())
+                self.counted(args)
             }
             _ => None,
         }
+    }
+
+    /// `--count N`: the exit once enough servers have had N polls and have
+    /// been judged. A poll that ends while a server is still `connecting`
+    /// counts, but the run waits for its verdict (`connected`, `degraded`
+    /// or down), so a healthy server is never reported from `connecting`.
+    fn counted(&self, args: &WatchArgs) -> Option<Exit> {
+        let n = args.count?;
+        let done = self
+            .polls
+            .iter()
+            .filter(|(url, p)| {
+                **p >= n
+                    && self
+                        .states
+                        .get(*url)
+                        .is_some_and(|s| *s != State::Connecting)
+            })
+            .count();
+        let enough = if self.any {
+            done >= 1
+        } else {
+            done == self.size
+        };
+        enough.then(|| self.exit_now())
     }
 
     /// The exit code that describes the fleet now, for `--count`.

@@ -107,7 +107,8 @@ impl fmt::Display for State {
 pub struct Summary {
     /// How long the watch ran, ms.
     pub duration_ms: u64,
-    /// Share of that time in `connected` or `degraded`, 0–100.
+    /// Share of the time since the first judgement (the first state after
+    /// `connecting`) spent in `connected` or `degraded`, 0–100.
     pub uptime_pct: f64,
     /// Times the server went down.
     pub outages: u32,

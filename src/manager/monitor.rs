@@ -88,6 +88,9 @@ enum SessionEnd {
 /// Time accounting for the summary.
 struct Stats {
     started: Instant,
+    /// The first judgement (the first state after `connecting`): uptime is
+    /// measured from here, as connecting is neither up nor down.
+    judged: Option<Instant>,
     up: Duration,
     since: Instant,
     outage_started: Option<Instant>,
@@ -136,6 +139,7 @@ impl Monitor {
             start_delay: Duration::ZERO,
             stats: Stats {
                 started: now,
+                judged: None,
                 up: Duration::ZERO,
                 since: now,
                 outage_started: None,
@@ -557,6 +561,9 @@ impl Monitor {
     /// Updates uptime and outage counts on a transition.
     fn account(&mut self, previous: Option<State>, next: State) {
         let now = Instant::now();
+        if next != State::Connecting && self.stats.judged.is_none() {
+            self.stats.judged = Some(now);
+        }
         if previous.is_some_and(State::is_up) {
             self.stats.up += now - self.stats.since;
         }
@@ -587,10 +594,16 @@ impl Monitor {
             longest = longest.max(now - start);
         }
         let total = now - self.stats.started;
-        let pct = if total.is_zero() {
-            0.0
+        let judged = self.stats.judged.map_or(Duration::ZERO, |at| now - at);
+        let pct = if judged.is_zero() {
+            // Judged this very instant (or never): all or nothing.
+            if self.state.is_some_and(State::is_up) {
+                100.0
+            } else {
+                0.0
+            }
         } else {
-            (up.as_secs_f64() / total.as_secs_f64() * 1000.0).round() / 10.0
+            (up.as_secs_f64() / judged.as_secs_f64() * 1000.0).round() / 10.0
         };
         Summary {
             duration_ms: total.as_millis() as u64,

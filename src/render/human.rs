@@ -3,6 +3,7 @@
 use indicatif::HumanBytes;
 
 use super::Output;
+use super::safe::term_safe;
 use crate::manager::Status;
 use crate::manager::readiness::CheckResult;
 
@@ -24,7 +25,7 @@ pub fn status_block(status: &Status, out: &Output) -> String {
     let version = status
         .version
         .as_deref()
-        .map(|v| format!("  ComfyUI {v}"))
+        .map(|v| format!("  ComfyUI {}", term_safe(v)))
         .unwrap_or_default();
     lines.push(format!("{mark} {state}  {}{version}", status.url));
     let label = |name: &str| s.clone().dim().apply_to(format!("{name:<9}")).to_string();
@@ -49,7 +50,7 @@ pub fn status_block(status: &Status, out: &Output) -> String {
         lines.push(format!(
             "  {}{}",
             label("error"),
-            s.clone().red().apply_to(&e.message)
+            s.clone().red().apply_to(term_safe(&e.message))
         ));
     }
     lines.join("\n")
@@ -71,7 +72,7 @@ pub fn gone_line(status: &Status, out: &Output) -> String {
 pub fn status_row(status: &Status, out: &Output) -> String {
     let s = out.style();
     if status.available {
-        let version = status.version.as_deref().unwrap_or("?");
+        let version = term_safe(status.version.as_deref().unwrap_or("?"));
         let latency = status
             .latency_ms
             .map(|ms| format!(" · {ms:.1} ms"))
@@ -91,7 +92,7 @@ pub fn status_row(status: &Status, out: &Output) -> String {
             "{} {}  {}",
             s.clone().red().apply_to("✗"),
             status.url,
-            s.red().apply_to(error)
+            s.red().apply_to(term_safe(error))
         )
     }
 }
@@ -106,11 +107,11 @@ pub fn checks_block(results: &[CheckResult], out: &Output) -> String {
         } else {
             s.clone().red().apply_to("✗")
         };
-        lines.push(format!("  {mark} {}: {}", r.check, r.detail));
+        lines.push(format!("  {mark} {}: {}", r.check, term_safe(&r.detail)));
         // The detail line already shows the first problem.
         if r.problems.len() > 1 {
             for p in &r.problems[1..] {
-                lines.push(format!("      {p}"));
+                lines.push(format!("      {}", term_safe(&p.to_string())));
             }
         }
     }
@@ -144,7 +145,7 @@ fn device_line(d: &crate::manager::Device) -> String {
         }
         _ => String::new(),
     };
-    format!("{} ({}){vram}", d.name, d.kind)
+    format!("{} ({}){vram}", term_safe(&d.name), term_safe(&d.kind))
 }
 
 #[cfg(test)]

@@ -1,15 +1,20 @@
 //! The live terminal view: a timestamped, coloured line per state change,
-//! and a status line at the bottom that keeps itself current.
+//! and a status line at the bottom that keeps itself current and fits the
+//! terminal width.
 
 use std::time::Duration;
 
-use console::Style;
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::plain::summary_text;
+use super::plain::{state_style, summary_text};
+use super::safe::term_safe;
 use super::view::{View, short_duration};
+use super::width::{columns, fit};
 use super::{Output, Renderer};
-use crate::manager::{Envelope, Event, State};
+use crate::manager::{Envelope, Event};
+
+/// Columns the spinner and its space take before the message.
+const SPINNER_COLUMNS: usize = 2;
 
 /// indicatif status line on stdout, state changes printed above it.
 pub struct Live {
@@ -23,7 +28,9 @@ impl Live {
     pub fn new(out: Output) -> Live {
         let bar = ProgressBar::with_draw_target(None, super::draw_target(super::Stream::Stdout));
         bar.set_style(
-            ProgressStyle::with_template("{spinner} {msg}")
+            // `wide_msg` cuts the line at draw time too, should the terminal
+            // shrink between two updates.
+            ProgressStyle::with_template("{spinner} {wide_msg}")
                 .expect("static template")
                 .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
         );
@@ -35,60 +42,94 @@ impl Live {
         }
     }
 
-    fn state_style(&self, state: State) -> Style {
-        let s = self.out.style();
-        match state {
-            State::Connected => s.green().bold(),
-            State::Degraded => s.yellow().bold(),
-            State::Disconnected | State::Failed => s.red().bold(),
-            State::Reconnecting => s.magenta().bold(),
-            State::Connecting => s.cyan(),
-        }
+    fn refresh(&self) {
+        let width = super::width::budget(super::Stream::Stdout);
+        self.bar.set_message(status_line(
+            &self.view,
+            &self.out,
+            width.saturating_sub(SPINNER_COLUMNS),
+        ));
     }
+}
 
-    fn status_line(&self) -> String {
-        let Some(state) = self.view.state else {
-            return "starting".into();
+/// The status line for `view` in at most `width` columns. The least useful
+/// parts go first (latency, then time in state; while down the long fallback
+/// text becomes `⚠ fallback=MODE`, then the attempt counter goes), and what
+/// is left is cut with `…`.
+pub fn status_line(view: &View, out: &Output, width: usize) -> String {
+    let Some(state) = view.state else {
+        return fit("starting", width);
+    };
+    let s = out.style();
+    // (priority, text): lower priorities are dropped first.
+    let mut parts: Vec<(u8, String)> = vec![(
+        9,
+        state_style(out, state).apply_to(state.as_str()).to_string(),
+    )];
+    let mut short_warning = None;
+    if let Some((attempt, delay, at)) = view.reconnect.filter(|_| state.is_down()) {
+        let left = delay.saturating_sub(at.elapsed());
+        let warning = view.warning.as_deref().unwrap_or("backend unavailable");
+        let badge = |text: &str| {
+            s.clone()
+                .black()
+                .on_yellow()
+                .apply_to(format!(" ⚠ {text} "))
+                .to_string()
         };
-        let s = self.out.style();
-        let mut parts = vec![self.state_style(state).apply_to(state.as_str()).to_string()];
-        if let Some((attempt, delay, at)) = self.view.reconnect.filter(|_| state.is_down()) {
-            let left = delay.saturating_sub(at.elapsed());
-            let warning = self
-                .view
-                .warning
-                .as_deref()
-                .unwrap_or("backend unavailable");
-            parts.push(
-                s.clone()
-                    .black()
-                    .on_yellow()
-                    .apply_to(format!(" ⚠ {warning} "))
-                    .to_string(),
-            );
-            parts.push(format!(
+        parts.push((8, badge(warning)));
+        short_warning = view.fallback.map(|mode| badge(&format!("fallback={mode}")));
+        parts.push((
+            6,
+            format!(
                 "reconnect attempt {attempt}, next in {}",
                 short_duration(left)
-            ));
-        } else {
-            parts.push(format!("queue {}", self.view.queue_text()));
-            let progress = self.view.progress_text();
-            if !progress.is_empty() {
-                parts.push(progress);
-            }
-            if let Some(ms) = self.view.latency_ms {
-                parts.push(format!("{ms:.1} ms"));
-            }
+            ),
+        ));
+    } else {
+        parts.push((8, format!("queue {}", view.queue_text())));
+        let progress = view.progress_text();
+        if !progress.is_empty() {
+            parts.push((7, progress));
         }
-        parts.push(
-            s.dim()
-                .apply_to(format!(
-                    "{} in state",
-                    short_duration(self.view.since.elapsed())
-                ))
-                .to_string(),
-        );
-        parts.join(" · ")
+        if let Some(ms) = view.latency_ms {
+            parts.push((3, format!("{ms:.1} ms")));
+        }
+    }
+    parts.push((
+        4,
+        s.dim()
+            .apply_to(format!("{} in state", short_duration(view.since.elapsed())))
+            .to_string(),
+    ));
+    let join = |parts: &[(u8, String)]| {
+        parts
+            .iter()
+            .map(|(_, t)| t.as_str())
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    if columns(&join(&parts)) > width
+        && let Some(short) = short_warning
+    {
+        parts[1].1 = short;
+    }
+    loop {
+        let line = join(&parts);
+        // Parts of priority 7 and up (state, queue or warning, progress) are
+        // cut, never dropped.
+        let weakest = parts
+            .iter()
+            .enumerate()
+            .filter(|(_, (p, _))| *p < 7)
+            .min_by_key(|(_, (p, _))| *p)
+            .map(|(i, _)| i);
+        match weakest {
+            Some(i) if columns(&line) > width => {
+                parts.remove(i);
+            }
+            _ => return fit(&line, width),
+        }
     }
 }
 
@@ -98,22 +139,19 @@ impl Renderer for Live {
         let ts = humantime::format_rfc3339_seconds(envelope.at);
         match &envelope.event {
             Event::State { state, reason, .. } => {
-                let name = self
-                    .state_style(*state)
-                    .apply_to(format!("{:<12}", state.as_str()));
-                self.bar
-                    .println(format!("{ts} {name} {} {reason}", envelope.url));
-            }
-            Event::Warning { fallback, message } => {
-                let style = if fallback.is_some() {
-                    self.out.style().black().on_yellow()
-                } else {
-                    self.out.style().yellow()
-                };
+                let name =
+                    state_style(&self.out, *state).apply_to(format!("{:<12}", state.as_str()));
                 self.bar.println(format!(
-                    "{ts} {}",
-                    style.apply_to(format!("warning: {message}"))
+                    "{ts} {name} {} {}",
+                    envelope.url,
+                    term_safe(reason)
                 ));
+            }
+            Event::Warning { message, .. } => {
+                // Warnings go to stderr in every mode; the live line is taken
+                // off the screen while one is written so the two never mix.
+                let out = self.out;
+                self.bar.suspend(|| out.warn(&term_safe(message)));
             }
             Event::Summary(summary) => {
                 self.bar.finish_and_clear();
@@ -122,12 +160,14 @@ impl Renderer for Live {
             }
             _ => {}
         }
-        self.bar.set_message(self.status_line());
+        self.refresh();
         Ok(())
     }
 
     fn tick(&mut self) {
-        self.bar.set_message(self.status_line());
+        if !self.bar.is_finished() {
+            self.refresh();
+        }
     }
 }
 
@@ -135,5 +175,95 @@ impl Drop for Live {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
         let _ = console::Term::stdout().show_cursor();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::manager::{FallbackMode, State};
+
+    fn envelope(event: Event) -> Envelope {
+        Envelope {
+            url: Arc::from("http://127.0.0.1:8188"),
+            at: SystemTime::now(),
+            event,
+        }
+    }
+
+    fn down_view() -> View {
+        let mut v = View::default();
+        for event in [
+            Event::State {
+                state: State::Reconnecting,
+                previous: None,
+                reason: String::new(),
+            },
+            Event::Warning {
+                fallback: Some(FallbackMode::Placeholder),
+                message: FallbackMode::Placeholder.warning("http://127.0.0.1:8188"),
+            },
+            Event::Reconnecting {
+                attempt: 13,
+                error: None,
+                next_delay: Duration::from_millis(250),
+            },
+        ] {
+            v.apply(&envelope(event));
+        }
+        v
+    }
+
+    #[test]
+    fn the_down_line_fits_80_and_40_columns() {
+        let v = down_view();
+        let wide = status_line(&v, &Output::PLAIN, 400);
+        assert!(
+            wide.contains("generate placeholder images instead"),
+            "{wide}"
+        );
+        let at80 = status_line(&v, &Output::PLAIN, 78);
+        assert!(columns(&at80) <= 78, "{at80}");
+        assert!(at80.starts_with("reconnecting"), "{at80}");
+        assert!(at80.contains("fallback=placeholder"), "{at80}");
+        assert!(at80.contains("reconnect attempt 13"), "{at80}");
+        let at40 = status_line(&v, &Output::PLAIN, 38);
+        assert!(columns(&at40) <= 38, "{at40}");
+        assert!(at40.starts_with("reconnecting · "), "{at40}");
+        // Colour codes do not count as columns.
+        let coloured = Output {
+            color: true,
+            ..Output::PLAIN
+        };
+        let at40 = status_line(&v, &coloured, 38);
+        assert!(at40.contains('\x1b') && columns(&at40) <= 38, "{at40:?}");
+    }
+
+    #[test]
+    fn the_up_line_drops_latency_first_then_cuts() {
+        let mut v = View::default();
+        v.apply(&envelope(Event::State {
+            state: State::Connected,
+            previous: None,
+            reason: String::new(),
+        }));
+        v.queue = (Some(12), Some(1), Some(11));
+        v.latency_ms = Some(17.2);
+        v.running_prompt = Some("0e163167-aaaa".into());
+        v.node = Some(("KSampler-with-a-long-name".into(), Some((5.0, 10.0))));
+        let at80 = status_line(&v, &Output::PLAIN, 78);
+        assert!(columns(&at80) <= 78, "{at80}");
+        assert!(
+            at80.contains("12 remaining · 1 running · 11 pending"),
+            "{at80}"
+        );
+        assert!(at80.contains("prompt 0e163167"), "{at80}");
+        let at40 = status_line(&v, &Output::PLAIN, 38);
+        assert!(columns(&at40) <= 38, "{at40}");
+        assert!(!at40.contains("ms"), "{at40}");
+        assert!(at40.starts_with("connected · queue 12"), "{at40}");
     }
 }

@@ -10,6 +10,7 @@ pub mod safe;
 pub mod spinner;
 pub mod table;
 pub mod view;
+pub mod width;
 
 use std::io::Write;
 

@@ -89,6 +89,10 @@ impl Renderer for Ndjson {
             writeln!(out, "{v}")?;
             out.flush()?;
         }
+        // Warnings also go to stderr, as in every other output mode.
+        if let Event::Warning { message, .. } = &envelope.event {
+            super::Output::PLAIN.warn(&super::safe::term_safe(message));
+        }
         Ok(())
     }
 }

@@ -1,30 +1,39 @@
-//! Plain lines for pipes and logs: no ANSI, no spinner, one line per thing
-//! worth knowing.
+//! Plain lines for pipes and logs: no spinner, one line per thing worth
+//! knowing, and no ANSI unless `--color always` asked for it.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::safe::term_safe;
 use super::view::{View, short_duration};
 use super::{Output, Renderer};
-use crate::manager::{Envelope, Event, Summary};
+use crate::manager::{Envelope, Event, State, Summary};
+
+/// What the plain renderer remembers about one server: its view, the last
+/// status line it printed, and when it last reported a reconnect attempt.
+/// Kept per server so that a fleet's lines never mix.
+#[derive(Default)]
+struct Server {
+    view: View,
+    last_status_line: String,
+    last_reconnect_line: Option<Instant>,
+}
 
 /// Timestamped lines on stdout.
 pub struct Plain {
     out: Output,
-    view: View,
-    last_status_line: String,
-    last_reconnect_line: Option<Instant>,
+    servers: HashMap<Arc<str>, Server>,
     throttle: Duration,
 }
 
 impl Plain {
     /// A plain renderer; reconnect attempts are reported at most once per
-    /// `throttle` (the poll interval).
+    /// `throttle` (the poll interval), per server.
     pub fn new(out: Output, throttle: Duration) -> Plain {
         Plain {
             out,
-            view: View::default(),
-            last_status_line: String::new(),
-            last_reconnect_line: None,
+            servers: HashMap::new(),
             throttle,
         }
     }
@@ -48,9 +57,22 @@ pub fn summary_text(s: &Summary) -> String {
     )
 }
 
+/// The colour of a state's name, wherever states are shown.
+pub fn state_style(out: &Output, state: State) -> console::Style {
+    let s = out.style();
+    match state {
+        State::Connected => s.green().bold(),
+        State::Degraded => s.yellow().bold(),
+        State::Disconnected | State::Failed => s.red().bold(),
+        State::Reconnecting => s.magenta().bold(),
+        State::Connecting => s.cyan(),
+    }
+}
+
 impl Renderer for Plain {
     fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
-        self.view.apply(envelope);
+        let server = self.servers.entry(envelope.url.clone()).or_default();
+        server.view.apply(envelope);
         match &envelope.event {
             Event::State {
                 state,
@@ -58,46 +80,43 @@ impl Renderer for Plain {
                 reason,
             } => {
                 let from = previous.map(|p| format!(" (was {p})")).unwrap_or_default();
-                self.line(envelope, &format!("{state}{from}: {reason}"))?;
+                let name = state_style(&self.out, *state).apply_to(state.as_str());
+                self.line(envelope, &format!("{name}{from}: {}", term_safe(reason)))?;
             }
             Event::Status { .. } | Event::Queue { .. } | Event::Progress { .. } => {
-                let mut text = format!("queue {}", self.view.queue_text());
-                let progress = self.view.progress_text();
+                let view = &server.view;
+                let mut text = format!("queue {}", view.queue_text());
+                let progress = view.progress_text();
                 if !progress.is_empty() {
                     text.push_str(&format!(" · {progress}"));
                 }
-                if let Some(v) = &self.view.version {
+                if let Some(v) = &view.version {
                     text = format!("ComfyUI {v} · {text}");
                 }
                 // Only changes are news; latency alone is not.
-                if text != self.last_status_line {
+                if text != server.last_status_line {
+                    server.last_status_line.clone_from(&text);
                     self.line(envelope, &text)?;
-                    self.last_status_line = text;
                 }
             }
-            Event::Warning { fallback, message } => {
-                let prefix = if fallback.is_some() {
-                    "warning: fallback"
-                } else {
-                    "warning"
-                };
-                self.line(envelope, &format!("{prefix}: {message}"))?;
-            }
+            // The one rule for warnings: stderr, `warning: ` once.
+            Event::Warning { message, .. } => self.out.warn(&term_safe(message)),
             Event::Reconnecting {
                 attempt,
                 error,
                 next_delay,
             } => {
-                if self
+                if server
                     .last_reconnect_line
                     .is_none_or(|t| t.elapsed() >= self.throttle)
                 {
-                    self.last_reconnect_line = Some(Instant::now());
+                    server.last_reconnect_line = Some(Instant::now());
                     let why = error.as_ref().map_or("failed", |e| e.message.as_str());
                     self.line(
                         envelope,
                         &format!(
-                            "reconnect attempt {attempt} failed: {why}; next in {}",
+                            "reconnect attempt {attempt} failed: {}; next in {}",
+                            term_safe(why),
                             short_duration(*next_delay)
                         ),
                     )?;

@@ -18,7 +18,9 @@ impl Spinner {
         let bar = if out.live {
             let bar =
                 ProgressBar::with_draw_target(None, super::draw_target(super::Stream::Stderr));
-            let style = ProgressStyle::with_template("{spinner:.cyan} {msg}")
+            // `wide_msg`: a line that wraps cannot be cleared, so the
+            // message is cut to the terminal at every draw.
+            let style = ProgressStyle::with_template("{spinner:.cyan} {wide_msg}")
                 .expect("static template")
                 .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ ");
             bar.set_style(style);
@@ -27,13 +29,16 @@ impl Spinner {
         } else {
             ProgressBar::hidden()
         };
-        bar.set_message(message.into());
-        Spinner { bar }
+        let spinner = Spinner { bar };
+        spinner.set(message);
+        spinner
     }
 
-    /// Replaces the message.
+    /// Replaces the message, cut with `…` to fit the terminal.
     pub fn set(&self, message: impl Into<String>) {
-        self.bar.set_message(message.into());
+        let width = super::width::budget(super::Stream::Stderr).saturating_sub(2);
+        self.bar
+            .set_message(super::width::fit(&message.into(), width));
     }
 }
 

@@ -7,7 +7,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::plain::summary_text;
+use super::safe::term_safe;
 use super::view::{View, short_duration};
+use super::width::fit;
 use super::{Output, Renderer};
 use crate::manager::{Envelope, Event, State, Summary};
 
@@ -45,19 +47,91 @@ impl Table {
 
     fn render(&self) -> String {
         let height = console::Term::stdout().size().0.max(10) as usize;
-        table_text(&self.views, self.out, height)
+        let width = super::width::budget(super::Stream::Stdout);
+        table_text(&self.views, self.out, height, width)
+    }
+
+    /// Servers in the order the table shows them: troubled first, then by URL.
+    fn order(&self, url: &str) -> (u8, String) {
+        (
+            Table::rank(self.views.get(url).and_then(|v| v.state)),
+            url.to_string(),
+        )
     }
 }
 
-/// The table for `views` on a terminal `height` rows tall: troubled servers
-/// first, always all of them; healthy ones summarised if they do not fit.
-fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize) -> String {
+/// Optional columns, in the order they are dropped when the terminal is too
+/// narrow: (header, width).
+const DROPPABLE: [(&str, usize); 5] = [
+    ("LATENCY", 9),
+    ("VERSION", 9),
+    ("FOR", 8),
+    ("PROGRESS", 22),
+    ("QUEUE rem/run/pen", 17),
+];
+/// The state column, always shown.
+const STATE_WIDTH: usize = 13;
+/// The server column shrinks to this before a column is dropped…
+const SERVER_MIN: usize = 16;
+/// …and never grows past this.
+const SERVER_MAX: usize = 34;
+
+/// Which optional columns fit in `width`, and the server column's width.
+fn layout(width: usize) -> ([bool; 5], usize) {
+    let mut shown = [true; 5];
+    for dropped in 0..=DROPPABLE.len() {
+        let fixed: usize = STATE_WIDTH
+            + 1
+            + DROPPABLE
+                .iter()
+                .zip(shown)
+                .filter(|(_, on)| *on)
+                .map(|((_, w), _)| w + 1)
+                .sum::<usize>();
+        if width >= fixed + SERVER_MIN || dropped == DROPPABLE.len() {
+            return (shown, width.saturating_sub(fixed).clamp(1, SERVER_MAX));
+        }
+        shown[dropped] = false;
+    }
+    (shown, SERVER_MIN)
+}
+
+/// The table for `views` on a terminal `height` rows tall and `width`
+/// columns wide: troubled servers first, always all of them; healthy ones
+/// summarised if they do not fit; columns dropped (latency, version, time in
+/// state, progress, queue) and the server cut with `…` if it is too narrow.
+fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width: usize) -> String {
     let s = out.style();
     let mut rows: Vec<(&String, &View)> = views.iter().collect();
     rows.sort_by_key(|(url, v)| (Table::rank(v.state), (*url).clone()));
-    let header = format!(
-        "{:<13} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
-        "STATE", "SERVER", "VERSION", "QUEUE rem/run/pen", "PROGRESS", "LATENCY", "FOR"
+    let (shown, server_w) = layout(width);
+    let [latency_on, version_on, for_on, progress_on, queue_on] = shown;
+    // Cells in display order: (text, width, right-aligned, shown).
+    let line = |state: String, cells: [(String, usize, bool, bool); 6]| {
+        let mut line = state;
+        for (text, w, right, on) in cells {
+            if on {
+                let text = truncate(&text, w);
+                line.push(' ');
+                line.push_str(&if right {
+                    format!("{text:>w$}")
+                } else {
+                    format!("{text:<w$}")
+                });
+            }
+        }
+        fit(line.trim_end(), width)
+    };
+    let header = line(
+        format!("{:<STATE_WIDTH$}", "STATE"),
+        [
+            ("SERVER".into(), server_w, false, true),
+            ("VERSION".into(), 9, false, version_on),
+            ("QUEUE rem/run/pen".into(), 17, true, queue_on),
+            ("PROGRESS".into(), 22, false, progress_on),
+            ("LATENCY".into(), 9, true, latency_on),
+            ("FOR".into(), 8, true, for_on),
+        ],
     );
     let mut lines = vec![s.clone().bold().apply_to(header).to_string()];
     let room = height.saturating_sub(3);
@@ -81,24 +155,31 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize) -> Str
             Some(State::Disconnected) | Some(State::Failed) => s.clone().red(),
             _ => s.clone().cyan(),
         }
-        .apply_to(format!("{state:<13}"));
+        .apply_to(format!("{state:<STATE_WIDTH$}"));
         let n = |x: Option<u64>| x.map_or("?".to_string(), |x| x.to_string());
         let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
         let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
-        lines.push(format!(
-            "{styled} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
-            truncate(url, 34),
-            truncate(v.version.as_deref().unwrap_or("-"), 9),
-            queue,
-            truncate(&v.progress_text(), 22),
-            latency,
-            short_duration(v.since.elapsed()),
+        lines.push(line(
+            styled.to_string(),
+            [
+                ((*url).clone(), server_w, false, true),
+                (
+                    v.version.clone().unwrap_or_else(|| "-".into()),
+                    9,
+                    false,
+                    version_on,
+                ),
+                (queue, 17, true, queue_on),
+                (v.progress_text(), 22, false, progress_on),
+                (latency, 9, true, latency_on),
+                (short_duration(v.since.elapsed()), 8, true, for_on),
+            ],
         ));
     }
     if hidden_ok > 0 {
         lines.push(
             s.dim()
-                .apply_to(format!("… and {hidden_ok} more connected"))
+                .apply_to(fit(&format!("… and {hidden_ok} more connected"), width))
                 .to_string(),
         );
     }
@@ -124,15 +205,26 @@ impl Renderer for Table {
             Event::State { state, reason, .. } => {
                 let ts = humantime::format_rfc3339_seconds(envelope.at);
                 self.bar.println(format!(
-                    "{ts} {:<12} {} {reason}",
+                    "{ts} {:<12} {} {}",
                     state.as_str(),
-                    envelope.url
+                    envelope.url,
+                    term_safe(reason)
                 ));
+            }
+            Event::Warning { message, .. } => {
+                // Warnings go to stderr in every mode; the table is taken off
+                // the screen while one is written so the two never mix.
+                let out = self.out;
+                self.bar.suspend(|| out.warn(&term_safe(message)));
             }
             Event::Summary(summary) => {
                 self.summaries.push((envelope.url.to_string(), *summary));
                 if self.summaries.len() == self.views.len() {
                     self.bar.finish_and_clear();
+                    // The table's order, not the order the monitors ended in.
+                    let mut summaries = std::mem::take(&mut self.summaries);
+                    summaries.sort_by_cached_key(|(url, _)| self.order(url));
+                    self.summaries = summaries;
                     for (url, summary) in &self.summaries {
                         self.out
                             .println(&format!("{url} {}", summary_text(summary)))?;
@@ -192,7 +284,7 @@ mod tests {
             };
             views.insert(format!("http://gpu-{i:02}:8188"), view(state));
         }
-        let text = table_text(&views, Output::PLAIN, 20);
+        let text = table_text(&views, Output::PLAIN, 20, 200);
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines.len() <= 20, "{} lines:\n{text}", lines.len());
         assert!(lines[0].starts_with("STATE"));
@@ -209,8 +301,61 @@ mod tests {
         let last = lines.last().unwrap();
         assert_eq!(*last, format!("… and {} more connected", 40 - shown_ok));
         // Tall enough: every row, no summary.
-        let all = table_text(&views, Output::PLAIN, 60);
+        let all = table_text(&views, Output::PLAIN, 60, 200);
         assert_eq!(all.lines().count(), 51);
         assert!(!all.contains("more connected"));
+    }
+
+    #[test]
+    fn the_table_fits_80_and_40_columns_dropping_the_least_useful_first() {
+        let mut views = BTreeMap::new();
+        let mut up = view(State::Connected);
+        up.version = Some("0.3.64".into());
+        up.queue = (Some(3), Some(1), Some(2));
+        up.latency_ms = Some(17.2);
+        views.insert(
+            "http://gpu-box-with-a-rather-long-hostname.example:8188".to_string(),
+            up,
+        );
+        views.insert("http://127.0.0.1:1".to_string(), view(State::Reconnecting));
+        let wide = table_text(&views, Output::PLAIN, 40, 200);
+        assert!(wide.lines().next().unwrap().contains("LATENCY"), "{wide}");
+        assert!(
+            wide.contains("http://gpu-box-with-a-rather-long…"),
+            "{wide}"
+        );
+
+        let at80 = table_text(&views, Output::PLAIN, 40, 79);
+        for line in at80.lines() {
+            assert!(super::super::width::columns(line) <= 79, "{line:?}");
+        }
+        let header = at80.lines().next().unwrap();
+        assert!(
+            header.contains("QUEUE") && header.contains("PROGRESS"),
+            "{at80}"
+        );
+        assert!(
+            !header.contains("LATENCY") && !header.contains("VERSION"),
+            "{at80}"
+        );
+        assert!(at80.contains("3/1/2"), "{at80}");
+        assert!(at80.contains("http://gpu-box-with-a-r…"), "{at80}");
+
+        let at40 = table_text(&views, Output::PLAIN, 40, 39);
+        for line in at40.lines() {
+            assert!(super::super::width::columns(line) <= 39, "{line:?}");
+        }
+        assert!(at40.starts_with("STATE         SERVER"), "{at40}");
+        assert!(!at40.contains("QUEUE"), "{at40}");
+        let rows: Vec<&str> = at40.lines().collect();
+        assert!(
+            rows[1].starts_with("reconnecting  http://127.0.0.1:1"),
+            "{at40}"
+        );
+        assert!(
+            rows[2].starts_with("connected     http://gpu-box"),
+            "{at40}"
+        );
+        assert!(rows[2].ends_with('…'), "{at40}");
     }
 }

@@ -2,7 +2,14 @@
 
 use std::time::{Duration, Instant};
 
-use crate::manager::{Envelope, Event, State};
+use super::safe::term_safe;
+use crate::manager::{Envelope, Event, FallbackMode, State};
+
+/// A server string made safe once, as it enters the view: every renderer
+/// that shows the view then prints only harmless text.
+fn safe(s: Option<&str>) -> Option<String> {
+    s.map(|v| term_safe(v).into_owned())
+}
 
 /// The latest known picture of a server, built from its events.
 #[derive(Debug, Clone)]
@@ -25,6 +32,8 @@ pub struct View {
     pub reconnect: Option<(u32, Duration, Instant)>,
     /// The fallback warning while the backend is down.
     pub warning: Option<String>,
+    /// The fallback mode named by that warning.
+    pub fallback: Option<FallbackMode>,
 }
 
 impl Default for View {
@@ -39,6 +48,7 @@ impl Default for View {
             node: None,
             reconnect: None,
             warning: None,
+            fallback: None,
         }
     }
 }
@@ -53,6 +63,7 @@ impl View {
                 if state.is_up() {
                     self.reconnect = None;
                     self.warning = None;
+                    self.fallback = None;
                 } else if state.is_down() {
                     // Nothing is known about a server that is down; do not
                     // keep showing what it said before.
@@ -66,14 +77,14 @@ impl View {
                 status,
                 running_prompt,
             } if status.available => {
-                self.version.clone_from(&status.version);
+                self.version = safe(status.version.as_deref());
                 self.queue = (
                     status.queue_remaining,
                     status.queue_running,
                     status.queue_pending,
                 );
                 self.latency_ms = status.latency_ms;
-                self.running_prompt.clone_from(running_prompt);
+                self.running_prompt = safe(running_prompt.as_deref());
                 if running_prompt.is_none() {
                     self.node = None;
                 }
@@ -87,7 +98,7 @@ impl View {
                 max,
             } => {
                 if prompt_id.is_some() {
-                    self.running_prompt.clone_from(prompt_id);
+                    self.running_prompt = safe(prompt_id.as_deref());
                 }
                 let done = kind == "execution_success"
                     || kind == "execution_error"
@@ -96,15 +107,18 @@ impl View {
                 self.node = if done {
                     None
                 } else {
-                    node.clone()
+                    safe(node.as_deref())
                         .map(|n| (n, value.zip(*max)))
                         .or(self.node.take())
                 };
             }
             Event::Warning {
-                fallback: Some(_),
+                fallback: Some(mode),
                 message,
-            } => self.warning = Some(message.clone()),
+            } => {
+                self.warning = Some(term_safe(message).into_owned());
+                self.fallback = Some(*mode);
+            }
             Event::Reconnecting {
                 attempt,
                 next_delay,
