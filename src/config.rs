@@ -579,6 +579,29 @@ mod tests {
     }
 
     #[test]
+    fn every_duration_flag_is_bounded_by_the_table() {
+        for (flag, min, max) in DURATION_LIMITS {
+            assert_eq!(check_duration(flag, max), Ok(max), "{flag}");
+            assert_eq!(check_duration(flag, min), Ok(min), "{flag}");
+            let err = check_duration(flag, max + Duration::from_secs(1)).unwrap_err();
+            assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+            assert!(check_duration(flag, Duration::ZERO).is_err(), "{flag}");
+            let err = parse_bounded(flag, "500000000000y").unwrap_err();
+            assert!(err.starts_with(flag), "{err}");
+        }
+    }
+
+    #[test]
+    fn header_errors_without_a_colon_show_no_value() {
+        let err = parse_header("X-Api-Key=sk-abcdef123456").unwrap_err();
+        assert!(err.contains("X-Api-Key") && !err.contains("sk-abc"), "{err}");
+        let err = parse_header("sk-abcdef123456").unwrap_err();
+        assert!(!err.contains("sk-abc"), "{err}");
+        let err = parse_header("=sk-abcdef123456").unwrap_err();
+        assert!(!err.contains("sk-abc"), "{err}");
+    }
+
+    #[test]
     fn headers_never_echo_values() {
         let (n, v) = parse_header("Authorization: Bearer abc").unwrap();
         assert_eq!(n, "authorization");
