@@ -594,7 +594,10 @@ mod tests {
     #[test]
     fn header_errors_without_a_colon_show_no_value() {
         let err = parse_header("X-Api-Key=sk-abcdef123456").unwrap_err();
-        assert!(err.contains("X-Api-Key") && !err.contains("sk-abc"), "{err}");
+        assert!(
+            err.contains("X-Api-Key") && !err.contains("sk-abc"),
+            "{err}"
+        );
         let err = parse_header("sk-abcdef123456").unwrap_err();
         assert!(!err.contains("sk-abc"), "{err}");
         let err = parse_header("=sk-abcdef123456").unwrap_err();
