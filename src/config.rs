@@ -506,14 +506,19 @@ pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
         }
     }
     if let Some(origin) = &args.require_cors {
-        let valid = url::Url::parse(origin)
-            .ok()
-            .is_some_and(|u| u.host_str().is_some() && matches!(u.scheme(), "http" | "https"));
+        // An origin has no user:password; one that does is shown redacted.
+        let valid = url::Url::parse(origin).ok().is_some_and(|u| {
+            u.host_str().is_some()
+                && matches!(u.scheme(), "http" | "https")
+                && u.username().is_empty()
+                && u.password().is_none()
+        });
         if valid {
             checks.cors_origin = Some(origin.trim_end_matches('/').to_string());
         } else {
             problems.extend(vec![format!(
-                "--require-cors: '{origin}' is not an origin; use e.g. http://localhost:5173"
+                "--require-cors: '{}' is not an origin; use e.g. http://localhost:5173",
+                crate::manager::redact_str(origin)
             )]);
         }
     }
