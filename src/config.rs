@@ -47,7 +47,9 @@ impl Default for Config {
     }
 }
 
+/// The smallest duration a "greater than 0" flag takes.
 const MS: Duration = Duration::from_millis(1);
+/// Longest single request, poll period or hook run.
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Every duration flag's accepted range, `(flag, min, max)`, in one table.
@@ -89,6 +91,7 @@ pub fn check_duration(flag: &str, value: Duration) -> Result<Duration, String> {
 pub fn parse_bounded(flag: &str, input: &str) -> Result<Duration, String> {
     parse_duration(flag, input).and_then(|d| check_duration(flag, d))
 }
+
 /// Most servers one process watches.
 const MAX_TARGETS: usize = 10_000;
 /// Most `--retries` accepted; with the 30 s cap this is already days.

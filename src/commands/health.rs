@@ -153,7 +153,7 @@ async fn check(
                 short_duration(wait)
             ));
         }
-        if Instant::now() >= deadline || deadline - Instant::now() <= pause {
+        if Instant::now() + pause >= deadline {
             tokio::time::sleep_until(deadline).await;
             break;
         }
