@@ -511,6 +511,8 @@ fn negative_numbers_name_their_flag() {
         (&["watch", "--fail-after", "-2"][..], "--fail-after"),
         (&["health", "--max-queue", "-1"][..], "--max-queue"),
         (&["reconnect", "--max-attempts", "-3"][..], "--max-attempts"),
+        (&["health", "--timeout", "-1"][..], "--timeout"),
+        (&["watch", "--interval", "-5"][..], "--interval"),
     ] {
         comfyctl()
             .args(args)
