@@ -24,11 +24,11 @@ function __fish_comfyctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
-complete -c comfyctl -n "__fish_comfyctl_needs_command" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
 abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
@@ -46,7 +46,7 @@ complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "reconnect" -d 'Ke
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "completions" -d 'Print a shell completion script (bash, zsh, fish, powershell, elvish)'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l wait -d 'Poll until every check passes or this overall deadline runs out (e.g. 5m). Without it, one check, now' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l interval -d 'Poll interval for --wait' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l interval -d 'Poll interval for --wait [default: 1s]; only with --wait' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l expect -d 'Wait for the server to come up (default) or to go away (port released)' -r -f -a "up\t'Wait until the server is up and ready'
 down\t'Wait until the server has gone away (connections refused)'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l workflow -d 'A workflow in API format ("Export (API)") or a /prompt body that must validate against the server\'s /object_info (repeatable)' -r -F
@@ -54,11 +54,11 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-nod
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-model -d 'A model file that GET /models/FOLDER must list (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-cors -d 'The server must answer this Origin with CORS headers (ComfyUI started with --enable-cors-header)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-queue -d 'Ready only while queue_remaining is at most N' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
 abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
@@ -71,11 +71,11 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s h -l help -
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l retries -d 'Retries after the first attempt' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l backoff -d 'Backoff factor: the delay starts at 1s and grows by this much per retry' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
 abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
@@ -100,11 +100,11 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l metrics -d '
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l on-change -d 'Run this program (no shell) on every state change, with COMFYCTL_URL, COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l webhook -d 'POST every state change as JSON to this URL' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l hook-timeout -d 'Time limit for one --on-change run or one --webhook attempt' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
 abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
@@ -119,11 +119,11 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l deadline
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l backoff -d 'Backoff factor between reconnection attempts (delays start at 100ms)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-attempts -d 'Give up after this many attempts in one outage' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
 abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'
@@ -134,11 +134,11 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l json -d 
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s V -l version -d 'Print version'
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l fallback -d 'What the calling pipeline should do while the backend is unavailable' -r -f -a "placeholder\t'Generate placeholder images instead'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
 abort\t'Abort the operation'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l color -d 'When to use colour' -r -f -a "auto\t'Colour when stdout is a terminal and NO_COLOR and TERM=dumb are unset'

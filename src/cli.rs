@@ -62,7 +62,13 @@ pub struct GlobalArgs {
     pub headers: Vec<String>,
 
     /// Time limit for each request or attempt (e.g. 500ms, 5s, 1m).
-    #[arg(long, default_value = "5s", global = true, value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "5s",
+        global = true,
+        value_name = "DURATION",
+        allow_negative_numbers = true
+    )]
     pub timeout: String,
 
     /// What the calling pipeline should do while the backend is unavailable
@@ -134,7 +140,12 @@ pub struct ReconnectPolicyArgs {
 
     /// Longest wait between reconnection attempts. Short, so a server that
     /// comes back is noticed quickly; a refused connect costs it nothing.
-    #[arg(long, default_value = "250ms", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "250ms",
+        value_name = "DURATION",
+        allow_negative_numbers = true
+    )]
     pub max_delay: String,
 
     /// Give up after this many attempts in one outage.
@@ -146,7 +157,12 @@ pub struct ReconnectPolicyArgs {
 #[derive(Debug, Args)]
 pub struct WatchArgs {
     /// HTTP poll and WebSocket ping period.
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "5s",
+        value_name = "DURATION",
+        allow_negative_numbers = true
+    )]
     pub interval: String,
 
     /// Consecutive failed probe rounds before the server counts as hung or
@@ -177,7 +193,7 @@ pub struct WatchArgs {
     pub until: Option<UntilArg>,
 
     /// Give up (state `failed`, exit 1) when one outage lasts this long.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
     pub deadline: Option<String>,
 
     /// Reconnection pacing.
@@ -199,7 +215,12 @@ pub struct WatchArgs {
     pub webhook: Option<String>,
 
     /// Time limit for one --on-change run or one --webhook attempt.
-    #[arg(long, default_value = "10s", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "10s",
+        value_name = "DURATION",
+        allow_negative_numbers = true
+    )]
     pub hook_timeout: String,
 }
 
@@ -216,7 +237,12 @@ pub enum UntilArg {
 #[derive(Debug, Args)]
 pub struct ReconnectArgs {
     /// Give up after this long in all.
-    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    #[arg(
+        long,
+        default_value = "5m",
+        value_name = "DURATION",
+        allow_negative_numbers = true
+    )]
     pub deadline: String,
 
     /// Reconnection pacing.
@@ -229,11 +255,11 @@ pub struct ReconnectArgs {
 pub struct HealthArgs {
     /// Poll until every check passes or this overall deadline runs out
     /// (e.g. 5m). Without it, one check, now.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
     pub wait: Option<String>,
 
     /// Poll interval for --wait [default: 1s]; only with --wait.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
     pub interval: Option<String>,
 
     /// Wait for the server to come up (default) or to go away (port released).

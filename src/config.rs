@@ -47,7 +47,9 @@ impl Default for Config {
     }
 }
 
+/// The smallest duration a "greater than 0" flag takes.
 const MS: Duration = Duration::from_millis(1);
+/// Longest single request, poll period or hook run.
 const HOUR: Duration = Duration::from_secs(3600);
 
 /// Every duration flag's accepted range, `(flag, min, max)`, in one table.
@@ -89,6 +91,7 @@ pub fn check_duration(flag: &str, value: Duration) -> Result<Duration, String> {
 pub fn parse_bounded(flag: &str, input: &str) -> Result<Duration, String> {
     parse_duration(flag, input).and_then(|d| check_duration(flag, d))
 }
+
 /// Most servers one process watches.
 const MAX_TARGETS: usize = 10_000;
 /// Most `--retries` accepted; with the 30 s cap this is already days.
@@ -521,14 +524,19 @@ pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
         }
     }
     if let Some(origin) = &args.require_cors {
-        let valid = url::Url::parse(origin)
-            .ok()
-            .is_some_and(|u| u.host_str().is_some() && matches!(u.scheme(), "http" | "https"));
+        // An origin has no user:password; one that does is shown redacted.
+        let valid = url::Url::parse(origin).ok().is_some_and(|u| {
+            u.host_str().is_some()
+                && matches!(u.scheme(), "http" | "https")
+                && u.username().is_empty()
+                && u.password().is_none()
+        });
         if valid {
             checks.cors_origin = Some(origin.trim_end_matches('/').to_string());
         } else {
             problems.extend(vec![format!(
-                "--require-cors: '{origin}' is not an origin; use e.g. http://localhost:5173"
+                "--require-cors: '{}' is not an origin; use e.g. http://localhost:5173",
+                crate::manager::redact_str(origin)
             )]);
         }
     }
@@ -606,6 +614,32 @@ mod tests {
         for bad in ["localhost", ":9464", "localhost:x", "a b:1", "http://h:1"] {
             assert!(!is_listen_addr(bad), "{bad}");
         }
+    }
+
+    #[test]
+    fn every_duration_flag_is_bounded_by_the_table() {
+        for (flag, min, max) in DURATION_LIMITS {
+            assert_eq!(check_duration(flag, max), Ok(max), "{flag}");
+            assert_eq!(check_duration(flag, min), Ok(min), "{flag}");
+            let err = check_duration(flag, max + Duration::from_secs(1)).unwrap_err();
+            assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+            assert!(check_duration(flag, Duration::ZERO).is_err(), "{flag}");
+            let err = parse_bounded(flag, "500000000000y").unwrap_err();
+            assert!(err.starts_with(flag), "{err}");
+        }
+    }
+
+    #[test]
+    fn header_errors_without_a_colon_show_no_value() {
+        let err = parse_header("X-Api-Key=sk-abcdef123456").unwrap_err();
+        assert!(
+            err.contains("X-Api-Key") && !err.contains("sk-abc"),
+            "{err}"
+        );
+        let err = parse_header("sk-abcdef123456").unwrap_err();
+        assert!(!err.contains("sk-abc"), "{err}");
+        let err = parse_header("=sk-abcdef123456").unwrap_err();
+        assert!(!err.contains("sk-abc"), "{err}");
     }
 
     #[test]

@@ -158,7 +158,7 @@ async fn check(
                 term_safe(&reason)
             ));
         }
-        if Instant::now() >= deadline || deadline - Instant::now() <= pause {
+        if Instant::now() + pause >= deadline {
             tokio::time::sleep_until(deadline).await;
             break;
         }
