@@ -10,4 +10,5 @@ mod hostile;
 mod mock;
 mod readiness;
 mod soak;
+mod trial_output;
 mod watch;
