@@ -419,3 +419,20 @@ fn fleet_summaries_come_in_the_tables_order() {
     // The summaries come after the table was cleared: no table row after them.
     assert!(!tail.contains("STATE "), "{tail:?}");
 }
+
+#[test]
+fn a_metrics_address_without_a_port_is_exit_2_naming_the_flag() {
+    for bad in ["localhost", "http://localhost:9464"] {
+        let out = comfyctl()
+            .args(["watch", "--url", "127.0.0.1:1", "--metrics", bad])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", all_output(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--metrics:"), "{stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.contains("--metrics")).count(),
+            1
+        );
+    }
+}
