@@ -422,7 +422,7 @@ pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
         && !is_listen_addr(addr)
     {
         problems.extend(vec![format!(
-            "--metrics: '{addr}' is not an address; use e.g. 127.0.0.1:9464"
+            "--metrics: '{addr}' is not an address; use IP:PORT or HOST:PORT, e.g. 127.0.0.1:9464 or localhost:0"
         )]);
     }
     let webhook = args.webhook.as_deref().and_then(|w| {

@@ -192,4 +192,36 @@ mod tests {
         let text = status_block(&status, &Output::PLAIN);
         assert!(text.contains("unavailable") && text.contains("connection refused: x"));
     }
+
+    #[test]
+    fn server_strings_are_escaped_in_block_and_row() {
+        let status = Status {
+            available: true,
+            version: Some("0.3\u{1b}[2J\r\nFAKE".into()),
+            devices: vec![Device {
+                name: "gpu\u{1b}]0;title\u{7}".into(),
+                kind: "cuda\u{202e}".into(),
+                vram_total: None,
+                vram_free: None,
+            }],
+            ..Status::unknown("http://h:1".into())
+        };
+        for text in [
+            status_block(&status, &Output::PLAIN),
+            status_row(&status, &Output::PLAIN),
+        ] {
+            assert!(
+                !text.chars().any(|c| c.is_control() && c != '\n'),
+                "{text:?}"
+            );
+            assert!(!text.contains('\u{202e}'), "{text:?}");
+            assert!(text.contains("0.3\\u{1b}[2J\\r\\nFAKE"), "{text}");
+        }
+        let down = Status::failed(
+            "http://h:1".into(),
+            ProbeError::new(ErrorKind::Network, "closed (code 1011, 'x\u{1b}[31my')"),
+        );
+        let text = status_block(&down, &Output::PLAIN) + &status_row(&down, &Output::PLAIN);
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
 }

@@ -21,6 +21,8 @@ pub struct Live {
     out: Output,
     view: View,
     bar: ProgressBar,
+    /// The status line has been drawn at least once.
+    drawn: bool,
 }
 
 impl Live {
@@ -39,10 +41,12 @@ impl Live {
             out,
             view: View::default(),
             bar,
+            drawn: false,
         }
     }
 
-    fn refresh(&self) {
+    fn refresh(&mut self) {
+        self.drawn = true;
         let width = super::width::budget(super::Stream::Stdout);
         self.bar.set_message(status_line(
             &self.view,
@@ -154,7 +158,7 @@ impl Renderer for Live {
                 self.bar.suspend(|| out.warn(&term_safe(message)));
             }
             Event::Summary(summary) => {
-                self.bar.finish_and_clear();
+                super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
                 self.out.println(&summary_text(summary))?;
                 return Ok(());
             }
@@ -173,7 +177,7 @@ impl Renderer for Live {
 
 impl Drop for Live {
     fn drop(&mut self) {
-        self.bar.finish_and_clear();
+        super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
         let _ = console::Term::stdout().show_cursor();
     }
 }

@@ -70,6 +70,29 @@ pub fn draw_target(stream: Stream) -> indicatif::ProgressDrawTarget {
     }
 }
 
+/// Takes a live region (spinner, status line, table) off the screen for good.
+///
+/// indicatif leaves the cursor at the right edge of its last line, so the
+/// `^C` a terminal echoes on Ctrl-C wraps onto a new line and a plain clear
+/// would then miss the top row. One space first puts the cursor on the line
+/// below the region whether or not `^C` was echoed; that line is wiped and
+/// the cursor returned to the region's last line before it is cleared.
+pub fn clear_live(bar: &indicatif::ProgressBar, stream: Stream, drawn: bool) {
+    if bar.is_finished() {
+        return;
+    }
+    bar.disable_steady_tick();
+    if drawn && !bar.is_hidden() {
+        let term = match stream {
+            Stream::Stdout => console::Term::stdout(),
+            Stream::Stderr => console::Term::stderr(),
+        };
+        let _ = term.write_str(" \r\x1b[2K\x1b[1A");
+        let _ = term.flush();
+    }
+    bar.finish_and_clear();
+}
+
 /// `COMFYCTL_FORCE_TTY` is set (to anything but 0): draw live views even
 /// into a pipe, so tests can see them.
 pub fn forced_tty() -> bool {

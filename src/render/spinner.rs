@@ -44,6 +44,6 @@ impl Spinner {
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        self.bar.finish_and_clear();
+        super::clear_live(&self.bar, super::Stream::Stderr, true);
     }
 }

@@ -19,6 +19,8 @@ pub struct Table {
     views: BTreeMap<String, View>,
     bar: ProgressBar,
     summaries: Vec<(String, Summary)>,
+    /// The table has been drawn at least once.
+    drawn: bool,
 }
 
 impl Table {
@@ -32,6 +34,7 @@ impl Table {
             views: BTreeMap::new(),
             bar,
             summaries: Vec::new(),
+            drawn: false,
         }
     }
 
@@ -220,7 +223,7 @@ impl Renderer for Table {
             Event::Summary(summary) => {
                 self.summaries.push((envelope.url.to_string(), *summary));
                 if self.summaries.len() == self.views.len() {
-                    self.bar.finish_and_clear();
+                    super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
                     // The table's order, not the order the monitors ended in.
                     let mut summaries = std::mem::take(&mut self.summaries);
                     summaries.sort_by_cached_key(|(url, _)| self.order(url));
@@ -235,19 +238,21 @@ impl Renderer for Table {
             _ => {}
         }
         self.bar.set_message(self.render());
+        self.drawn = true;
         Ok(())
     }
 
     fn tick(&mut self) {
         if !self.bar.is_finished() {
             self.bar.set_message(self.render());
+            self.drawn = true;
         }
     }
 }
 
 impl Drop for Table {
     fn drop(&mut self) {
-        self.bar.finish_and_clear();
+        super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
         let _ = console::Term::stdout().show_cursor();
     }
 }

@@ -11,4 +11,5 @@ mod mock;
 mod readiness;
 mod soak;
 mod trial_config;
+mod trial_output;
 mod watch;

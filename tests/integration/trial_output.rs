@@ -1,0 +1,438 @@
+//! Issue 9, what a new user's trial found in watch output, the renderers and
+//! `/metrics`: fleet lines that mixed servers, `--count 1` reporting a
+//! healthy server down, terminal injection, `--color always` off a terminal,
+//! the fallback warning, uptime, metrics of a dead server, summary order.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use crate::support::{MockServer, Proc, free_port, poll_until};
+use crate::util::{
+    RawProc, WATCH_WAIT, all_output, comfyctl, comfyctl_std, json, parse_line, wait_state, watch,
+};
+
+/// What a hostile server reports as `system.comfyui_version`: clear the
+/// screen, set the window title, colour, and forge a line.
+const HOSTILE: &str = "0.3\x1b[2J\x1b]0;pwned\x07\x1b[31mEVIL\r\nFAKE LINE";
+
+/// Lines of plain `watch` output that are about `url` and its queue.
+fn queue_lines<'a>(lines: &'a [String], url: &str) -> Vec<&'a String> {
+    lines
+        .iter()
+        .filter(|l| l.split_whitespace().nth(1) == Some(url) && l.contains(" queue "))
+        .collect()
+}
+
+#[test]
+fn plain_watch_over_a_fleet_keeps_each_servers_lines_apart() {
+    let busy = MockServer::start(&["--queue", "5"]);
+    let idle = MockServer::start(&[]);
+    let (a, b) = (busy.url(), idle.url());
+    let mut cmd = comfyctl_std();
+    cmd.args([
+        "watch",
+        "--interval",
+        "200ms",
+        "--count",
+        "4",
+        "--url",
+        &a,
+        "--url",
+        &b,
+    ]);
+    let mut w = Proc::spawn(cmd);
+    let status = w.wait_exit(WATCH_WAIT).expect("watch --count ends");
+    assert_eq!(status.code(), Some(0), "stderr: {}", w.stderr());
+    let lines = w.lines_so_far();
+    let text = lines.join("\n");
+    let (a_lines, b_lines) = (queue_lines(&lines, &a), queue_lines(&lines, &b));
+    // Both servers' status lines appear, each with its own numbers.
+    assert!(!a_lines.is_empty() && !b_lines.is_empty(), "{text}");
+    for l in &a_lines {
+        assert!(
+            l.contains("queue 5 remaining · 1 running · 4 pending · prompt "),
+            "{text}"
+        );
+    }
+    for l in &b_lines {
+        assert!(
+            l.contains("queue 0 remaining · 0 running · 0 pending") && !l.contains("prompt"),
+            "{text}"
+        );
+    }
+    // Nothing changed on either server in 4 polls: one line each, although
+    // the other server's lines came between.
+    assert_eq!(a_lines.len(), 1, "{text}");
+    assert_eq!(b_lines.len(), 1, "{text}");
+}
+
+#[test]
+fn count_1_on_a_healthy_server_exits_0_alone_and_in_a_fleet() {
+    let a = MockServer::start(&[]);
+    let b = MockServer::start(&[]);
+    for urls in [vec![a.url()], vec![a.url(), b.url()]] {
+        let mut cmd = comfyctl();
+        cmd.args(["watch", "--count", "1", "--interval", "200ms"]);
+        for u in &urls {
+            cmd.args(["--url", u]);
+        }
+        let out = cmd.output().expect("run watch");
+        assert_eq!(out.status.code(), Some(0), "{urls:?}: {}", all_output(&out));
+        let text = String::from_utf8_lossy(&out.stdout);
+        for u in &urls {
+            assert!(text.contains(&format!("{u} connected")), "{text}");
+        }
+    }
+}
+
+/// No byte that a terminal would act on: ESC, CR, BEL (other C0 controls
+/// than the newline too).
+fn assert_inert(what: &str, bytes: &[u8]) {
+    let bad: Vec<u8> = bytes
+        .iter()
+        .copied()
+        .filter(|b| (*b < 0x20 && *b != b'\n') || *b == 0x7f)
+        .collect();
+    assert!(
+        bad.is_empty(),
+        "{what}: control bytes {bad:?} in {:?}",
+        String::from_utf8_lossy(bytes)
+    );
+}
+
+#[test]
+fn a_hostile_version_never_reaches_the_terminal_raw_but_json_keeps_it() {
+    let mock = MockServer::start(&["--version", HOSTILE]);
+    let url = mock.url();
+    let escaped = "0.3\\u{1b}[2J\\u{1b}]0;pwned\\u{7}\\u{1b}[31mEVIL\\r\\nFAKE LINE";
+    let runs: [&[&str]; 3] = [
+        &["health"],
+        &["connect"],
+        &["watch", "--count", "1", "--interval", "200ms"],
+    ];
+    for args in runs {
+        let out = comfyctl()
+            .args(args)
+            .args(["--url", &url])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", all_output(&out));
+        assert_inert(&format!("{args:?} stdout"), &out.stdout);
+        assert_inert(&format!("{args:?} stderr"), &out.stderr);
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains(escaped), "{args:?}: {text}");
+        assert!(!text.lines().any(|l| l.starts_with("FAKE LINE")), "{text}");
+    }
+    // JSON carries the exact string.
+    for args in [&["health", "--json"][..], &["connect", "--json"][..]] {
+        let out = comfyctl()
+            .args(args)
+            .args(["--url", &url])
+            .output()
+            .expect("run");
+        assert_eq!(json(&out.stdout)["version"], HOSTILE, "{args:?}");
+    }
+    let out = comfyctl()
+        .args(["watch", "--json", "--count", "1", "--interval", "200ms"])
+        .args(["--url", &url])
+        .output()
+        .expect("run");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let status = text
+        .lines()
+        .map(parse_line)
+        .find(|v| v["event"] == "status" && v["source"] == "http")
+        .expect("a status event");
+    assert_eq!(status["version"], HOSTILE);
+}
+
+#[test]
+fn a_hostile_version_in_the_live_views_is_drawn_escaped() {
+    let mock = MockServer::start(&["--version", HOSTILE]);
+    let other = MockServer::start(&[]);
+    let fleets = [vec![mock.url()], vec![mock.url(), other.url()]];
+    for urls in fleets {
+        let mut cmd = comfyctl_std();
+        cmd.env("COMFYCTL_FORCE_TTY", "1")
+            .args(["watch", "--count", "2", "--interval", "200ms"]);
+        for u in &urls {
+            cmd.args(["--url", u]);
+        }
+        let mut w = RawProc::spawn(cmd);
+        assert_eq!(w.wait_code(WATCH_WAIT), Some(0), "{}", w.text());
+        assert!(w.wait_for(&["summary: uptime"], WATCH_WAIT), "{}", w.text());
+        let text = w.text();
+        // The live view draws with its own escapes (cursor moves, clears);
+        // none of the server's may pass, and NO_COLOR means no colour.
+        for needle in ["\x1b[2J", "\x1b]0;", "\x07", "\x1b[31m", "\r\nFAKE"] {
+            assert!(!text.contains(needle), "{urls:?}: {needle:?} in {text:?}");
+        }
+    }
+}
+
+#[test]
+fn color_always_colours_plain_watch_lines_in_a_pipe() {
+    let mock = MockServer::start(&[]);
+    let run = |extra: &[&str]| {
+        let out = comfyctl()
+            .args(["watch", "--count", "1", "--interval", "200ms"])
+            .args(extra)
+            .args(["--url", &mock.url()])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let coloured = run(&["--color", "always"]);
+    assert!(
+        coloured.contains("\x1b[32m\x1b[1mconnected"),
+        "{coloured:?}"
+    );
+    let plain = run(&[]);
+    assert!(!plain.contains('\x1b'), "{plain:?}");
+}
+
+/// The fallback warning for `url`, as every mode prints it.
+fn fallback_line(url: &str) -> String {
+    format!(
+        "warning: ComfyUI backend at {url} is unavailable; fallback=placeholder: generate placeholder images instead"
+    )
+}
+
+#[test]
+fn the_fallback_warning_goes_to_stderr_once_prefixed_in_every_mode() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let mock = MockServer::start(&[]);
+    let modes: [(&[&str], bool, Vec<String>); 4] = [
+        (&[], false, vec![dead.clone()]),
+        (&["--json"], false, vec![dead.clone()]),
+        (&[], true, vec![dead.clone()]),
+        (&[], true, vec![dead.clone(), mock.url()]),
+    ];
+    for (extra, tty, urls) in modes {
+        let mut cmd = comfyctl();
+        cmd.args(["watch", "--count", "1", "--interval", "200ms"])
+            .args(extra);
+        if tty {
+            cmd.env("COMFYCTL_FORCE_TTY", "1");
+        }
+        for u in &urls {
+            cmd.args(["--url", u]);
+        }
+        let out = cmd.output().expect("run");
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        let what = format!("{extra:?} tty={tty} {urls:?}");
+        assert_eq!(out.status.code(), Some(1), "{what}: {stdout}{stderr}");
+        assert!(
+            stderr.lines().any(|l| l == fallback_line(&dead)),
+            "{what}: stderr {stderr:?}"
+        );
+        assert!(!stderr.contains("warning: fallback"), "{what}: {stderr:?}");
+        assert!(!stderr.contains("warning: warning"), "{what}: {stderr:?}");
+        if extra.is_empty() && !tty {
+            assert!(
+                !stdout.contains("is unavailable; fallback"),
+                "{what}: {stdout:?}"
+            );
+        } else if !extra.is_empty() {
+            // NDJSON keeps its warning event on stdout as well.
+            assert!(stdout.contains("\"event\":\"warning\""), "{what}: {stdout}");
+        }
+    }
+}
+
+#[test]
+fn uptime_is_measured_from_the_first_judgement() {
+    let mock = MockServer::start(&[]);
+    let out = comfyctl()
+        .args([
+            "watch",
+            "--json",
+            "--until",
+            "connected",
+            "--url",
+            &mock.url(),
+        ])
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let summary = text
+        .lines()
+        .map(parse_line)
+        .find(|v| v["event"] == "summary")
+        .expect("a summary");
+    assert_eq!(summary["uptime_pct"], 100.0, "{text}");
+
+    // Connected, stopped by a signal: still all uptime.
+    let mut w = watch(&mock.url(), &["--interval", "200ms"]);
+    wait_state(&mut w, "connected");
+    let events = crate::util::finish(&mut w);
+    let summary = events.last().expect("summary");
+    assert_eq!(summary["uptime_pct"], 100.0, "{summary}");
+    assert_eq!(summary["outages"], 0);
+}
+
+/// `GET /metrics` from `addr`, body only.
+fn scrape(addr: SocketAddr) -> String {
+    let mut s = TcpStream::connect(addr).expect("connect to /metrics");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).expect("read /metrics");
+    raw.split_once("\r\n\r\n")
+        .map_or(raw.clone(), |(_, b)| b.to_string())
+}
+
+/// The address from `serving metrics on http://ADDR/metrics` on stderr.
+fn metrics_addr(w: &Proc) -> SocketAddr {
+    let mut addr = None;
+    poll_until(WATCH_WAIT, || {
+        addr = w.stderr().lines().find_map(|l| {
+            l.split("serving metrics on http://")
+                .nth(1)?
+                .strip_suffix("/metrics")?
+                .parse()
+                .ok()
+        });
+        addr.is_some()
+    });
+    addr.unwrap_or_else(|| panic!("no metrics address on stderr: {}", w.stderr()))
+}
+
+#[test]
+fn metrics_drop_readings_of_a_dead_server_and_list_series_in_a_stable_order() {
+    let mut a = MockServer::start(&["--queue", "3"]);
+    let b = MockServer::start(&[]);
+    let mut cmd = comfyctl_std();
+    cmd.args([
+        "watch",
+        "--json",
+        "--interval",
+        "200ms",
+        "--metrics",
+        "localhost:0",
+    ])
+    .args(["--url", &a.url(), "--url", &b.url()]);
+    let mut w = Proc::spawn(cmd);
+    let addr = metrics_addr(&w);
+    assert!(addr.ip().is_loopback(), "{addr}");
+    // The counters exist at 0 from the first scrape.
+    let first = scrape(addr);
+    for url in [a.url(), b.url()] {
+        let zero = format!("comfyui_reconnects_total{{target=\"{url}\"}} 0");
+        assert!(first.contains(&zero), "{first}");
+    }
+    let a_pending = format!("comfyui_queue_pending{{target=\"{}\"}} 2", a.url());
+    assert!(
+        poll_until(WATCH_WAIT, || {
+            let text = scrape(addr);
+            text.contains(&a_pending) && text.matches("comfyui_vram_free_bytes{").count() == 2
+        }),
+        "{}",
+        scrape(addr)
+    );
+    // Stable order: each family's series sorted by label set, every scrape.
+    let sample_names = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| l.rsplit_once(' ').map(|(h, _)| h.to_string()))
+            .filter(|h| !h.contains("_seconds"))
+            .collect()
+    };
+    let up = scrape(addr);
+    let names = sample_names(&up);
+    for family in ["comfyui_up{", "comfyui_queue_remaining{", "comfyui_state{"] {
+        let series: Vec<&String> = names.iter().filter(|n| n.starts_with(family)).collect();
+        let mut sorted = series.clone();
+        sorted.sort();
+        assert_eq!(series, sorted, "{family}: {up}");
+    }
+
+    a.kill();
+    let a_down = format!("comfyui_up{{target=\"{}\"}} 0", a.url());
+    assert!(
+        poll_until(WATCH_WAIT, || scrape(addr).contains(&a_down)),
+        "{}",
+        scrape(addr)
+    );
+    let down = scrape(addr);
+    let a_label = format!("target=\"{}\"", a.url());
+    for line in down.lines().filter(|l| l.contains(&a_label)) {
+        for gone in ["comfyui_queue_", "comfyui_vram_"] {
+            assert!(!line.starts_with(gone), "{line} while down:\n{down}");
+        }
+    }
+    // The live server keeps its readings.
+    let b_label = format!("target=\"{}\"", b.url());
+    assert!(
+        down.lines()
+            .any(|l| l.starts_with("comfyui_queue_pending{") && l.contains(&b_label)),
+        "{down}"
+    );
+    wait_state(&mut w, "reconnecting");
+    w.signal(libc::SIGINT);
+    assert_eq!(w.wait_exit(WATCH_WAIT).and_then(|s| s.code()), Some(0));
+}
+
+#[test]
+fn fleet_summaries_come_in_the_tables_order() {
+    // The table shows troubled servers first, then by URL: the dead one
+    // first, whatever order the monitors end in.
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let a = MockServer::start(&[]);
+    let b = MockServer::start(&[]);
+    let mut healthy = [a.url(), b.url()];
+    healthy.sort();
+    let mut cmd = comfyctl_std();
+    cmd.env("COMFYCTL_FORCE_TTY", "1")
+        .args(["watch", "--interval", "200ms"])
+        .args(["--url", &healthy[1], "--url", &dead, "--url", &healthy[0]]);
+    let mut w = RawProc::spawn(cmd);
+    // The state lines above the table: `connected` padded to 12 columns.
+    let up = |u: &str| format!("connected    {u} ");
+    assert!(
+        w.wait_for(
+            &["reconnecting", &up(&healthy[0]), &up(&healthy[1])],
+            WATCH_WAIT
+        ),
+        "{}",
+        w.text()
+    );
+    w.signal(libc::SIGINT);
+    assert_eq!(w.wait_code(WATCH_WAIT), Some(0));
+    assert!(w.wait_for(&["summary: uptime"], WATCH_WAIT), "{}", w.text());
+    let text = w.text();
+    let tail = &text[text
+        .find(&format!("{dead} summary:"))
+        .expect("dead summary")..];
+    let at = |u: &str| tail.find(&format!("{u} summary:")).expect("summary");
+    assert!(at(&healthy[0]) < at(&healthy[1]), "{tail}");
+    // The summaries come after the table was cleared: no table row after them.
+    assert!(!tail.contains("STATE "), "{tail:?}");
+}
+
+#[test]
+fn a_metrics_address_without_a_port_is_exit_2_naming_the_flag() {
+    for bad in ["localhost", "http://localhost:9464"] {
+        let out = comfyctl()
+            .args(["watch", "--url", "127.0.0.1:1", "--metrics", bad])
+            .output()
+            .expect("run");
+        assert_eq!(out.status.code(), Some(2), "{bad}: {}", all_output(&out));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("--metrics:"), "{stderr}");
+        assert_eq!(
+            stderr.lines().filter(|l| l.contains("--metrics")).count(),
+            1
+        );
+    }
+}
