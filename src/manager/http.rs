@@ -72,7 +72,11 @@ impl HttpClient {
     /// A GET of `route` under the target's prefix, with the URL's
     /// credentials as basic auth.
     fn get_request(&self, target: &Target, route: &str) -> reqwest::RequestBuilder {
-        let request = self.client.get(target.endpoint(route));
+        self.get_request_url(target, target.endpoint(route))
+    }
+
+    fn get_request_url(&self, target: &Target, url: url::Url) -> reqwest::RequestBuilder {
+        let request = self.client.get(url);
         match basic_auth(target) {
             Some(auth) => request.header(AUTHORIZATION, auth),
             None => request,
@@ -87,7 +91,23 @@ impl HttpClient {
         route: &str,
         cap: usize,
     ) -> Result<Vec<u8>, ProbeError> {
-        let request = self.get_request(target, route);
+        self.get_query(target, route, &[], cap).await
+    }
+
+    /// [`HttpClient::get`] with query parameters (encoded, never part of
+    /// error messages).
+    pub async fn get_query(
+        &self,
+        target: &Target,
+        route: &str,
+        query: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<Vec<u8>, ProbeError> {
+        let mut url = target.endpoint(route);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let request = self.get_request_url(target, url);
         let fetch = async {
             let mut response = request
                 .send()
