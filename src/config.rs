@@ -262,6 +262,7 @@ pub fn reconnect_policy(
         max_attempts: args.max_attempts,
         deadline,
         fallback: config.fallback_mode,
+        max_job_time: None,
     }
 }
 
@@ -287,7 +288,17 @@ pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems
     if args.count == Some(0) {
         problems.extend(vec!["--count: must be at least 1".into()]);
     }
+    settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
     settings
+}
+
+/// Parses `--max-job-time` (watch and health): greater than 0.
+fn max_job_time(input: Option<&str>, problems: &mut Problems) -> Option<Duration> {
+    let d = problems.take(parse_duration("--max-job-time", input?))?;
+    if d.is_zero() {
+        problems.extend(vec!["--max-job-time: must be greater than 0".into()]);
+    }
+    Some(d)
 }
 
 /// Where `watch` sends events besides the screen.

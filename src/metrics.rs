@@ -18,10 +18,11 @@ use crate::manager::{Envelope, Event, State, unix_ms};
 
 type Labels = Vec<(String, String)>;
 
-const STATES: [State; 6] = [
+const STATES: [State; 7] = [
     State::Connecting,
     State::Connected,
     State::Degraded,
+    State::Stalled,
     State::Disconnected,
     State::Reconnecting,
     State::Failed,
@@ -150,7 +151,9 @@ impl Metrics {
                 if previous.is_some() {
                     self.transitions.get_or_create(&t).inc();
                 }
-                if *state == State::Connected && previous.is_some_and(|p| p != State::Connecting) {
+                if *state == State::Connected
+                    && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
+                {
                     self.reconnects.get_or_create(&t).inc();
                 }
             }

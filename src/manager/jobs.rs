@@ -25,7 +25,7 @@ pub const PAGE: usize = 10;
 pub const BIG_PAGE: usize = 50;
 /// Finished job ids remembered, so none is reported twice; the oldest are
 /// forgotten first (they have long left the newest page).
-pub const SEEN_CAP: usize = 4096;
+pub const SEEN_CAP: usize = 1024;
 /// Longest error message kept, in characters.
 pub const MESSAGE_MAX: usize = 240;
 /// Longest node id, node type or exception type kept, in characters.
@@ -422,21 +422,28 @@ fn not_jobs(route: &str, detail: &str) -> ProbeError {
     )
 }
 
-/// Ids already reported, bounded: the oldest are forgotten first.
+/// Ids already reported, bounded: the oldest are forgotten first. Kept as
+/// 64-bit hashes, so a fleet of a thousand servers stays small.
 #[derive(Debug, Default)]
 struct Seen {
-    order: VecDeque<String>,
-    set: HashSet<String>,
+    order: VecDeque<u64>,
+    set: HashSet<u64>,
 }
 
 impl Seen {
+    fn key(id: &str) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
+    }
+
     fn contains(&self, id: &str) -> bool {
-        self.set.contains(id)
+        self.set.contains(&Seen::key(id))
     }
 
     fn insert(&mut self, id: &str) {
-        if self.set.insert(id.to_owned()) {
-            self.order.push_back(id.to_owned());
+        let key = Seen::key(id);
+        if self.set.insert(key) {
+            self.order.push_back(key);
             while self.order.len() > SEEN_CAP {
                 if let Some(old) = self.order.pop_front() {
                     self.set.remove(&old);
@@ -519,7 +526,10 @@ impl JobTracker {
         if !self.dirty {
             return None;
         }
-        Some(self.last_fetch.map_or_else(Instant::now, |t| t + self.interval))
+        Some(
+            self.last_fetch
+                .map_or_else(Instant::now, |t| t + self.interval),
+        )
     }
 
     /// Marks a request as sent; returns its source and page size.
@@ -787,7 +797,11 @@ mod tests {
         let error = job.error.as_ref().unwrap();
         assert_eq!(error.node_type.as_deref(), Some("EmptyImage"));
         assert_eq!(error.exception_type.as_deref(), Some("RuntimeError"));
-        assert!(error.message.starts_with("[enforce fail"), "{}", error.message);
+        assert!(
+            error.message.starts_with("[enforce fail"),
+            "{}",
+            error.message
+        );
         assert!(!error.message.contains('\n'));
 
         let body: serde_json::Value =
@@ -889,7 +903,10 @@ mod tests {
         std::thread::sleep(Duration::from_millis(2));
         assert!(matches!(t.on_poll(q, Some("a")), Some(Stall::Began { .. })));
         assert_eq!(t.on_poll(q, Some("a")), None, "reported once");
-        assert_eq!(t.on_poll((Some(0), Some(0), Some(0)), None), Some(Stall::Ended));
+        assert_eq!(
+            t.on_poll((Some(0), Some(0), Some(0)), None),
+            Some(Stall::Ended)
+        );
         assert!(t.due().is_some(), "a moved queue asks for jobs");
     }
 

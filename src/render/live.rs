@@ -39,7 +39,7 @@ impl Live {
         let s = self.out.style();
         match state {
             State::Connected => s.green().bold(),
-            State::Degraded => s.yellow().bold(),
+            State::Degraded | State::Stalled => s.yellow().bold(),
             State::Disconnected | State::Failed => s.red().bold(),
             State::Reconnecting => s.magenta().bold(),
             State::Connecting => s.cyan(),
@@ -75,6 +75,14 @@ impl Live {
             let progress = self.view.progress_text();
             if !progress.is_empty() {
                 parts.push(progress);
+            }
+            let running = self.view.running.text();
+            if !running.is_empty() {
+                parts.push(running);
+            }
+            let recent = self.view.recent.text();
+            if !recent.is_empty() {
+                parts.push(format!("jobs {recent}"));
             }
             if let Some(ms) = self.view.latency_ms {
                 parts.push(format!("{ms:.1} ms"));
@@ -114,6 +122,12 @@ impl Renderer for Live {
                     "{ts} {}",
                     style.apply_to(format!("warning: {message}"))
                 ));
+            }
+            Event::Job(job) => {
+                if let Some(text) = super::jobs::job_line(job) {
+                    let style = self.out.style().red();
+                    self.bar.println(format!("{ts} {}", style.apply_to(text)));
+                }
             }
             Event::Summary(summary) => {
                 self.bar.finish_and_clear();

@@ -37,7 +37,7 @@ impl Table {
         match state {
             Some(State::Failed) => 0,
             Some(State::Disconnected) | Some(State::Reconnecting) => 1,
-            Some(State::Degraded) => 2,
+            Some(State::Degraded) | Some(State::Stalled) => 2,
             None | Some(State::Connecting) => 3,
             Some(State::Connected) => 4,
         }
@@ -56,8 +56,16 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize) -> Str
     let mut rows: Vec<(&String, &View)> = views.iter().collect();
     rows.sort_by_key(|(url, v)| (Table::rank(v.state), (*url).clone()));
     let header = format!(
-        "{:<13} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
-        "STATE", "SERVER", "VERSION", "QUEUE rem/run/pen", "PROGRESS", "LATENCY", "FOR"
+        "{:<13} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8} {:>8} {:>14}",
+        "STATE",
+        "SERVER",
+        "VERSION",
+        "QUEUE rem/run/pen",
+        "PROGRESS",
+        "LATENCY",
+        "FOR",
+        "JOB AGE",
+        "10m ok/fail med"
     );
     let mut lines = vec![s.clone().bold().apply_to(header).to_string()];
     let room = height.saturating_sub(3);
@@ -76,7 +84,7 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize) -> Str
         let state = v.state.map_or("starting", State::as_str);
         let styled = match v.state {
             Some(State::Connected) => s.clone().green(),
-            Some(State::Degraded) => s.clone().yellow(),
+            Some(State::Degraded) | Some(State::Stalled) => s.clone().yellow(),
             Some(State::Reconnecting) => s.clone().magenta(),
             Some(State::Disconnected) | Some(State::Failed) => s.clone().red(),
             _ => s.clone().cyan(),
@@ -85,14 +93,17 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize) -> Str
         let n = |x: Option<u64>| x.map_or("?".to_string(), |x| x.to_string());
         let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
         let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
+        let job_age = v.running.age().map_or("-".into(), short_duration);
         lines.push(format!(
-            "{styled} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8}",
+            "{styled} {:<34} {:<9} {:>17} {:<22} {:>9} {:>8} {:>8} {:>14}",
             truncate(url, 34),
             truncate(v.version.as_deref().unwrap_or("-"), 9),
             queue,
             truncate(&v.progress_text(), 22),
             latency,
             short_duration(v.since.elapsed()),
+            job_age,
+            v.recent.short(),
         ));
     }
     if hidden_ok > 0 {
@@ -128,6 +139,13 @@ impl Renderer for Table {
                     state.as_str(),
                     envelope.url
                 ));
+            }
+            Event::Job(job) => {
+                if let Some(text) = super::jobs::job_line(job) {
+                    let ts = humantime::format_rfc3339_seconds(envelope.at);
+                    self.bar
+                        .println(format!("{ts} {:<12} {} {text}", "job", envelope.url));
+                }
             }
             Event::Summary(summary) => {
                 self.summaries.push((envelope.url.to_string(), *summary));

@@ -25,6 +25,10 @@ pub struct View {
     pub reconnect: Option<(u32, Duration, Instant)>,
     /// The fallback warning while the backend is down.
     pub warning: Option<String>,
+    /// The running job and how long it has been seen running.
+    pub running: super::jobs::Running,
+    /// Jobs finished in the last ten minutes.
+    pub recent: super::jobs::JobWindow,
 }
 
 impl Default for View {
@@ -39,6 +43,8 @@ impl Default for View {
             node: None,
             reconnect: None,
             warning: None,
+            running: Default::default(),
+            recent: Default::default(),
         }
     }
 }
@@ -60,8 +66,10 @@ impl View {
                     self.latency_ms = None;
                     self.running_prompt = None;
                     self.node = None;
+                    self.running = Default::default();
                 }
             }
+            Event::Job(job) => self.recent.push(job),
             Event::Status {
                 status,
                 running_prompt,
@@ -74,6 +82,7 @@ impl View {
                 );
                 self.latency_ms = status.latency_ms;
                 self.running_prompt.clone_from(running_prompt);
+                self.running.observe(running_prompt.as_deref());
                 if running_prompt.is_none() {
                     self.node = None;
                 }
