@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use super::safe::term_safe_bounded;
 use super::view::short_duration;
-use crate::manager::jobs::{Job, JobStatus};
+use crate::manager::jobs::{Job, JobStatus, JobsReport};
 
 /// How far back the rolling tally looks.
 pub const WINDOW: Duration = Duration::from_secs(600);
@@ -51,6 +51,43 @@ pub fn job_line(job: &Job) -> Option<String> {
         JobStatus::Cancelled => Some(format!("job {id} cancelled{after}")),
         _ => None,
     }
+}
+
+/// `running 0e163167 for 2m 5s · recent 8 completed, 1 failed, 0 cancelled
+/// · last failure 593870ce in node 2 (SaveImage): Exception: …`, for
+/// `health`.
+pub fn health_line(report: &JobsReport) -> String {
+    let mut parts = Vec::new();
+    match &report.running {
+        Some(r) => {
+            let id = term_safe_bounded(r.id.get(..8).unwrap_or(&r.id), 8);
+            let age = r
+                .age_ms
+                .map(|ms| format!(" for {}", short_duration(Duration::from_millis(ms))))
+                .unwrap_or_default();
+            parts.push(format!("running {id}{age}"));
+        }
+        None => parts.push("none running".into()),
+    }
+    let c = report.recent;
+    parts.push(format!(
+        "recent {} completed, {} failed, {} cancelled",
+        c.completed, c.failed, c.cancelled
+    ));
+    if let Some(f) = &report.last_failure {
+        let job = Job {
+            id: f.id.clone(),
+            status: JobStatus::Failed,
+            create_ms: None,
+            start_ms: None,
+            end_ms: None,
+            error: f.error.clone(),
+        };
+        if let Some(line) = job_line(&job) {
+            parts.push(format!("last failure: {}", line.trim_start_matches("job ")));
+        }
+    }
+    parts.join(" · ")
 }
 
 /// Finished jobs of the last [`WINDOW`], for "done · failed · median".
