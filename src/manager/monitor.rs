@@ -580,7 +580,7 @@ impl Monitor {
                     format!(
                         "job {} has been running for {} (--max-job-time {})",
                         id.get(..8).unwrap_or(&id),
-                        humantime::format_duration(Duration::from_secs(age.as_secs())),
+                        humantime::format_duration(Duration::from_millis(age.as_millis() as u64)),
                         humantime::format_duration(limit)
                     ),
                 )
