@@ -200,6 +200,11 @@ pub struct WatchArgs {
     #[command(flatten)]
     pub policy: ReconnectPolicyArgs,
 
+    /// A job running longer than this puts the server in state `stalled`
+    /// (off by default: long video jobs are legitimate).
+    #[arg(long, value_name = "DURATION")]
+    pub max_job_time: Option<String>,
+
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464
     /// (GET /metrics, OpenMetrics text).
     #[arg(long, value_name = "ADDR")]
@@ -287,6 +292,15 @@ pub struct HealthArgs {
     /// Ready only while queue_remaining is at most N.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_queue: Option<u64>,
+
+    /// Not ready (exit 3) when more than N jobs of the newest page (10)
+    /// failed.
+    #[arg(long, value_name = "N")]
+    pub max_failed: Option<u32>,
+
+    /// Not ready (exit 3) when the running job has run longer than this.
+    #[arg(long, value_name = "DURATION")]
+    pub max_job_time: Option<String>,
 }
 
 /// `--expect` values.

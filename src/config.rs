@@ -355,6 +355,7 @@ pub fn reconnect_policy(
         max_attempts: args.max_attempts,
         deadline,
         fallback: config.fallback_mode,
+        max_job_time: None,
     }
 }
 
@@ -377,7 +378,17 @@ pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems
     if args.count == Some(0) {
         problems.extend(vec!["--count: must be at least 1".into()]);
     }
+    settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
     settings
+}
+
+/// Parses `--max-job-time` (watch and health): greater than 0.
+fn max_job_time(input: Option<&str>, problems: &mut Problems) -> Option<Duration> {
+    let d = problems.take(parse_duration("--max-job-time", input?))?;
+    if d.is_zero() {
+        problems.extend(vec!["--max-job-time: must be greater than 0".into()]);
+    }
+    Some(d)
 }
 
 /// Where `watch` sends events besides the screen.
@@ -482,6 +493,10 @@ pub struct HealthPlan {
     pub expect_down: bool,
     /// The readiness checks.
     pub checks: Checks,
+    /// Not ready when more than this many jobs of the newest page failed.
+    pub max_failed: Option<u32>,
+    /// Not ready when the running job is older than this.
+    pub max_job_time: Option<Duration>,
 }
 
 /// Builds `health`'s plan; workflow files are read and parsed here, so a
@@ -542,9 +557,11 @@ pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
     }
     checks.max_queue = args.max_queue;
     let expect_down = args.expect == ExpectArg::Down;
-    if expect_down && !checks.is_empty() {
+    let max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
+    let job_checks = args.max_failed.is_some() || max_job_time.is_some();
+    if expect_down && (!checks.is_empty() || job_checks) {
         problems.extend(vec![
-            "--expect down: readiness checks (--workflow, --require-*, --max-queue) only apply to --expect up".into(),
+            "--expect down: readiness checks (--workflow, --require-*, --max-queue, --max-failed, --max-job-time) only apply to --expect up".into(),
         ]);
     }
     HealthPlan {
@@ -552,6 +569,8 @@ pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
         interval,
         expect_down,
         checks,
+        max_failed: args.max_failed,
+        max_job_time,
     }
 }
 

@@ -14,14 +14,16 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
+use crate::manager::jobs::JobStatus;
 use crate::manager::{Envelope, Event, State, unix_ms};
 
 type Labels = Vec<(String, String)>;
 
-const STATES: [State; 6] = [
+const STATES: [State; 7] = [
     State::Connecting,
     State::Connected,
     State::Degraded,
+    State::Stalled,
     State::Disconnected,
     State::Reconnecting,
     State::Failed,
@@ -41,11 +43,28 @@ pub struct Metrics {
     vram_free: Family<Labels, Gauge>,
     vram_total: Family<Labels, Gauge>,
     ws_age: Family<Labels, Gauge<f64, AtomicU64>>,
+    jobs: Family<Labels, Counter>,
+    job_duration: Family<Labels, Histogram>,
+    job_queue_wait: Family<Labels, Histogram>,
+    running_job_age: Family<Labels, Gauge<f64, AtomicU64>>,
+    last_job_failure: Family<Labels, Gauge<f64, AtomicU64>>,
+    /// Per target: the running prompt id and when it was first seen (Unix ms).
+    running: Mutex<HashMap<String, (String, u64)>>,
     /// Per target: when its WebSocket last received a frame (Unix ms).
     activity: HashMap<String, Arc<AtomicU64>>,
     /// Per target: the VRAM series' labels, so they can be dropped while
     /// the server is down.
     devices: Mutex<HashMap<String, Vec<Labels>>>,
+}
+
+/// Histogram buckets for job times: diffusion work takes from half a second
+/// to half an hour.
+const JOB_BUCKETS: [f64; 13] = [
+    0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1200.0, 1800.0,
+];
+
+fn job_histogram() -> Histogram {
+    Histogram::new(JOB_BUCKETS)
 }
 
 fn target(url: &str) -> Labels {
@@ -70,6 +89,38 @@ impl Metrics {
         let vram_free = Family::<Labels, Gauge>::default();
         let vram_total = Family::<Labels, Gauge>::default();
         let ws_age = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        let jobs = Family::<Labels, Counter>::default();
+        let job_duration =
+            Family::<Labels, Histogram>::new_with_constructor(job_histogram as fn() -> Histogram);
+        let job_queue_wait =
+            Family::<Labels, Histogram>::new_with_constructor(job_histogram as fn() -> Histogram);
+        let running_job_age = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        let last_job_failure = Family::<Labels, Gauge<f64, AtomicU64>>::default();
+        registry.register(
+            "jobs",
+            "finished jobs by status (completed, failed, cancelled)",
+            jobs.clone(),
+        );
+        registry.register(
+            "job_duration_seconds",
+            "job run time (execution end - start)",
+            job_duration.clone(),
+        );
+        registry.register(
+            "job_queue_wait_seconds",
+            "time a job waited in the queue (execution start - create)",
+            job_queue_wait.clone(),
+        );
+        registry.register(
+            "running_job_age_seconds",
+            "seconds the running job has been seen running (0 when idle)",
+            running_job_age.clone(),
+        );
+        registry.register(
+            "last_job_failure_timestamp_seconds",
+            "when the newest failed job ended (server clock, Unix seconds)",
+            last_job_failure.clone(),
+        );
         registry.register(
             "up",
             "1 while the server answers HTTP (connected or degraded)",
@@ -136,6 +187,12 @@ impl Metrics {
             vram_free,
             vram_total,
             ws_age,
+            jobs,
+            job_duration,
+            job_queue_wait,
+            running_job_age,
+            last_job_failure,
+            running: Mutex::new(HashMap::new()),
             activity,
             devices: Mutex::new(HashMap::new()),
         }
@@ -160,14 +217,44 @@ impl Metrics {
                 if previous.is_some() {
                     self.transitions.get_or_create(&t).inc();
                 }
-                if *state == State::Connected && previous.is_some_and(|p| p != State::Connecting) {
+                if state.is_down() {
+                    self.observe_running(url, None);
+                }
+                if *state == State::Connected
+                    && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
+                {
                     self.reconnects.get_or_create(&t).inc();
                 }
                 if state.is_down() {
                     self.forget_readings(url, &t);
                 }
             }
-            Event::Status { status, .. } if status.available => {
+            Event::Job(job) => {
+                let mut labels = t.clone();
+                labels.push(("status".into(), job.status.as_str().into()));
+                self.jobs.get_or_create(&labels).inc();
+                if let Some(ms) = job.duration_ms() {
+                    self.job_duration
+                        .get_or_create(&t)
+                        .observe(ms as f64 / 1000.0);
+                }
+                if let Some(ms) = job.queued_ms() {
+                    self.job_queue_wait
+                        .get_or_create(&t)
+                        .observe(ms as f64 / 1000.0);
+                }
+                if job.status == JobStatus::Failed {
+                    let at = job.end_ms.unwrap_or_else(unix_ms);
+                    self.last_job_failure
+                        .get_or_create(&t)
+                        .set(at as f64 / 1000.0);
+                }
+            }
+            Event::Status {
+                status,
+                running_prompt,
+            } if status.available => {
+                self.observe_running(url, running_prompt.as_deref());
                 let set = |family: &Family<Labels, Gauge>, v: Option<u64>| {
                     if let Some(v) = v {
                         family.get_or_create(&t).set(v as i64);
@@ -219,10 +306,34 @@ impl Metrics {
         }
     }
 
+    /// Remembers when `url`'s running prompt was first seen; idle is 0.
+    fn observe_running(&self, url: &str, id: Option<&str>) {
+        let Ok(mut running) = self.running.lock() else {
+            return;
+        };
+        match id {
+            Some(id) if running.get(url).is_some_and(|(seen, _)| seen == id) => {}
+            Some(id) => {
+                running.insert(url.to_owned(), (id.to_owned(), unix_ms()));
+            }
+            None => {
+                if running.remove(url).is_some() {
+                    self.running_job_age.get_or_create(&target(url)).set(0.0);
+                }
+            }
+        }
+    }
+
     /// The OpenMetrics text, with message ages computed now; series within
     /// each family in a stable order (by label set).
     pub fn render(&self) -> String {
         let now = unix_ms();
+        if let Ok(running) = self.running.lock() {
+            for (url, (_, since)) in running.iter() {
+                let age = now.saturating_sub(*since) as f64 / 1000.0;
+                self.running_job_age.get_or_create(&target(url)).set(age);
+            }
+        }
         for (url, last) in &self.activity {
             let last = last.load(Ordering::Relaxed);
             if last > 0 {

@@ -8,8 +8,10 @@ use tokio::time::Instant;
 use crate::cli::{GlobalArgs, HealthArgs};
 use crate::config::{self, HealthPlan, Problems};
 use crate::error::{Error, Exit};
+use crate::manager::jobs::{self, JobsReport};
 use crate::manager::readiness::{self, CheckResult, Checks};
-use crate::manager::{ErrorKind, FallbackMode, HttpClient, Status, Target};
+use crate::manager::{ErrorKind, FallbackMode, HttpClient, Status, Target, unix_ms};
+use crate::render::jobs as jobs_text;
 use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner};
@@ -17,19 +19,77 @@ use crate::render::{Output, human, json::Report, spinner::Spinner};
 /// Poll period while the server is unreachable (when `--interval` is longer).
 const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
 
-/// One poll: the health probe, then the readiness checks if it is up.
-async fn poll(http: &HttpClient, target: &Target, checks: &Checks) -> (Status, Vec<CheckResult>) {
-    let (mut status, _) = http.probe(target).await;
+/// The jobs part of a poll: the report, or why there is none.
+type JobsResult = Option<Result<JobsReport, String>>;
+
+/// One poll: the health probe, then the readiness checks and one small page
+/// of jobs if it is up.
+async fn poll(
+    http: &HttpClient,
+    target: &Target,
+    checks: &Checks,
+    with_jobs: bool,
+) -> (Status, Vec<CheckResult>, JobsResult) {
+    let (mut status, queue) = http.probe(target).await;
     let results = if status.available && !checks.is_empty() {
         readiness::run(http, target, checks, &mut status).await
     } else {
         Vec::new()
     };
-    (status, results)
+    let jobs = if status.available && with_jobs {
+        let running = queue.and_then(|q| q.running_prompt_id);
+        Some(
+            jobs::fetch_recent(http, target)
+                .await
+                .map(|(_, page)| jobs::report(&page, running.as_deref(), unix_ms()))
+                .map_err(|e| e.message),
+        )
+    } else {
+        None
+    };
+    (status, results, jobs)
+}
+
+/// Why the jobs are not what `--max-failed` / `--max-job-time` ask for.
+fn jobs_missing(plan: &HealthPlan, jobs: &JobsResult) -> Option<String> {
+    if plan.max_failed.is_none() && plan.max_job_time.is_none() {
+        return None;
+    }
+    let report = match jobs {
+        None => return None,
+        Some(Err(e)) => return Some(format!("jobs: cannot read the job list: {e}")),
+        Some(Ok(r)) => r,
+    };
+    if let Some(max) = plan.max_failed
+        && report.recent.failed > max
+    {
+        return Some(format!(
+            "jobs: {} of the newest {} failed (--max-failed {max})",
+            report.recent.failed,
+            jobs::PAGE
+        ));
+    }
+    if let Some(max) = plan.max_job_time
+        && let Some(running) = &report.running
+        && let Some(age) = running.age_ms
+        && age > max.as_millis() as u64
+    {
+        return Some(format!(
+            "jobs: the running job has run for {} (--max-job-time {})",
+            short_duration(Duration::from_millis(age)),
+            humantime::format_duration(max)
+        ));
+    }
+    None
 }
 
 /// Why a poll is not what we wait for; `None` when it is.
-fn missing(plan: &HealthPlan, status: &Status, results: &[CheckResult]) -> Option<String> {
+fn missing(
+    plan: &HealthPlan,
+    status: &Status,
+    results: &[CheckResult],
+    jobs: &JobsResult,
+) -> Option<String> {
     if plan.expect_down {
         return match &status.error {
             Some(e) if e.kind == ErrorKind::ConnectionRefused => None,
@@ -44,12 +104,14 @@ fn missing(plan: &HealthPlan, status: &Status, results: &[CheckResult]) -> Optio
         .iter()
         .find(|r| !r.ok)
         .map(|r| format!("{}: {}", r.check, r.detail))
+        .or_else(|| jobs_missing(plan, jobs))
 }
 
 /// What `health` found for one server.
 struct Outcome {
     status: Status,
     results: Vec<CheckResult>,
+    jobs: JobsResult,
     exit: Exit,
     waited: Option<Duration>,
 }
@@ -93,12 +155,14 @@ async fn check(
     spinner: Option<&Spinner>,
     multi: bool,
 ) -> Outcome {
+    let with_jobs = !plan.expect_down;
     let Some(wait) = plan.wait else {
-        let (status, results) = poll(http, target, &plan.checks).await;
-        let exit = verdict(plan, &status, &results, status.available);
+        let (status, results, jobs) = poll(http, target, &plan.checks, with_jobs).await;
+        let exit = verdict(plan, &status, &results, &jobs, status.available);
         return Outcome {
             status,
             results,
+            jobs,
             exit,
             waited: None,
         };
@@ -115,18 +179,18 @@ async fn check(
     };
     let mut ever_reachable = false;
     let mut last_reason: Option<String> = None;
-    let mut last: Option<(Status, Vec<CheckResult>)> = None;
+    let mut last: Option<(Status, Vec<CheckResult>, JobsResult)> = None;
     let mut first = true;
     loop {
         // The deadline covers the whole command, polls included, except
         // that the first check always runs to completion (each request
         // bounded by --timeout): `--wait 1ms` on a healthy server is 0.
         let polled = if std::mem::take(&mut first) {
-            Ok(poll(http, target, &plan.checks).await)
+            Ok(poll(http, target, &plan.checks, with_jobs).await)
         } else {
-            tokio::time::timeout_at(deadline, poll(http, target, &plan.checks)).await
+            tokio::time::timeout_at(deadline, poll(http, target, &plan.checks, with_jobs)).await
         };
-        let Ok((status, results)) = polled else {
+        let Ok((status, results, jobs)) = polled else {
             break;
         };
         ever_reachable |= status.available;
@@ -138,8 +202,8 @@ async fn check(
         } else {
             plan.interval.min(UNREACHABLE_POLL)
         };
-        let reason = missing(plan, &status, &results);
-        last = Some((status, results));
+        let reason = missing(plan, &status, &results, &jobs);
+        last = Some((status, results, jobs));
         let Some(reason) = reason else { break };
         if last_reason.as_deref() != Some(reason.as_str()) {
             if !out.live && !out.json {
@@ -164,14 +228,15 @@ async fn check(
         }
         tokio::time::sleep(pause).await;
     }
-    let (status, results) = last.unwrap_or_else(|| {
+    let (status, results, jobs) = last.unwrap_or_else(|| {
         let error = crate::manager::http::timeout_error(target, "the whole --wait", wait);
-        (Status::failed(target.to_string(), error), Vec::new())
+        (Status::failed(target.to_string(), error), Vec::new(), None)
     });
-    let exit = verdict(plan, &status, &results, ever_reachable);
+    let exit = verdict(plan, &status, &results, &jobs, ever_reachable);
     Outcome {
         status,
         results,
+        jobs,
         exit,
         waited: Some(started.elapsed()),
     }
@@ -184,9 +249,10 @@ fn verdict(
     plan: &HealthPlan,
     status: &Status,
     results: &[CheckResult],
+    jobs: &JobsResult,
     ever_reachable: bool,
 ) -> Exit {
-    match missing(plan, status, results) {
+    match missing(plan, status, results, jobs) {
         None => Exit::Ok,
         Some(_) if plan.expect_down => Exit::NotReady,
         Some(_) if !ever_reachable => Exit::Unavailable,
@@ -209,6 +275,8 @@ fn report(
         if plan.expect_down {
             // Going away was asked for: no fallback to fall back to.
             report.fallback = None;
+        } else {
+            report = report.with_jobs(o.jobs.as_ref().and_then(|j| j.as_ref().ok()));
         }
         out.println(&report.to_line())?;
     } else {
@@ -221,8 +289,21 @@ fn report(
             text.push('\n');
             text.push_str(&human::checks_block(results, out));
         }
+        match &o.jobs {
+            Some(Ok(report)) => {
+                let label = out.style().dim().apply_to(format!("{:<9}", "jobs"));
+                text.push_str(&format!("\n  {label}{}", jobs_text::health_line(report)));
+            }
+            Some(Err(e)) => {
+                let label = out.style().dim().apply_to(format!("{:<9}", "jobs"));
+                text.push_str(&format!("\n  {label}unknown: {}", term_safe(e)));
+            }
+            None => {}
+        }
         if let Some(waited) = o.waited {
             text.push_str(&format!("\n  {}", outcome_text(plan, o, waited)));
+        } else if let Some(reason) = jobs_missing(plan, &o.jobs) {
+            text.push_str(&format!("\n  not ready: {}", term_safe(&reason)));
         }
         out.println(&text)?;
     }
@@ -233,7 +314,7 @@ fn report(
 }
 
 fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
-    match missing(plan, &o.status, &o.results) {
+    match missing(plan, &o.status, &o.results, &o.jobs) {
         None if plan.expect_down => format!("gone after {}", short_duration(waited)),
         None => format!("ready after {}", short_duration(waited)),
         Some(reason) if plan.expect_down => {
@@ -263,8 +344,10 @@ fn report_many(
                     .with_checks(with_checks.then_some(o.results.as_slice()));
                 if plan.expect_down {
                     report.fallback = None;
+                    report
+                } else {
+                    report.with_jobs(o.jobs.as_ref().and_then(|j| j.as_ref().ok()))
                 }
-                report
             })
             .collect();
         out.println(&serde_json::to_string(&reports).expect("Status serialises"))?;
@@ -276,7 +359,7 @@ fn report_many(
                     return human::gone_line(&o.status, out);
                 }
                 let mut row = human::status_row(&o.status, out);
-                if let Some(reason) = missing(plan, &o.status, &o.results)
+                if let Some(reason) = missing(plan, &o.status, &o.results, &o.jobs)
                     && o.status.available
                 {
                     row.push_str(&format!(" · not ready: {}", term_safe(&reason)));

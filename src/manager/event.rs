@@ -6,6 +6,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use super::jobs::Job;
 use super::status::{ProbeError, Status};
 
 /// What the calling pipeline should do while the backend is unavailable.
@@ -51,7 +52,8 @@ impl fmt::Display for FallbackMode {
 ///
 /// `connecting` → `connected` → `disconnected` → `reconnecting` →
 /// `connected` (and again); `degraded` while HTTP answers but the WebSocket
-/// is down, refused or silent; `failed` once reconnection gave up.
+/// is down, refused or silent; `stalled` while connected but one job has
+/// run longer than `--max-job-time`; `failed` once reconnection gave up.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum State {
@@ -61,6 +63,8 @@ pub enum State {
     Connected,
     /// HTTP answers, but the WebSocket is down, refused, or silent.
     Degraded,
+    /// Connected, but the running job has run longer than `--max-job-time`.
+    Stalled,
     /// The server went away (socket closed, or hung).
     Disconnected,
     /// Attempts to get the session back are under way.
@@ -76,6 +80,7 @@ impl State {
             State::Connecting => "connecting",
             State::Connected => "connected",
             State::Degraded => "degraded",
+            State::Stalled => "stalled",
             State::Disconnected => "disconnected",
             State::Reconnecting => "reconnecting",
             State::Failed => "failed",
@@ -84,7 +89,7 @@ impl State {
 
     /// HTTP answers in this state (the backend can take work).
     pub fn is_up(self) -> bool {
-        matches!(self, State::Connected | State::Degraded)
+        matches!(self, State::Connected | State::Degraded | State::Stalled)
     }
 
     /// The backend is unreachable in this state.
@@ -116,6 +121,12 @@ pub struct Summary {
     pub longest_outage_ms: u64,
     /// Times the session came back after the first connection.
     pub reconnects: u32,
+    /// Jobs reported `completed`.
+    pub jobs_completed: u32,
+    /// Jobs reported `failed`.
+    pub jobs_failed: u32,
+    /// Jobs reported `cancelled`.
+    pub jobs_cancelled: u32,
 }
 
 /// An event from one monitored server, stamped with its URL and time.
@@ -202,6 +213,8 @@ pub enum Event {
         /// Wait before the next attempt.
         next_delay: Duration,
     },
+    /// A job finished (reported once per job id).
+    Job(Job),
     /// The final tally; always the last event.
     Summary(Summary),
 }

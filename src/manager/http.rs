@@ -81,7 +81,11 @@ impl HttpClient {
     /// credentials as basic auth unless `-H Authorization:` was given (a
     /// request header would replace the user's default one).
     fn get_request(&self, target: &Target, route: &str) -> reqwest::RequestBuilder {
-        let request = self.client.get(target.endpoint(route));
+        self.get_request_url(target, target.endpoint(route))
+    }
+
+    fn get_request_url(&self, target: &Target, url: url::Url) -> reqwest::RequestBuilder {
+        let request = self.client.get(url);
         match basic_auth(target).filter(|_| !self.own_authorization) {
             Some(auth) => request.header(AUTHORIZATION, auth),
             None => request,
@@ -96,7 +100,23 @@ impl HttpClient {
         route: &str,
         cap: usize,
     ) -> Result<Vec<u8>, ProbeError> {
-        let request = self.get_request(target, route);
+        self.get_query(target, route, &[], cap).await
+    }
+
+    /// [`HttpClient::get`] with query parameters (encoded, never part of
+    /// error messages).
+    pub async fn get_query(
+        &self,
+        target: &Target,
+        route: &str,
+        query: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<Vec<u8>, ProbeError> {
+        let mut url = target.endpoint(route);
+        if !query.is_empty() {
+            url.query_pairs_mut().extend_pairs(query);
+        }
+        let request = self.get_request_url(target, url);
         // Set once the response head is in: a timeout after that is a body
         // that stalled, not a server that never answered.
         let head_arrived = std::sync::atomic::AtomicBool::new(false);

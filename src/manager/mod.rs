@@ -3,6 +3,7 @@
 mod backoff;
 mod event;
 pub mod http;
+pub mod jobs;
 mod monitor;
 pub mod parse;
 pub mod readiness;

@@ -15,6 +15,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::event::{Envelope, Event, FallbackMode, State, Summary};
+use super::jobs::{self, JobSource, JobStatus, JobTracker, Page, Stall};
 use super::parse::{self, WsMessage};
 use super::status::{ProbeError, Status};
 use super::ws::{self, WsStream};
@@ -39,6 +40,8 @@ pub struct WatchSettings {
     pub deadline: Option<Duration>,
     /// What callers should do while the backend is down.
     pub fallback: FallbackMode,
+    /// A job running longer than this makes the server `stalled`.
+    pub max_job_time: Option<Duration>,
 }
 
 impl WatchSettings {
@@ -74,6 +77,8 @@ impl Stop {
 }
 
 type ProbeFuture = Pin<Box<dyn Future<Output = (Status, Option<parse::Queue>)> + Send>>;
+type JobsFuture =
+    Pin<Box<dyn Future<Output = (Result<(JobSource, Page), ProbeError>, usize)> + Send>>;
 
 /// How a WebSocket session ended.
 enum SessionEnd {
@@ -97,6 +102,7 @@ struct Stats {
     outages: u32,
     longest_outage: Duration,
     reconnects: u32,
+    jobs: [u32; 3],
 }
 
 /// Watches one server until told to stop.
@@ -113,6 +119,7 @@ pub struct Monitor {
     last_status: Option<Instant>,
     activity: Arc<AtomicU64>,
     start_delay: Duration,
+    jobs: JobTracker,
 }
 
 impl Monitor {
@@ -125,7 +132,9 @@ impl Monitor {
         events: mpsc::Sender<Envelope>,
     ) -> Monitor {
         let now = Instant::now();
+        let jobs = JobTracker::new(settings.interval, settings.max_job_time);
         Monitor {
+            jobs,
             url: Arc::from(target.to_string()),
             target,
             http,
@@ -146,6 +155,7 @@ impl Monitor {
                 outages: 0,
                 longest_outage: Duration::ZERO,
                 reconnects: 0,
+                jobs: [0; 3],
             },
         }
     }
@@ -365,8 +375,11 @@ impl Monitor {
         let mut http_verdict: Option<Result<(), ProbeError>> = None;
         let mut failed_rounds = 0u32;
         let mut silent_rounds = 0u32;
+        let mut jobs_fetch: Option<JobsFuture> = None;
+        self.jobs.session_started();
         loop {
             let pong_due = ping_deadline;
+            let jobs_due = jobs_fetch.is_none().then(|| self.jobs.due()).flatten();
             tokio::select! {
                 frame = ws.next() => {
                     ping_deadline = None;
@@ -406,7 +419,19 @@ impl Monitor {
                         None => Ok(()),
                         Some(e) => Err(e.clone()),
                     });
+                    let stall = status.available.then(|| self.jobs.on_poll(
+                        (status.queue_remaining, status.queue_running, status.queue_pending),
+                        queue.as_ref().and_then(|q| q.running_prompt_id.as_deref()),
+                    )).flatten();
                     self.emit_status(status, queue).await;
+                    self.on_stall(stall).await;
+                }
+                () = sleep_until_opt(jobs_due), if jobs_due.is_some() => {
+                    jobs_fetch = Some(self.jobs_request());
+                }
+                (result, limit) = async { jobs_fetch.as_mut().expect("guarded").await }, if jobs_fetch.is_some() => {
+                    jobs_fetch = None;
+                    self.on_jobs(result, limit).await;
                 }
                 () = sleep_until_opt(pong_due), if pong_due.is_some() => {
                     // Silent: no frame at all since the ping. Keep the
@@ -467,6 +492,9 @@ impl Monitor {
         let Ok(message) = parse::ws_message(text) else {
             return;
         };
+        if matches!(message, WsMessage::Status { .. }) {
+            self.jobs.queue_changed();
+        }
         let event = match message {
             WsMessage::Status {
                 queue_remaining, ..
@@ -512,6 +540,65 @@ impl Monitor {
             WsMessage::Other(_) => return,
         };
         self.emit(event).await;
+    }
+
+    /// One request for the newest finished jobs (the tracker decides when).
+    fn jobs_request(&mut self) -> JobsFuture {
+        let (source, limit) = self.jobs.start_fetch();
+        let http = self.http.clone();
+        let target = self.target.clone();
+        Box::pin(async move {
+            let result = jobs::fetch_finished(&http, &target, source, limit).await;
+            (result, limit)
+        })
+    }
+
+    /// Reports the jobs a page shows for the first time.
+    async fn on_jobs(&mut self, result: Result<(JobSource, Page), ProbeError>, limit: usize) {
+        let (fresh, warning) = self.jobs.finish_fetch(result, limit);
+        if let Some(message) = warning {
+            self.emit(Event::Warning {
+                fallback: None,
+                message,
+            })
+            .await;
+        }
+        for job in fresh {
+            let slot = match job.status {
+                JobStatus::Completed => 0,
+                JobStatus::Failed => 1,
+                _ => 2,
+            };
+            self.stats.jobs[slot] += 1;
+            self.emit(Event::Job(job)).await;
+        }
+    }
+
+    /// `stalled` begins or ends.
+    async fn on_stall(&mut self, stall: Option<Stall>) {
+        match stall {
+            Some(Stall::Began { id, age }) if self.state == Some(State::Connected) => {
+                let limit = self.settings.max_job_time.unwrap_or_default();
+                self.set_state(
+                    State::Stalled,
+                    format!(
+                        "job {} has been running for {} (--max-job-time {})",
+                        id.get(..8).unwrap_or(&id),
+                        humantime::format_duration(Duration::from_millis(age.as_millis() as u64)),
+                        humantime::format_duration(limit)
+                    ),
+                )
+                .await;
+            }
+            Some(Stall::Ended) if self.state == Some(State::Stalled) => {
+                self.set_state(
+                    State::Connected,
+                    "the stalled job finished; the queue moved".into(),
+                )
+                .await;
+            }
+            _ => {}
+        }
     }
 
     async fn emit_status(&mut self, status: Status, queue: Option<parse::Queue>) {
@@ -578,7 +665,9 @@ impl Monitor {
         {
             self.stats.longest_outage = self.stats.longest_outage.max(now - start);
         }
-        if next == State::Connected && previous.is_some_and(|p| p != State::Connecting) {
+        if next == State::Connected
+            && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
+        {
             self.stats.reconnects += 1;
         }
     }
@@ -611,6 +700,9 @@ impl Monitor {
             outages: self.stats.outages,
             longest_outage_ms: longest.as_millis() as u64,
             reconnects: self.stats.reconnects,
+            jobs_completed: self.stats.jobs[0],
+            jobs_failed: self.stats.jobs[1],
+            jobs_cancelled: self.stats.jobs[2],
         }
     }
 }
@@ -646,6 +738,7 @@ mod tests {
             max_attempts: None,
             deadline: None,
             fallback: FallbackMode::Placeholder,
+            max_job_time: None,
         };
         let monitor = Monitor::new(target, http, vec![], settings, tx);
         let (_stop_tx, stop) = Stop::new();

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use crate::manager::jobs::JobsReport;
 use crate::manager::readiness::CheckResult;
 use crate::manager::{FallbackMode, Status};
 
@@ -21,6 +22,10 @@ pub struct Report<'a> {
     /// Each readiness check's result, when checks were asked for.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub checks: Option<&'a [CheckResult]>,
+    /// `health` only: the running job and the newest page of jobs (null
+    /// when the server is down or the job list could not be read).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jobs: Option<Option<&'a JobsReport>>,
 }
 
 impl<'a> Report<'a> {
@@ -31,12 +36,19 @@ impl<'a> Report<'a> {
             fallback: (!status.available).then_some(fallback),
             attempts,
             checks: None,
+            jobs: None,
         }
     }
 
     /// Adds the readiness check results.
     pub fn with_checks(mut self, checks: Option<&'a [CheckResult]>) -> Self {
         self.checks = checks;
+        self
+    }
+
+    /// Adds the jobs report (`health`).
+    pub fn with_jobs(mut self, jobs: Option<&'a JobsReport>) -> Self {
+        self.jobs = Some(jobs);
         self
     }
 

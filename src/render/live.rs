@@ -96,6 +96,14 @@ pub fn status_line(view: &View, out: &Output, width: usize) -> String {
         if !progress.is_empty() {
             parts.push((7, progress));
         }
+        let running = view.running.text();
+        if !running.is_empty() {
+            parts.push((6, running));
+        }
+        let recent = view.recent.text();
+        if !recent.is_empty() {
+            parts.push((5, format!("jobs {recent}")));
+        }
         if let Some(ms) = view.latency_ms {
             parts.push((3, format!("{ms:.1} ms")));
         }
@@ -156,6 +164,12 @@ impl Renderer for Live {
                 // off the screen while one is written so the two never mix.
                 let out = self.out;
                 self.bar.suspend(|| out.warn(&term_safe(message)));
+            }
+            Event::Job(job) => {
+                if let Some(text) = super::jobs::job_line(job) {
+                    let style = self.out.style().red();
+                    self.bar.println(format!("{ts} {}", style.apply_to(text)));
+                }
             }
             Event::Summary(summary) => {
                 super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);

@@ -2,6 +2,7 @@
 //! never make requests.
 
 pub mod human;
+pub mod jobs;
 pub mod json;
 pub mod live;
 pub mod ndjson;

@@ -69,6 +69,14 @@ pub fn event_json(envelope: &Envelope) -> Option<Value> {
             "event": "reconnect", "attempt": attempt,
             "next_delay_ms": next_delay.as_millis() as u64, "error": error,
         }),
+        Event::Job(job) => json!({
+            "event": "job",
+            "id": job.id,
+            "status": job.status,
+            "queued_ms": job.queued_ms(),
+            "duration_ms": job.duration_ms(),
+            "error": job.error,
+        }),
         Event::Summary(summary) => {
             let mut v = serde_json::to_value(summary).ok()?;
             v.as_object_mut()?.insert("event".into(), "summary".into());

@@ -48,12 +48,15 @@ impl Plain {
 pub fn summary_text(s: &Summary) -> String {
     let plural = |n: u32, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
     format!(
-        "summary: uptime {:.1}% · {} (longest {}) · {} · watched {}",
+        "summary: uptime {:.1}% · {} (longest {}) · {} · watched {} · jobs {} completed, {} failed, {} cancelled",
         s.uptime_pct,
         plural(s.outages, "outage"),
         short_duration(Duration::from_millis(s.longest_outage_ms)),
         plural(s.reconnects, "reconnect"),
         short_duration(Duration::from_millis(s.duration_ms)),
+        s.jobs_completed,
+        s.jobs_failed,
+        s.jobs_cancelled,
     )
 }
 
@@ -62,7 +65,7 @@ pub fn state_style(out: &Output, state: State) -> console::Style {
     let s = out.style();
     match state {
         State::Connected => s.green().bold(),
-        State::Degraded => s.yellow().bold(),
+        State::Degraded | State::Stalled => s.yellow().bold(),
         State::Disconnected | State::Failed => s.red().bold(),
         State::Reconnecting => s.magenta().bold(),
         State::Connecting => s.cyan(),
@@ -123,6 +126,11 @@ impl Renderer for Plain {
                 }
             }
             Event::Summary(s) => self.line(envelope, &summary_text(s))?,
+            Event::Job(job) => {
+                if let Some(text) = super::jobs::job_line(job) {
+                    self.line(envelope, &text)?;
+                }
+            }
             Event::Attempt { .. } | Event::Retry { .. } => {}
         }
         Ok(())

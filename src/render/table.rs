@@ -42,7 +42,7 @@ impl Table {
         match state {
             Some(State::Failed) => 0,
             Some(State::Disconnected) | Some(State::Reconnecting) => 1,
-            Some(State::Degraded) => 2,
+            Some(State::Degraded) | Some(State::Stalled) => 2,
             None | Some(State::Connecting) => 3,
             Some(State::Connected) => 4,
         }
@@ -65,10 +65,12 @@ impl Table {
 
 /// Optional columns, in the order they are dropped when the terminal is too
 /// narrow: (header, width).
-const DROPPABLE: [(&str, usize); 5] = [
+const DROPPABLE: [(&str, usize); 7] = [
     ("LATENCY", 9),
     ("VERSION", 9),
+    ("10m ok/fail med", 15),
     ("FOR", 8),
+    ("JOB AGE", 8),
     ("PROGRESS", 22),
     ("QUEUE rem/run/pen", 17),
 ];
@@ -80,8 +82,8 @@ const SERVER_MIN: usize = 16;
 const SERVER_MAX: usize = 34;
 
 /// Which optional columns fit in `width`, and the server column's width.
-fn layout(width: usize) -> ([bool; 5], usize) {
-    let mut shown = [true; 5];
+fn layout(width: usize) -> ([bool; 7], usize) {
+    let mut shown = [true; 7];
     for dropped in 0..=DROPPABLE.len() {
         let fixed: usize = STATE_WIDTH
             + 1
@@ -108,9 +110,17 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
     let mut rows: Vec<(&String, &View)> = views.iter().collect();
     rows.sort_by_key(|(url, v)| (Table::rank(v.state), (*url).clone()));
     let (shown, server_w) = layout(width);
-    let [latency_on, version_on, for_on, progress_on, queue_on] = shown;
+    let [
+        latency_on,
+        version_on,
+        recent_on,
+        for_on,
+        job_age_on,
+        progress_on,
+        queue_on,
+    ] = shown;
     // Cells in display order: (text, width, right-aligned, shown).
-    let line = |state: String, cells: [(String, usize, bool, bool); 6]| {
+    let line = |state: String, cells: [(String, usize, bool, bool); 8]| {
         let mut line = state;
         for (text, w, right, on) in cells {
             if on {
@@ -134,6 +144,8 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
             ("PROGRESS".into(), 22, false, progress_on),
             ("LATENCY".into(), 9, true, latency_on),
             ("FOR".into(), 8, true, for_on),
+            ("JOB AGE".into(), 8, true, job_age_on),
+            ("10m ok/fail med".into(), 15, true, recent_on),
         ],
     );
     let mut lines = vec![s.clone().bold().apply_to(header).to_string()];
@@ -151,17 +163,17 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
             continue;
         }
         let state = v.state.map_or("starting", State::as_str);
-        let styled = match v.state {
-            Some(State::Connected) => s.clone().green(),
-            Some(State::Degraded) => s.clone().yellow(),
-            Some(State::Reconnecting) => s.clone().magenta(),
-            Some(State::Disconnected) | Some(State::Failed) => s.clone().red(),
-            _ => s.clone().cyan(),
-        }
-        .apply_to(format!("{state:<STATE_WIDTH$}"));
+        let styled = v
+            .state
+            .map_or_else(
+                || s.clone().cyan(),
+                |st| super::plain::state_style(&out, st),
+            )
+            .apply_to(format!("{state:<STATE_WIDTH$}"));
         let n = |x: Option<u64>| x.map_or("?".to_string(), |x| x.to_string());
         let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
         let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
+        let job_age = v.running.age().map_or("-".into(), short_duration);
         lines.push(line(
             styled.to_string(),
             [
@@ -176,6 +188,8 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
                 (v.progress_text(), 22, false, progress_on),
                 (latency, 9, true, latency_on),
                 (short_duration(v.since.elapsed()), 8, true, for_on),
+                (job_age, 8, true, job_age_on),
+                (v.recent.short(), 15, true, recent_on),
             ],
         ));
     }
@@ -219,6 +233,13 @@ impl Renderer for Table {
                 // the screen while one is written so the two never mix.
                 let out = self.out;
                 self.bar.suspend(|| out.warn(&term_safe(message)));
+            }
+            Event::Job(job) => {
+                if let Some(text) = super::jobs::job_line(job) {
+                    let ts = humantime::format_rfc3339_seconds(envelope.at);
+                    self.bar
+                        .println(format!("{ts} {:<12} {} {text}", "job", envelope.url));
+                }
             }
             Event::Summary(summary) => {
                 self.summaries.push((envelope.url.to_string(), *summary));

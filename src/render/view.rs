@@ -34,6 +34,10 @@ pub struct View {
     pub warning: Option<String>,
     /// The fallback mode named by that warning.
     pub fallback: Option<FallbackMode>,
+    /// The running job and how long it has been seen running.
+    pub running: super::jobs::Running,
+    /// Jobs finished in the last ten minutes.
+    pub recent: super::jobs::JobWindow,
 }
 
 impl Default for View {
@@ -49,6 +53,8 @@ impl Default for View {
             reconnect: None,
             warning: None,
             fallback: None,
+            running: Default::default(),
+            recent: Default::default(),
         }
     }
 }
@@ -71,8 +77,10 @@ impl View {
                     self.latency_ms = None;
                     self.running_prompt = None;
                     self.node = None;
+                    self.running = Default::default();
                 }
             }
+            Event::Job(job) => self.recent.push(job),
             Event::Status {
                 status,
                 running_prompt,
@@ -85,6 +93,7 @@ impl View {
                 );
                 self.latency_ms = status.latency_ms;
                 self.running_prompt = safe(running_prompt.as_deref());
+                self.running.observe(running_prompt.as_deref());
                 if running_prompt.is_none() {
                     self.node = None;
                 }

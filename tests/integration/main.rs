@@ -7,6 +7,7 @@ mod fleet;
 mod fuzz;
 mod health;
 mod hostile;
+mod jobs;
 mod mock;
 mod readiness;
 mod soak;

@@ -13,7 +13,8 @@ use clap::Parser;
 ///
 /// Test-only control endpoints (not part of ComfyUI, not under /api):
 /// `POST /__mock/queue?remaining=N`, `POST /__mock/drop-ws`,
-/// `POST /__mock/refuse-ws?on=1|0`, `GET /__mock/clients`.
+/// `POST /__mock/refuse-ws?on=1|0`, `GET /__mock/clients`,
+/// `POST /__mock/job?outcome=completed|failed|cancelled&ms=N&count=K`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "comfyui-mock", disable_version_flag = true)]
 pub struct Args {
@@ -67,6 +68,11 @@ pub struct Args {
     /// check, Access-Control-* headers on every response, OPTIONS answered 200.
     #[arg(long)]
     pub cors: bool,
+
+    /// Answer 404 on /api/jobs like ComfyUI 0.3.64 (before the Jobs API),
+    /// and do not stamp extra_data.create_time on queued prompts.
+    #[arg(long)]
+    pub no_jobs_api: bool,
 
     /// Answer WebSocket upgrades with 403 (HTTP stays fine), as seen while
     /// containers boot. Can be toggled at runtime with /__mock/refuse-ws.
@@ -145,6 +151,11 @@ impl Args {
         } else {
             None
         }
+    }
+
+    /// Whether queued prompts get `extra_data.create_time` (0.33 does).
+    pub fn stamps_create_time(&self) -> bool {
+        !self.no_jobs_api
     }
 
     /// Simulated duration of one execution step.

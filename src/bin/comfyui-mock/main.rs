@@ -8,6 +8,7 @@
 
 mod cli;
 mod faults;
+mod jobs;
 mod middleware;
 mod nodes;
 mod routes;

@@ -17,8 +17,8 @@ use serde_json::{Map, Value, json};
 use crate::cli::BodyFault;
 use crate::faults;
 use crate::nodes::{self, Rejected};
-use crate::state::{Mock, Out, QueueItem};
-use crate::{middleware, ws};
+use crate::state::{Hold, Mock, Out, QueueItem};
+use crate::{jobs, middleware, ws};
 
 const SYSTEM_STATS: &str = include_str!("data/system_stats.json");
 const FEATURES: &str = include_str!("data/features.json");
@@ -48,9 +48,14 @@ pub fn app(mock: Arc<Mock>) -> Router {
         .route("/__mock/queue", post(control_queue))
         .route("/__mock/drop-ws", post(control_drop_ws))
         .route("/__mock/refuse-ws", post(control_refuse_ws))
-        .route("/__mock/clients", get(control_clients));
+        .route("/__mock/clients", get(control_clients))
+        .route("/__mock/job", post(control_job));
+    // The Jobs API exists only under /api, as on the real server.
+    let jobs = Router::new()
+        .route("/jobs", get(get_jobs))
+        .route("/jobs/{job_id}", get(get_job));
     Router::new()
-        .nest("/api", api.clone())
+        .nest("/api", api.clone().merge(jobs))
         .merge(api)
         .merge(control)
         .fallback(not_found)
@@ -170,12 +175,17 @@ async fn post_prompt(State(mock): State<Arc<Mock>>, body: Bytes) -> Response {
     if let Some(client_id) = body.get("client_id") {
         extra_data.insert("client_id".into(), client_id.clone());
     }
+    // ComfyUI 0.33 stamps the queue time; 0.3.64 did not.
+    if mock.args.stamps_create_time() {
+        extra_data.insert("create_time".into(), json!(crate::state::now_ms()));
+    }
     let item = QueueItem {
         number,
         prompt_id: crate::state::new_uuid(),
         prompt: prompt.clone(),
         extra_data,
         outputs: accepted.outputs,
+        hold: None,
     };
     let reply =
         json!({"prompt_id": item.prompt_id, "number": number, "node_errors": accepted.node_errors});
@@ -251,6 +261,36 @@ async fn post_history(State(mock): State<Arc<Mock>>, body: Bytes) -> Response {
     StatusCode::OK.into_response()
 }
 
+/// `GET /api/jobs`: 404 with `--no-jobs-api` (like 0.3.64), 400 with an
+/// `error` text for bad arguments.
+async fn get_jobs(
+    State(mock): State<Arc<Mock>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if mock.args.no_jobs_api {
+        return not_found().await;
+    }
+    match jobs::ListQuery::parse(&query) {
+        Ok(q) => ok_json(&mock, &jobs::list(&mock.jobs_snapshot(), &q)),
+        Err(error) => json_reply(&mock, StatusCode::BAD_REQUEST, &json!({"error": error})),
+    }
+}
+
+/// `GET /api/jobs/{id}`: 404 `{"error": "Job not found"}` for an unknown id.
+async fn get_job(State(mock): State<Arc<Mock>>, Path(id): Path<String>) -> Response {
+    if mock.args.no_jobs_api {
+        return not_found().await;
+    }
+    match jobs::one(&mock.jobs_snapshot(), &id) {
+        Some(job) => ok_json(&mock, &job),
+        None => json_reply(
+            &mock,
+            StatusCode::NOT_FOUND,
+            &json!({"error": "Job not found"}),
+        ),
+    }
+}
+
 async fn object_info(State(mock): State<Arc<Mock>>) -> Response {
     ok_json(&mock, &mock.object_info)
 }
@@ -300,6 +340,66 @@ async fn control_queue(
     };
     mock.set_fake_queue(n, true);
     axum::Json(json!({"queue_remaining": mock.queue_remaining()})).into_response()
+}
+
+/// `POST /__mock/job?outcome=completed|failed|cancelled&ms=N&count=K`:
+/// queues K prompts without a client_id (so an observer hears only `status`
+/// and `progress_state`, as on a real server). Each holds the executor for
+/// N ms, then completes, fails at run time in SaveImage (the captured
+/// "outside the output folder" error), or is interrupted.
+async fn control_job(
+    State(mock): State<Arc<Mock>>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    let outcome = query.get("outcome").map_or("completed", String::as_str);
+    if !matches!(outcome, "completed" | "failed" | "cancelled") {
+        return (
+            StatusCode::BAD_REQUEST,
+            "want ?outcome=completed|failed|cancelled\n",
+        )
+            .into_response();
+    }
+    let parse = |key: &str, default: u64, max: u64| match query.get(key) {
+        None => Some(default),
+        Some(v) => v.parse::<u64>().ok().filter(|n| *n <= max),
+    };
+    let (Some(ms), Some(count)) = (parse("ms", 0, 3_600_000), parse("count", 1, 1000)) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "want ?ms=0..3600000 and ?count=0..1000\n",
+        )
+            .into_response();
+    };
+    let save = if outcome == "failed" {
+        json!({"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "../mock_job"}})
+    } else {
+        json!({"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}})
+    };
+    let prompt = json!({
+        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
+        "2": save,
+    });
+    let mut ids = Vec::new();
+    for _ in 0..count {
+        let mut extra_data = Map::new();
+        if mock.args.stamps_create_time() {
+            extra_data.insert("create_time".into(), json!(crate::state::now_ms()));
+        }
+        let item = QueueItem {
+            number: mock.next_number(),
+            prompt_id: crate::state::new_uuid(),
+            prompt: prompt.as_object().cloned().unwrap_or_default(),
+            extra_data,
+            outputs: vec!["2".into()],
+            hold: Some(Hold {
+                ms,
+                cancel: outcome == "cancelled",
+            }),
+        };
+        ids.push(item.prompt_id.clone());
+        mock.enqueue(item);
+    }
+    axum::Json(json!({"prompt_ids": ids})).into_response()
 }
 
 /// `POST /__mock/drop-ws`: drop every WebSocket without a close frame.

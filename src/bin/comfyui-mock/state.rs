@@ -43,6 +43,18 @@ pub struct QueueItem {
     pub prompt: Map<String, Value>,
     pub extra_data: Map<String, Value>,
     pub outputs: Vec<String>,
+    /// Test-only pacing from `/__mock/job`: hold the prompt this long before
+    /// its nodes run, then (if `cancel`) interrupt it.
+    pub hold: Option<Hold>,
+}
+
+/// How a `/__mock/job` prompt spends its time and ends.
+#[derive(Debug, Clone, Copy)]
+pub struct Hold {
+    /// Time the prompt occupies the executor before its nodes run.
+    pub ms: u64,
+    /// Interrupt it once the time is up (it then ends `cancelled`).
+    pub cancel: bool,
 }
 
 impl QueueItem {
@@ -114,7 +126,7 @@ impl Inner {
         n
     }
 
-    fn placeholder(&mut self) -> QueueItem {
+    fn placeholder(&mut self, stamp: bool) -> QueueItem {
         let prompt = json!({
             "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
             "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
@@ -124,11 +136,18 @@ impl Inner {
             prompt_id: new_uuid(),
             prompt: prompt.as_object().cloned().unwrap_or_default(),
             // Prompts queued from the UI carry the browser's client id.
-            extra_data: json!({"client_id": PLACEHOLDER_CLIENT})
-                .as_object()
-                .cloned()
-                .unwrap_or_default(),
+            extra_data: {
+                let mut extra = json!({"client_id": PLACEHOLDER_CLIENT})
+                    .as_object()
+                    .cloned()
+                    .unwrap_or_default();
+                if stamp {
+                    extra.insert("create_time".into(), json!(now_ms()));
+                }
+                extra
+            },
             outputs: vec!["2".into()],
+            hold: None,
         }
     }
 }
@@ -231,8 +250,9 @@ impl Mock {
     pub fn set_fake_queue(&self, n: usize, broadcast: bool) {
         let mut inner = self.lock();
         inner.fake.clear();
+        let stamp = self.args.stamps_create_time();
         for _ in 0..n {
-            let item = inner.placeholder();
+            let item = inner.placeholder(stamp);
             inner.fake.push(item);
         }
         if broadcast {
@@ -455,12 +475,39 @@ impl Mock {
         self.lock().conns.len()
     }
 
+    /// Every job the Jobs API knows, oldest first: pending items, the
+    /// running one, and the history entries.
+    pub fn jobs_snapshot(&self) -> JobsSnapshot {
+        let inner = self.lock();
+        JobsSnapshot {
+            pending: inner
+                .fake
+                .iter()
+                .skip(1)
+                .chain(inner.pending.iter())
+                .cloned()
+                .collect(),
+            running: inner.fake.first().or(inner.running.as_ref()).cloned(),
+            history: inner.history.iter().map(|(_, v)| v.clone()).collect(),
+        }
+    }
+
     /// Client ids that currently own a socket, sorted.
     pub fn client_ids(&self) -> Vec<String> {
         let mut ids: Vec<String> = self.lock().by_sid.keys().cloned().collect();
         ids.sort();
         ids
     }
+}
+
+/// What `/api/jobs` is built from.
+pub struct JobsSnapshot {
+    /// Queued, not started.
+    pub pending: Vec<QueueItem>,
+    /// Being executed.
+    pub running: Option<QueueItem>,
+    /// Finished: history entries, oldest first.
+    pub history: Vec<Value>,
 }
 
 /// History entries in insertion order (serde_json's map would sort them).

@@ -111,7 +111,14 @@ enum Plan {
 /// Outcome of running the nodes.
 enum Ending {
     Success,
-    Interrupted { node: String, class: String },
+    Interrupted {
+        node: String,
+        class: String,
+    },
+    /// A node raised while running (the captured SaveImage failure).
+    Error {
+        error: Value,
+    },
 }
 
 struct Execution<'a> {
@@ -192,6 +199,7 @@ impl<'a> Execution<'a> {
             json!({"nodes": [], "prompt_id": pid, "timestamp": now_ms()}),
         );
 
+        self.hold().await;
         let ending = self.run_nodes().await;
         let (status_str, completed) = match ending {
             Ending::Success => {
@@ -207,6 +215,10 @@ impl<'a> Execution<'a> {
                     "executed": self.executed, "timestamp": now_ms(),
                 });
                 self.record("execution_interrupted", data);
+                ("error", false)
+            }
+            Ending::Error { error } => {
+                self.record("execution_error", error);
                 ("error", false)
             }
         };
@@ -243,6 +255,9 @@ impl<'a> Execution<'a> {
                 json!({"node": id, "display_node": id, "prompt_id": pid}),
             );
 
+            if let Some(error) = self.run_time_error(&id, &class, &node) {
+                return Ending::Error { error };
+            }
             let finished_at = match self.plan(&class, &node) {
                 Plan::Single => {
                     tokio::time::sleep(step).await;
@@ -309,6 +324,55 @@ impl<'a> Execution<'a> {
             self.executed.push(id);
         }
         Ending::Success
+    }
+
+    /// `/__mock/job` pacing: occupy the executor for the asked time (an
+    /// interrupt ends it early), then interrupt if the job is to be cancelled.
+    async fn hold(&self) {
+        let Some(hold) = self.item.hold else { return };
+        let until = tokio::time::Instant::now() + std::time::Duration::from_millis(hold.ms);
+        while tokio::time::Instant::now() < until && !self.interrupted() {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            tokio::time::sleep(left.min(std::time::Duration::from_millis(20))).await;
+        }
+        if hold.cancel {
+            self.mock.interrupt.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// SaveImage refuses a `filename_prefix` that leaves the output folder:
+    /// the `execution_error` data of `api_job_C_failed_detail.json`, with a
+    /// short traceback and the install folder replaced.
+    fn run_time_error(&self, id: &str, class: &str, node: &Value) -> Option<Value> {
+        let prefix = node["inputs"]["filename_prefix"].as_str()?;
+        if class != "SaveImage" || !prefix.contains("..") {
+            return None;
+        }
+        let root = "/opt/ComfyUI";
+        let mut outputs = self.executed.clone();
+        outputs.push(id.to_owned());
+        Some(json!({
+            "prompt_id": self.pid(),
+            "node_id": id,
+            "node_type": class,
+            "executed": self.executed,
+            "exception_message": format!(
+                "**** ERROR: Saving image outside the output folder is not allowed.\n full_output_folder: {root}\n         output_dir: {root}/output\n"
+            ),
+            "exception_type": "Exception",
+            "traceback": [
+                format!("  File \"{root}/nodes.py\", line 1694, in save_images\n    full_output_folder, filename, counter, subfolder, filename_prefix = folder_paths.get_save_image_path(filename_prefix, self.output_dir, images[0].shape[1], images[0].shape[0])\n"),
+                format!("  File \"{root}/folder_paths.py\", line 557, in get_save_image_path\n    raise Exception(err)\n"),
+            ],
+            "current_inputs": {
+                "images": ["tensor([[[[0.0000, 0.0000, 0.0039]]]])"],
+                "filename_prefix": [prefix],
+                "prompt": [Value::Object(self.item.prompt.clone()).to_string()],
+                "extra_pnginfo": [null],
+            },
+            "current_outputs": outputs,
+            "timestamp": now_ms(),
+        }))
     }
 
     /// KSampler reports `steps` (values 1..=steps, as its callback does);
