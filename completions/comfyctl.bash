@@ -193,7 +193,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__health)
-            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --max-job-time --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -228,6 +228,14 @@ _comfyctl() {
                     return 0
                     ;;
                 --max-queue)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-failed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-job-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -423,7 +431,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__watch)
-            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --metrics --on-change --webhook --hook-timeout --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --max-job-time --metrics --on-change --webhook --hook-timeout --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -462,6 +470,10 @@ _comfyctl() {
                     return 0
                     ;;
                 --max-attempts)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-job-time)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -54,6 +54,8 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-nod
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-model -d 'A model file that GET /models/FOLDER must list (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-cors -d 'The server must answer this Origin with CORS headers (ComfyUI started with --enable-cors-header)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-queue -d 'Ready only while queue_remaining is at most N' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-failed -d 'Not ready (exit 3) when more than N jobs of the newest page (10) failed' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-job-time -d 'Not ready (exit 3) when the running job has run longer than this' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host:port; repeat for several servers. Without it (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
@@ -96,6 +98,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l deadline -d 
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l backoff -d 'Backoff factor between reconnection attempts (delays start at 100ms)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-attempts -d 'Give up after this many attempts in one outage' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-job-time -d 'A job running longer than this puts the server in state `stalled` (off by default: long video jobs are legitimate)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l metrics -d 'Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464 (GET /metrics, OpenMetrics text)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l on-change -d 'Run this program (no shell) on every state change, with COMFYCTL_URL, COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l webhook -d 'POST every state change as JSON to this URL' -r
