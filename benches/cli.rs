@@ -12,13 +12,11 @@
 
 mod common;
 
-use std::io::{Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
+use common::relay::Relay;
 use common::support::{MockServer, Proc};
 use common::{clock_ticks, cpu_ticks, env_or, peak_rss_kib, quantile, wait_state};
 
@@ -185,80 +183,6 @@ fn time(f: impl FnOnce()) -> f64 {
     let t = Instant::now();
     f();
     t.elapsed().as_secs_f64() * 1000.0
-}
-
-/// A TCP relay on loopback that counts bytes each way, HTTP requests, and
-/// requests for /object_info.
-struct Relay {
-    port: u16,
-    up: Arc<AtomicU64>,
-    down: Arc<AtomicU64>,
-    requests: Arc<AtomicU64>,
-    object_info: Arc<AtomicU64>,
-}
-
-impl Relay {
-    fn start(target: u16) -> Relay {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let r = Relay {
-            port,
-            up: Arc::default(),
-            down: Arc::default(),
-            requests: Arc::default(),
-            object_info: Arc::default(),
-        };
-        let (up, down, requests, object_info) = (
-            r.up.clone(),
-            r.down.clone(),
-            r.requests.clone(),
-            r.object_info.clone(),
-        );
-        std::thread::spawn(move || {
-            for client in listener.incoming().take(10_000).flatten() {
-                let Ok(server) = TcpStream::connect(("127.0.0.1", target)) else {
-                    continue;
-                };
-                let (c2, s2) = (client.try_clone().unwrap(), server.try_clone().unwrap());
-                let (up, requests, object_info) =
-                    (up.clone(), requests.clone(), object_info.clone());
-                std::thread::spawn(move || {
-                    pump(client, server, &up, Some((&requests, &object_info)))
-                });
-                let down = down.clone();
-                std::thread::spawn(move || pump(s2, c2, &down, None));
-            }
-        });
-        r
-    }
-}
-
-fn pump(
-    mut from: TcpStream,
-    mut to: TcpStream,
-    bytes: &AtomicU64,
-    count: Option<(&AtomicU64, &AtomicU64)>,
-) {
-    let mut buf = [0u8; 16384];
-    loop {
-        let n = match from.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => n,
-        };
-        bytes.fetch_add(n as u64, Ordering::Relaxed);
-        if let Some((requests, object_info)) = count {
-            let text = String::from_utf8_lossy(&buf[..n]);
-            requests.fetch_add(text.matches("GET /").count() as u64, Ordering::Relaxed);
-            object_info.fetch_add(
-                text.matches("/object_info").count() as u64,
-                Ordering::Relaxed,
-            );
-        }
-        if to.write_all(&buf[..n]).is_err() {
-            break;
-        }
-    }
-    let _ = to.shutdown(std::net::Shutdown::Both);
 }
 
 /// Voluntary plus involuntary context switches of every thread of `pid`: a

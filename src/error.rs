@@ -12,8 +12,9 @@ pub enum Exit {
     Unavailable,
     /// Usage or configuration error.
     Usage,
-    /// Reachable but not ready: readiness checks failed, or HTTP answers
-    /// but the WebSocket upgrade is refused.
+    /// Reachable but not ready: readiness checks failed (`--max-failed`,
+    /// `--max-job-time` included), or HTTP answers but the WebSocket
+    /// upgrade is refused.
     NotReady,
     /// The result could not be written (stdout full or failing); a closed
     /// pipe is not this: `comfyctl … | head` ends normally.
@@ -49,8 +50,9 @@ Exit codes:
   0    available, and ready where readiness checks were asked for
   1    unavailable: unreachable, not ComfyUI, or timed out, after the retries
   2    usage or configuration error
-  3    reachable but not ready: readiness checks failed, or HTTP answers but
-       the WebSocket upgrade is refused
+  3    reachable but not ready: readiness checks failed (health's
+       --max-failed and --max-job-time included), or HTTP answers but the
+       WebSocket upgrade is refused
   4    the result could not be written to stdout (e.g. disk full)
   130  interrupted";
 

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+pub mod relay;
 #[path = "../../tests/integration/support/mod.rs"]
 pub mod support;
 

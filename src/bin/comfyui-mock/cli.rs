@@ -69,8 +69,7 @@ pub struct Args {
     #[arg(long)]
     pub cors: bool,
 
-    /// Answer 404 on /api/jobs like ComfyUI 0.3.64 (before the Jobs API),
-    /// and do not stamp extra_data.create_time on queued prompts.
+    /// Answer 404 on /api/jobs like ComfyUI 0.3.64 (before the Jobs API).
     #[arg(long)]
     pub no_jobs_api: bool,
 
@@ -151,11 +150,6 @@ impl Args {
         } else {
             None
         }
-    }
-
-    /// Whether queued prompts get `extra_data.create_time` (0.33 does).
-    pub fn stamps_create_time(&self) -> bool {
-        !self.no_jobs_api
     }
 
     /// Simulated duration of one execution step.

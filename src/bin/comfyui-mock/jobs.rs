@@ -98,7 +98,11 @@ impl ListQuery {
 
 /// Every job, oldest first.
 pub fn all(snapshot: &JobsSnapshot) -> Vec<Job> {
-    let mut jobs: Vec<Job> = snapshot.history.iter().filter_map(from_history).collect();
+    let mut jobs: Vec<Job> = snapshot
+        .history
+        .iter()
+        .filter_map(|(entry, created)| from_history(entry, *created))
+        .collect();
     if let Some(item) = &snapshot.running {
         jobs.push(queued(item, "in_progress"));
     }
@@ -160,9 +164,7 @@ fn queued(item: &QueueItem, status: &str) -> Job {
     summary.insert("id".into(), json!(item.prompt_id));
     summary.insert("status".into(), json!(status));
     summary.insert("priority".into(), json!(item.number));
-    if let Some(t) = item.extra_data.get("create_time") {
-        summary.insert("create_time".into(), t.clone());
-    }
+    summary.insert("create_time".into(), json!(item.create_time));
     summary.insert("outputs_count".into(), json!(0));
     summary.insert("previewable_outputs_count".into(), json!(0));
     Job {
@@ -173,7 +175,7 @@ fn queued(item: &QueueItem, status: &str) -> Job {
 
 /// A finished job from its history entry: the status from `status_str` and
 /// the `execution_*` messages, the times from their timestamps.
-fn from_history(entry: &Value) -> Option<Job> {
+fn from_history(entry: &Value, created: Option<u64>) -> Option<Job> {
     let prompt = entry["prompt"].as_array()?;
     let status = &entry["status"];
     let messages = status["messages"].as_array()?;
@@ -218,8 +220,9 @@ fn from_history(entry: &Value) -> Option<Job> {
     summary.insert("id".into(), prompt.get(1)?.clone());
     summary.insert("status".into(), json!(job_status));
     summary.insert("priority".into(), prompt.first()?.clone());
-    if let Some(t) = prompt.get(3).and_then(|e| e.get("create_time")) {
-        summary.insert("create_time".into(), t.clone());
+    let stamped = prompt.get(3).and_then(|e| e.get("create_time")).cloned();
+    if let Some(t) = stamped.or(created.map(|c| json!(c))) {
+        summary.insert("create_time".into(), t);
     }
     if let Some(start) = start {
         summary.insert("execution_start_time".into(), start);

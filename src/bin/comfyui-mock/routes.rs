@@ -175,16 +175,13 @@ async fn post_prompt(State(mock): State<Arc<Mock>>, body: Bytes) -> Response {
     if let Some(client_id) = body.get("client_id") {
         extra_data.insert("client_id".into(), client_id.clone());
     }
-    // ComfyUI 0.33 stamps the queue time; 0.3.64 did not.
-    if mock.args.stamps_create_time() {
-        extra_data.insert("create_time".into(), json!(crate::state::now_ms()));
-    }
     let item = QueueItem {
         number,
         prompt_id: crate::state::new_uuid(),
         prompt: prompt.clone(),
         extra_data,
         outputs: accepted.outputs,
+        create_time: crate::state::now_ms(),
         hold: None,
     };
     let reply =
@@ -381,16 +378,13 @@ async fn control_job(
     });
     let mut ids = Vec::new();
     for _ in 0..count {
-        let mut extra_data = Map::new();
-        if mock.args.stamps_create_time() {
-            extra_data.insert("create_time".into(), json!(crate::state::now_ms()));
-        }
         let item = QueueItem {
             number: mock.next_number(),
             prompt_id: crate::state::new_uuid(),
             prompt: prompt.as_object().cloned().unwrap_or_default(),
-            extra_data,
+            extra_data: Map::new(),
             outputs: vec!["2".into()],
+            create_time: crate::state::now_ms(),
             hold: Some(Hold {
                 ms,
                 cancel: outcome == "cancelled",

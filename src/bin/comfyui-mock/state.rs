@@ -43,6 +43,10 @@ pub struct QueueItem {
     pub prompt: Map<String, Value>,
     pub extra_data: Map<String, Value>,
     pub outputs: Vec<String>,
+    /// When it was queued (epoch ms), for the Jobs API's `create_time`.
+    /// Kept beside `extra_data`: the 0.3.64 shapes this mock copies have
+    /// no `extra_data.create_time`.
+    pub create_time: u64,
     /// Test-only pacing from `/__mock/job`: hold the prompt this long before
     /// its nodes run, then (if `cancel`) interrupt it.
     pub hold: Option<Hold>,
@@ -90,6 +94,8 @@ struct Inner {
     pending: VecDeque<QueueItem>,
     /// Insertion-ordered, like the Python dict the real server keeps.
     history: Vec<(String, Value)>,
+    /// Queue time of each prompt that ran, for the Jobs API.
+    created: HashMap<String, u64>,
     conns: HashMap<u64, Conn>,
     /// The socket that currently owns each client id (a reconnect replaces it).
     by_sid: HashMap<String, u64>,
@@ -126,7 +132,7 @@ impl Inner {
         n
     }
 
-    fn placeholder(&mut self, stamp: bool) -> QueueItem {
+    fn placeholder(&mut self) -> QueueItem {
         let prompt = json!({
             "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
             "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}
@@ -136,17 +142,12 @@ impl Inner {
             prompt_id: new_uuid(),
             prompt: prompt.as_object().cloned().unwrap_or_default(),
             // Prompts queued from the UI carry the browser's client id.
-            extra_data: {
-                let mut extra = json!({"client_id": PLACEHOLDER_CLIENT})
-                    .as_object()
-                    .cloned()
-                    .unwrap_or_default();
-                if stamp {
-                    extra.insert("create_time".into(), json!(now_ms()));
-                }
-                extra
-            },
+            extra_data: json!({"client_id": PLACEHOLDER_CLIENT})
+                .as_object()
+                .cloned()
+                .unwrap_or_default(),
             outputs: vec!["2".into()],
+            create_time: now_ms(),
             hold: None,
         }
     }
@@ -250,9 +251,8 @@ impl Mock {
     pub fn set_fake_queue(&self, n: usize, broadcast: bool) {
         let mut inner = self.lock();
         inner.fake.clear();
-        let stamp = self.args.stamps_create_time();
         for _ in 0..n {
-            let item = inner.placeholder(stamp);
+            let item = inner.placeholder();
             inner.fake.push(item);
         }
         if broadcast {
@@ -281,6 +281,9 @@ impl Mock {
     pub fn take_next(&self) -> Option<QueueItem> {
         let mut inner = self.lock();
         let item = inner.pending.pop_front()?;
+        inner
+            .created
+            .insert(item.prompt_id.clone(), item.create_time);
         inner.running = Some(item.clone());
         inner.broadcast_status();
         Some(item)
@@ -295,7 +298,8 @@ impl Mock {
         inner.history.retain(|(id, _)| id != prompt_id);
         inner.history.push((prompt_id.to_owned(), entry));
         if inner.history.len() > MAX_HISTORY {
-            inner.history.remove(0);
+            let (old, _) = inner.history.remove(0);
+            inner.created.remove(&old);
         }
         inner.broadcast_status();
     }
@@ -374,6 +378,10 @@ impl Mock {
         inner
             .history
             .retain(|(id, _)| !delete.contains(&id.as_str()));
+        let Inner {
+            history, created, ..
+        } = &mut *inner;
+        created.retain(|id, _| history.iter().any(|(h, _)| h == id));
     }
 
     /// Registers a socket under `sid` and queues its initial messages, so
@@ -488,7 +496,11 @@ impl Mock {
                 .cloned()
                 .collect(),
             running: inner.fake.first().or(inner.running.as_ref()).cloned(),
-            history: inner.history.iter().map(|(_, v)| v.clone()).collect(),
+            history: inner
+                .history
+                .iter()
+                .map(|(id, v)| (v.clone(), inner.created.get(id).copied()))
+                .collect(),
         }
     }
 
@@ -506,8 +518,8 @@ pub struct JobsSnapshot {
     pub pending: Vec<QueueItem>,
     /// Being executed.
     pub running: Option<QueueItem>,
-    /// Finished: history entries, oldest first.
-    pub history: Vec<Value>,
+    /// Finished: history entries, oldest first, with their queue times.
+    pub history: Vec<(Value, Option<u64>)>,
 }
 
 /// History entries in insertion order (serde_json's map would sort them).
