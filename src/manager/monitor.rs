@@ -332,7 +332,15 @@ impl Monitor {
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let left = left.max(Duration::from_millis(100));
-        match Box::pin(ws::open(&self.target, &self.headers, &self.client_id, left)).await {
+        match Box::pin(ws::open(
+            &self.target,
+            &self.headers,
+            &self.client_id,
+            left,
+            self.http.ws_connector(),
+        ))
+        .await
+        {
             Ok(opened) => {
                 // The first `status` message was a frame too.
                 self.activity.store(super::unix_ms(), Ordering::Relaxed);
