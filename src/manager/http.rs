@@ -133,7 +133,8 @@ impl HttpClient {
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|ct| ct.starts_with("text/html"));
                 // ComfyUI never answers with an HTML page; a proxy does.
-                return Err(if html {
+                // A proxy's auth wall (401) is still about the credentials.
+                return Err(if html && error.status != Some(401) {
                     ProbeError {
                         kind: ErrorKind::NotComfyui,
                         message: format!("not ComfyUI: {} with an HTML page", error.message),

@@ -8,6 +8,7 @@ mod fuzz;
 mod health;
 mod hostile;
 mod mock;
+mod neighbours;
 mod readiness;
 mod soak;
 mod watch;
