@@ -666,3 +666,124 @@ fn nginx_injected_origin_or_sec_fetch_site_is_named() {
         .assert()
         .code(0);
 }
+
+// --- deploy files: systemd and Kubernetes ----------------------------------
+
+/// Rewrites a deploy file's comfyctl command line to run here: the mock's
+/// address for 127.0.0.1:8188, a local targets file, and metrics on a free
+/// loopback port.
+fn localise(args: &[String], mock: &MockServer, targets: &Path) -> Vec<String> {
+    args.iter()
+        .map(|a| match a.as_str() {
+            "127.0.0.1:8188" => format!("127.0.0.1:{}", mock.port()),
+            "/etc/comfyctl/targets" => targets.display().to_string(),
+            "0.0.0.0:9464" => "127.0.0.1:0".to_string(),
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+fn run_deploy_command(args: &[String]) -> Option<i32> {
+    let mut cmd = comfyctl();
+    cmd.args(args);
+    if args.first().is_some_and(|a| a == "watch") {
+        cmd.args(["--until", "connected"]);
+    }
+    cmd.output().unwrap().status.code()
+}
+
+#[test]
+fn systemd_unit_verifies_and_its_command_runs() {
+    let unit = std::fs::read_to_string(repo("deploy/systemd/comfyctl-watch.service")).unwrap();
+    let exec: Vec<String> = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart")
+        .split_whitespace()
+        .map(String::from)
+        .collect();
+    assert_eq!(exec[0], "/usr/local/bin/comfyctl");
+    let mock = MockServer::start(&[]);
+    let dir = TempDir::new("systemd");
+    let targets = dir.write("targets", &format!("# fleet\n{}\n", mock.url()));
+    let args = localise(&exec[1..], &mock, &targets);
+    assert_eq!(run_deploy_command(&args), Some(0), "{args:?}");
+
+    let Some(analyze) = crate::support::external::find_tool("systemd-analyze") else {
+        eprintln!("skipped: systemd-analyze is not installed; the unit was not verified");
+        return;
+    };
+    // verify checks that ExecStart exists: point it at the built binary.
+    let copy = dir.write(
+        "comfyctl-watch.service",
+        &unit.replace("/usr/local/bin/comfyctl", env!("CARGO_BIN_EXE_comfyctl")),
+    );
+    let out = Command::new(analyze)
+        .arg("verify")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Unknown keys and bad values are only warnings: any output fails.
+    assert!(
+        out.status.success() && said.trim().is_empty(),
+        "systemd-analyze verify: {said}"
+    );
+}
+
+/// Every comfyctl `command:` line of the Kubernetes examples.
+fn kubernetes_commands() -> Vec<(String, Vec<String>)> {
+    let mut found = Vec::new();
+    for file in ["comfyui.yaml", "comfyctl-monitor.yaml"] {
+        let text = std::fs::read_to_string(repo(&format!("deploy/kubernetes/{file}"))).unwrap();
+        for line in text.lines() {
+            let Some(array) = line.trim().strip_prefix("command: ") else {
+                continue;
+            };
+            let args: Vec<String> = serde_json::from_str(array)
+                .unwrap_or_else(|e| panic!("{file}: not a one-line array ({e}): {line}"));
+            if args[0].ends_with("/comfyctl") {
+                found.push((file.to_string(), args));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn kubernetes_probes_and_monitor_commands_work() {
+    let commands = kubernetes_commands();
+    assert_eq!(
+        commands.len(),
+        4,
+        "three probes and the monitor: {commands:?}"
+    );
+    let dir = TempDir::new("k8s");
+    let idle = MockServer::start(&[]);
+    let targets = dir.write("targets", &format!("{}\n", idle.url()));
+    for (file, args) in &commands {
+        let args = localise(&args[1..], &idle, &targets);
+        assert_eq!(run_deploy_command(&args), Some(0), "{file}: {args:?}");
+    }
+    // With a long queue only the readiness probe fails (3, not ready); the
+    // liveness probe still passes, so Kubernetes does not restart a busy
+    // server.
+    let busy = MockServer::start(&["--queue", "12"]);
+    let codes: Vec<Option<i32>> = commands
+        .iter()
+        .filter(|(file, _)| file == "comfyui.yaml")
+        .map(|(_, args)| run_deploy_command(&localise(&args[1..], &busy, &targets)))
+        .collect();
+    assert_eq!(
+        codes,
+        [Some(0), Some(3), Some(0)],
+        "startup, readiness, liveness"
+    );
+    let monitor = std::fs::read_to_string(repo("deploy/kubernetes/comfyctl-monitor.yaml")).unwrap();
+    assert!(monitor.contains("prometheus.io/scrape: \"true\""));
+    assert!(monitor.contains("prometheus.io/port: \"9464\"") && monitor.contains("0.0.0.0:9464"));
+}

@@ -21,11 +21,7 @@ pub const NEIGHBOUR_READY: Duration = Duration::from_secs(30);
 /// nginx). With `CI` set a missing tool fails the test; otherwise `None`,
 /// after one line saying how to install it.
 pub fn require(name: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = std::env::split_paths(&path)
-        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
-        .map(|dir| dir.join(name))
-        .find(|p| p.is_file());
+    let found = find_tool(name);
     if found.is_none() {
         let ci = std::env::var_os("CI").is_some_and(|v| !v.is_empty());
         assert!(
@@ -35,6 +31,15 @@ pub fn require(name: &str) -> Option<PathBuf> {
         eprintln!("skipped: {name} is not installed (install with: {INSTALL_HINT})");
     }
     found
+}
+
+/// `name` on PATH or in the sbin directories, if installed.
+pub fn find_tool(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin", "/sbin", "/usr/local/sbin"].map(PathBuf::from))
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
 }
 
 /// A directory under the system temp dir, removed on drop.
