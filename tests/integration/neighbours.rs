@@ -352,8 +352,12 @@ fn grafana_dashboard_queries_only_metrics_a_real_scrape_has() {
     wait_state(&mut watch, "disconnected");
     mock.restart();
     wait_state(&mut watch, "connected");
+    // One job through the server, so job counters and histograms have
+    // samples (prometheus-client exports a label set only once used).
+    let body = std::fs::read_to_string(repo("tests/data/workflow_prompt_body.json")).unwrap();
+    assert_eq!(crate::util::http_post(mock.port(), "/prompt", &body), 200);
     let mut have = BTreeSet::new();
-    poll_until(WATCH_WAIT, || {
+    poll_until(Duration::from_secs(15), || {
         have = sample_names(&scrape(&addr));
         names.iter().all(|n| have.contains(n))
     });
