@@ -352,10 +352,18 @@ fn grafana_dashboard_queries_only_metrics_a_real_scrape_has() {
     wait_state(&mut watch, "disconnected");
     mock.restart();
     wait_state(&mut watch, "connected");
-    // One job through the server, so job counters and histograms have
-    // samples (prometheus-client exports a label set only once used).
-    let body = std::fs::read_to_string(repo("tests/data/workflow_prompt_body.json")).unwrap();
-    assert_eq!(crate::util::http_post(mock.port(), "/prompt", &body), 200);
+    // Jobs through the server, so job counters, histograms and gauges have
+    // samples (prometheus-client exports a label set only once used): one
+    // failed, one completed, one still running. `/__mock/job` is the mock's
+    // job control from issue 11; until that merges it answers 404 and the
+    // job names stay missing (see JOB_METRICS).
+    for query in [
+        "outcome=failed&ms=0",
+        "outcome=completed&ms=0",
+        "outcome=completed&ms=60000",
+    ] {
+        crate::util::http_post(mock.port(), &format!("/__mock/job?{query}"), "");
+    }
     let mut have = BTreeSet::new();
     poll_until(Duration::from_secs(15), || {
         have = sample_names(&scrape(&addr));
