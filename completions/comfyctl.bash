@@ -59,7 +59,7 @@ _comfyctl() {
 
     case "${cmd}" in
         comfyctl)
-            opts="-H -q -h -V --url --targets --any --header --timeout --fallback --json --color --quiet --help --version health connect watch reconnect completions help"
+            opts="-H -q -h -V --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version health connect watch reconnect completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -78,6 +78,10 @@ _comfyctl() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -101,7 +105,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__completions)
-            opts="-H -q -h -V --url --targets --any --header --timeout --fallback --json --color --quiet --help --version bash elvish fish powershell zsh"
+            opts="-H -q -h -V --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -120,6 +124,10 @@ _comfyctl() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -143,7 +151,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__connect)
-            opts="-H -q -h -V --retries --backoff --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --retries --backoff --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -173,6 +181,10 @@ _comfyctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -193,7 +205,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__health)
-            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --max-job-time --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --max-job-time --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +264,10 @@ _comfyctl() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -373,7 +389,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__reconnect)
-            opts="-H -q -h -V --deadline --backoff --max-delay --max-attempts --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --deadline --backoff --max-delay --max-attempts --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -411,6 +427,10 @@ _comfyctl() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --cacert)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -431,7 +451,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__watch)
-            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --max-job-time --metrics --on-change --webhook --hook-timeout --url --targets --any --header --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --max-job-time --metrics --on-change --webhook --hook-timeout --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -506,6 +526,10 @@ _comfyctl() {
                     return 0
                     ;;
                 -H)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --cacert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

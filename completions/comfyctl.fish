@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_comfyctl_global_optspecs
-    string join \n url= targets= any H/header= timeout= fallback= json color= q/quiet h/help V/version
+    string join \n url= targets= any H/header= cacert= insecure timeout= fallback= json color= q/quiet h/help V/version
 end
 
 function __fish_comfyctl_needs_command
@@ -27,6 +27,7 @@ end
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
@@ -35,6 +36,7 @@ complete -c comfyctl -n "__fish_comfyctl_needs_command" -l color -d 'When to use
 always\t'Always colour'
 never\t'Never colour'"
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -59,6 +61,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-job-tim
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
@@ -67,6 +70,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l color -d 'W
 always\t'Always colour'
 never\t'Never colour'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -76,6 +80,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l backoff -d
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
@@ -84,6 +89,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l color -d '
 always\t'Always colour'
 never\t'Never colour'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -106,6 +112,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l hook-timeout
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
@@ -114,6 +121,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l color -d 'Wh
 always\t'Always colour'
 never\t'Never colour'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -125,6 +133,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-atte
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
@@ -133,6 +142,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l color -d
 always\t'Always colour'
 never\t'Never colour'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -140,6 +150,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s V -l ver
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
 skip\t'Skip generation'
@@ -148,6 +159,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l color 
 always\t'Always colour'
 never\t'Never colour'"
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l any -d 'With several servers, succeed when at least one is ready (default: all must be)'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'

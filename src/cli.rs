@@ -61,6 +61,17 @@ pub struct GlobalArgs {
     )]
     pub headers: Vec<String>,
 
+    /// Trust the CA certificates in this PEM file for https:// servers (a
+    /// private CA, or a proxy's self-signed certificate), instead of the
+    /// system's.
+    #[arg(long, env = "COMFYCTL_CACERT", global = true, value_name = "FILE")]
+    pub cacert: Option<std::path::PathBuf>,
+
+    /// Do not verify TLS certificates at all (prints a warning; anyone on
+    /// the path could read and change the traffic). Wins over --cacert.
+    #[arg(long, global = true)]
+    pub insecure: bool,
+
     /// Time limit for each request or attempt (e.g. 500ms, 5s, 1m).
     #[arg(
         long,

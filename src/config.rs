@@ -9,7 +9,7 @@ use crate::cli::{
 };
 use crate::error::Error;
 use crate::manager::readiness::Checks;
-use crate::manager::{FallbackMode, Target, WatchSettings, workflow};
+use crate::manager::{FallbackMode, Target, TlsSettings, WatchSettings, workflow};
 use crate::render::Output;
 
 /// Everything the manager needs to know, validated.
@@ -31,6 +31,8 @@ pub struct Config {
     /// more than one URL was given, however many remain after dropping
     /// duplicates. Scripts can then rely on the shape from the command line.
     pub json_array: bool,
+    /// Which certificates https:// servers may present.
+    pub tls: TlsSettings,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             fallback_mode: FallbackMode::Placeholder,
             headers: Vec::new(),
             json_array: false,
+            tls: TlsSettings::default(),
         }
     }
 }
@@ -305,6 +308,15 @@ pub fn from_global(
         .iter()
         .filter_map(|h| problems.take(parse_header(h)))
         .collect();
+    config.tls.insecure = global.insecure;
+    // --insecure wins, as in curl; the file is still checked so a typo in
+    // COMFYCTL_CACERT does not go unnoticed.
+    if let Some(path) = &global.cacert {
+        let certs = TlsSettings::load_pem(path).map_err(|e| format!("--cacert: {e}"));
+        if let Some(certs) = problems.take(certs) {
+            config.tls.ca_certs = certs;
+        }
+    }
     if let Some(r) = retries {
         config.max_retries = r;
     }

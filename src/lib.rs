@@ -23,6 +23,9 @@ use error::{Error, Exit};
 pub async fn run(cli: Cli) -> Result<Exit, Error> {
     let out = config::output(&cli.global);
     let global = &cli.global;
+    if global.insecure && !matches!(cli.command, Command::Completions(_)) {
+        out.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic");
+    }
     let work = async {
         match &cli.command {
             Command::Health(args) => commands::health::run(global, args, &out).await,

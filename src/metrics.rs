@@ -409,6 +409,47 @@ fn sort_series(text: &str) -> String {
     out
 }
 
+/// OpenMetrics text → the classic Prometheus text format (0.0.4), for
+/// scrapers that do not ask for OpenMetrics (curl, `promtool check metrics`,
+/// older agents). The formats differ in what matters here: a counter's
+/// family is named with its `_total` suffix, and there is no `# UNIT`,
+/// `_created` or `# EOF`.
+pub fn classic_text(openmetrics: &str) -> String {
+    let counters: std::collections::HashSet<&str> = openmetrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("# TYPE "))
+        .filter_map(|l| l.strip_suffix(" counter"))
+        .collect();
+    let mut out = String::with_capacity(openmetrics.len());
+    for line in openmetrics.lines() {
+        if line == "# EOF" || line.starts_with("# UNIT ") {
+            continue;
+        }
+        let family = |prefix: &str| {
+            line.strip_prefix(prefix)
+                .and_then(|rest| rest.split(' ').next())
+                .filter(|name| counters.contains(name))
+                .map(|name| (prefix.len() + name.len(), name))
+        };
+        if let Some((end, _)) = family("# HELP ").or_else(|| family("# TYPE ")) {
+            out.push_str(&line[..end]);
+            out.push_str("_total");
+            out.push_str(&line[end..]);
+        } else if !line.starts_with('#')
+            && counters.iter().any(|c| {
+                line.strip_prefix(c)
+                    .is_some_and(|rest| rest.starts_with("_created"))
+            })
+        {
+            continue;
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 /// Serves `/metrics` on `addr` until the process ends. Returns the bound
 /// address (port 0 picks one) or a one-line error naming the flag.
 pub async fn serve(addr: &str, metrics: Arc<Mutex<Metrics>>) -> Result<SocketAddr, String> {
@@ -421,17 +462,32 @@ pub async fn serve(addr: &str, metrics: Arc<Mutex<Metrics>>) -> Result<SocketAdd
         .map_err(|e| format!("--metrics: {e}"))?;
     let app = axum::Router::new().route(
         "/metrics",
-        get(move || {
+        get(move |headers: axum::http::HeaderMap| {
             let metrics = metrics.clone();
             async move {
                 let body = metrics.lock().map(|m| m.render()).unwrap_or_default();
-                (
-                    [(
-                        axum::http::header::CONTENT_TYPE,
-                        "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                    )],
-                    body,
-                )
+                let openmetrics = headers
+                    .get_all(axum::http::header::ACCEPT)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok())
+                    .any(|v| v.contains("application/openmetrics-text"));
+                if openmetrics {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                        )],
+                        body,
+                    )
+                } else {
+                    (
+                        [(
+                            axum::http::header::CONTENT_TYPE,
+                            "text/plain; version=0.0.4; charset=utf-8",
+                        )],
+                        classic_text(&body),
+                    )
+                }
             }
         }),
     );
@@ -555,5 +611,28 @@ mod tests {
         assert_eq!(lines[5], "x_sum{t=\"b\"} 1");
         assert_eq!(lines[8], "x_bucket{le=\"+Inf\",t=\"b\"} 1");
         assert_eq!(lines[9], "# EOF");
+    }
+
+    #[test]
+    fn classic_text_names_counters_with_total() {
+        let open = "# HELP comfyui_reconnects sessions re-established.\n\
+                    # TYPE comfyui_reconnects counter\n\
+                    comfyui_reconnects_total{target=\"a\"} 2\n\
+                    comfyui_reconnects_created{target=\"a\"} 1700000000.0\n\
+                    # HELP comfyui_up 1 while up.\n\
+                    # TYPE comfyui_up gauge\n\
+                    # UNIT comfyui_up none\n\
+                    comfyui_up{target=\"a\"} 1\n\
+                    # EOF\n";
+        let classic = classic_text(open);
+        assert_eq!(
+            classic,
+            "# HELP comfyui_reconnects_total sessions re-established.\n\
+             # TYPE comfyui_reconnects_total counter\n\
+             comfyui_reconnects_total{target=\"a\"} 2\n\
+             # HELP comfyui_up 1 while up.\n\
+             # TYPE comfyui_up gauge\n\
+             comfyui_up{target=\"a\"} 1\n"
+        );
     }
 }

@@ -123,7 +123,7 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
     let plan = config::health_plan(args, &mut problems);
     problems.finish()?;
     let targets = super::resolve_targets(&config, out).await;
-    let http = HttpClient::new(&config.headers, config.timeout);
+    let http = HttpClient::with_tls(&config.headers, config.timeout, &config.tls);
     let multi = targets.len() > 1;
     let spinner = plan.wait.map(|_| Spinner::start(out, "waiting"));
 

@@ -28,7 +28,7 @@ pub async fn resolve_targets(config: &Config, out: &Output) -> Vec<Target> {
         .iter()
         .map(|c| Target::parse(c).expect("built-in candidates parse"))
         .collect();
-    let http = HttpClient::new(&config.headers, config.timeout);
+    let http = HttpClient::with_tls(&config.headers, config.timeout, &config.tls);
     let picked = match manager::discover(&http, &candidates).await {
         Some(found) => {
             out.note(&format!(
@@ -69,7 +69,7 @@ impl Fleet {
     pub fn start(targets: Vec<Target>, config: &Config, settings: &WatchSettings) -> Fleet {
         let (tx, events) = mpsc::channel(256.max(targets.len() * 4));
         let (stop, stopped) = Stop::new();
-        let http = HttpClient::new(&config.headers, config.timeout);
+        let http = HttpClient::with_tls(&config.headers, config.timeout, &config.tls);
         let mut tasks = Vec::with_capacity(targets.len());
         let mut monitors = Vec::with_capacity(targets.len());
         // Spread the first attempts over up to 2 ms per server (at most one

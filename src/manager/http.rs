@@ -1,6 +1,7 @@
 //! The HTTP probe: `/system_stats`, `/prompt` and `/queue`, concurrently,
 //! each bounded in time and size, with every failure classified.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -9,6 +10,7 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AG
 use super::parse;
 use super::status::{ErrorKind, ProbeError, Status, now_rfc3339};
 use super::target::Target;
+use super::tls::TlsSettings;
 
 /// Largest body accepted from `/system_stats` and `/prompt`.
 pub const HEALTH_BODY_CAP: usize = 1 << 20;
@@ -27,12 +29,24 @@ pub struct HttpClient {
     /// The user gave `-H Authorization:`; it then wins over the URL's
     /// credentials, as it does on the WebSocket upgrade.
     own_authorization: bool,
+    /// The WebSocket's TLS, from the same settings as `client`'s.
+    ws_tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl HttpClient {
     /// Builds the client. `headers` are sent with every request; no `Origin`
     /// is ever sent, because a stock server answers 403 to a foreign one.
     pub fn new(headers: &[(HeaderName, HeaderValue)], timeout: Duration) -> HttpClient {
+        HttpClient::with_tls(headers, timeout, &TlsSettings::default())
+    }
+
+    /// [`HttpClient::new`] with certificate trust from `tls` (`--cacert`,
+    /// `--insecure`), applied to HTTP and to the WebSocket alike.
+    pub fn with_tls(
+        headers: &[(HeaderName, HeaderValue)],
+        timeout: Duration,
+        tls: &TlsSettings,
+    ) -> HttpClient {
         let mut map = HeaderMap::new();
         map.insert(
             USER_AGENT,
@@ -51,7 +65,12 @@ impl HttpClient {
                 attempt.follow()
             }
         });
-        let client = reqwest::Client::builder()
+        let ws_tls = tls.client_config();
+        let mut builder = reqwest::Client::builder();
+        if let Some(config) = &ws_tls {
+            builder = builder.tls_backend_preconfigured(rustls::ClientConfig::clone(config));
+        }
+        let client = builder
             .default_headers(map)
             .no_proxy()
             .redirect(redirects)
@@ -69,7 +88,16 @@ impl HttpClient {
             client,
             timeout,
             own_authorization,
+            ws_tls,
         }
+    }
+
+    /// The connector for WebSocket handshakes; `None` keeps
+    /// tokio-tungstenite's default (the system's roots).
+    pub fn ws_connector(&self) -> Option<tokio_tungstenite::Connector> {
+        self.ws_tls
+            .clone()
+            .map(tokio_tungstenite::Connector::Rustls)
     }
 
     /// The per-request timeout.
@@ -135,7 +163,8 @@ impl HttpClient {
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|ct| ct.starts_with("text/html"));
                 // ComfyUI never answers with an HTML page; a proxy does.
-                return Err(if html {
+                // A proxy's auth wall (401) is still about the credentials.
+                return Err(if html && error.status != Some(401) {
                     ProbeError {
                         kind: ErrorKind::NotComfyui,
                         message: format!("not ComfyUI: {} with an HTML page", error.message),
@@ -290,7 +319,9 @@ fn not_comfyui(route: &str, detail: &str) -> ProbeError {
 pub fn http_status_error(route: &str, code: u16, reason: Option<&str>) -> ProbeError {
     let hint = match code {
         401 => " (check --header / the URL's credentials)",
-        403 => " (a proxy, or ComfyUI's origin check, refused the request)",
+        403 => {
+            " (a proxy refused the request, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site; comfyctl sends neither, so check what a proxy adds)"
+        }
         404 => " (is the URL's path prefix right?)",
         502..=504 => " (a proxy is up but ComfyUI behind it is not)",
         300..=399 => " (redirects to another origin are not followed)",
@@ -401,9 +432,17 @@ pub fn classify_chain(
             || text.contains("handshake")
             || text.contains("invalid peer")
         {
+            let detail = innermost(err);
+            // An unknown issuer or a name mismatch is what a private CA or a
+            // self-signed proxy looks like; say how to trust it.
+            let hint = if detail.contains("invalid peer certificate") {
+                " (trust its CA with --cacert FILE, or skip verification with --insecure)"
+            } else {
+                ""
+            };
             return Some(ProbeError::new(
                 ErrorKind::Tls,
-                format!("TLS with {authority} failed: {}", innermost(err)),
+                format!("TLS with {authority} failed: {detail}{hint}"),
             ));
         }
         current = err.source();

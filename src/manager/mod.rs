@@ -9,6 +9,7 @@ pub mod parse;
 pub mod readiness;
 mod status;
 mod target;
+pub mod tls;
 pub mod workflow;
 pub mod ws;
 
@@ -23,6 +24,7 @@ pub use http::HttpClient;
 pub use monitor::{Monitor, Stop, WatchSettings};
 pub use status::{Device, ErrorKind, ProbeError, Status, now_rfc3339, unix_ms};
 pub use target::{Target, redact_str, redact_url};
+pub use tls::TlsSettings;
 
 use crate::config::Config;
 
@@ -45,7 +47,7 @@ impl ConnectionManager {
     /// A manager for `target`, using `config` for timeouts, retries and
     /// headers. `events`, if given, receives progress.
     pub fn new(config: Config, target: Target, events: Option<mpsc::Sender<Event>>) -> Self {
-        let http = HttpClient::new(&config.headers, config.timeout);
+        let http = HttpClient::with_tls(&config.headers, config.timeout, &config.tls);
         let status = Status::unknown(target.to_string());
         ConnectionManager {
             config,
@@ -115,7 +117,14 @@ impl ConnectionManager {
                     self.config.timeout,
                 ))
             } else {
-                ws::open(&self.target, &self.config.headers, &self.client_id, left).await
+                ws::open(
+                    &self.target,
+                    &self.config.headers,
+                    &self.client_id,
+                    left,
+                    self.http.ws_connector(),
+                )
+                .await
             };
             match opened {
                 Ok((mut stream, queue_remaining)) => {

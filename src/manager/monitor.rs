@@ -19,7 +19,7 @@ use super::jobs::{self, JobSource, JobStatus, JobTracker, Page, Stall};
 use super::parse::{self, WsMessage};
 use super::status::{ProbeError, Status};
 use super::ws::{self, WsStream};
-use super::{Backoff, HttpClient, Target};
+use super::{Backoff, HttpClient, Target, http};
 
 /// How a monitor paces itself.
 #[derive(Debug, Clone)]
@@ -215,12 +215,30 @@ impl Monitor {
                 0
             };
             let (state, reason) = match end {
-                SessionEnd::Closed(reason) | SessionEnd::Hung(reason) => {
-                    (State::Disconnected, reason)
+                SessionEnd::Closed(reason) => {
+                    (State::Disconnected, self.behind_proxy(reason).await)
                 }
+                SessionEnd::Hung(reason) => (State::Disconnected, reason),
                 SessionEnd::Degraded(reason) => (State::Degraded, reason),
             };
             self.set_state(state, reason).await;
+        }
+    }
+
+    /// A closed socket behind a reverse proxy looks like a server crash; one
+    /// quick HTTP probe tells whether the proxy answers for a ComfyUI that
+    /// is gone (502-504), so the reason can say so. Bounded to a short time
+    /// so the disconnect is still reported at once.
+    async fn behind_proxy(&self, reason: String) -> String {
+        let quick = self.settings.timeout.min(Duration::from_millis(500));
+        let probe = self
+            .http
+            .get(&self.target, "/system_stats", http::HEALTH_BODY_CAP);
+        match tokio::time::timeout(quick, probe).await {
+            Ok(Err(e)) if e.status.is_some_and(|s| (502..=504).contains(&s)) => {
+                format!("{reason}; {}", e.message)
+            }
+            _ => reason,
         }
     }
 
@@ -346,7 +364,15 @@ impl Monitor {
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let left = left.max(Duration::from_millis(100));
-        match Box::pin(ws::open(&self.target, &self.headers, &self.client_id, left)).await {
+        match Box::pin(ws::open(
+            &self.target,
+            &self.headers,
+            &self.client_id,
+            left,
+            self.http.ws_connector(),
+        ))
+        .await
+        {
             Ok(opened) => {
                 // The first `status` message was a frame too.
                 self.activity.store(super::unix_ms(), Ordering::Relaxed);

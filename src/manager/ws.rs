@@ -32,12 +32,14 @@ pub fn new_client_id() -> String {
 }
 
 /// Opens `/ws?clientId=…` and waits for the first `status` message, all
-/// within `timeout`. Returns the stream and that message's `queue_remaining`.
+/// within `timeout`, over `connector`'s TLS (`None`: the system's roots).
+/// Returns the stream and that message's `queue_remaining`.
 pub async fn open(
     target: &Target,
     headers: &[(HeaderName, HeaderValue)],
     client_id: &str,
     timeout: Duration,
+    connector: Option<tokio_tungstenite::Connector>,
 ) -> Result<(WsStream, u64), ProbeError> {
     let deadline = Instant::now() + timeout;
     let url = target.ws_url(client_id);
@@ -62,7 +64,8 @@ pub async fn open(
         .max_write_buffer_size(WS_MESSAGE_CAP)
         .max_message_size(Some(WS_MESSAGE_CAP))
         .max_frame_size(Some(WS_MESSAGE_CAP));
-    let handshake = tokio_tungstenite::connect_async_with_config(request, Some(config), true);
+    let handshake =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
     let (mut stream, _) = match tokio::time::timeout_at(deadline, handshake).await {
         Err(_) => return Err(timeout_error(target, "WebSocket handshake", shown(timeout))),
         Ok(Err(e)) => return Err(classify(e, target)),
@@ -130,7 +133,9 @@ pub fn classify(e: tungstenite::Error, target: &Target) -> ProbeError {
             let code = response.status().as_u16();
             let reason = response.status().canonical_reason().unwrap_or("");
             let hint = match code {
-                403 => "; a proxy or ComfyUI's origin check refused it",
+                403 => {
+                    "; a proxy refused it, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site, so check what a proxy adds"
+                }
                 404 => "; is the URL's path prefix right?",
                 _ => "",
             };

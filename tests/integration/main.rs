@@ -9,6 +9,7 @@ mod health;
 mod hostile;
 mod jobs;
 mod mock;
+mod neighbours;
 mod readiness;
 mod soak;
 mod trial_config;

@@ -73,6 +73,11 @@ pub struct Args {
     #[arg(long)]
     pub no_jobs_api: bool,
 
+    /// Also refuse `Sec-Fetch-Site: cross-site` with 403 (WebSocket
+    /// included), as ComfyUI 0.33 does.
+    #[arg(long)]
+    pub sec_fetch_site_check: bool,
+
     /// Answer WebSocket upgrades with 403 (HTTP stays fine), as seen while
     /// containers boot. Can be toggled at runtime with /__mock/refuse-ws.
     #[arg(long, help_heading = "Faults")]

@@ -60,7 +60,9 @@ async fn route(mock: &Mock, req: Request, next: Next) -> Response {
         }
         return response;
     }
-    if !origin_allowed(req.headers()) {
+    if !origin_allowed(req.headers())
+        || (mock.args.sec_fetch_site_check && cross_site(req.headers()))
+    {
         return StatusCode::FORBIDDEN.into_response();
     }
     if req.method() == Method::OPTIONS {
@@ -114,6 +116,15 @@ pub fn origin_allowed(headers: &HeaderMap) -> bool {
     host_side.is_empty() || origin_side.is_empty() || host_side == origin_side
 }
 
+/// ComfyUI 0.33 refuses `Sec-Fetch-Site: cross-site` and lets every other
+/// value (`same-site`, `same-origin`, `none`) through.
+pub fn cross_site(headers: &HeaderMap) -> bool {
+    headers
+        .get("sec-fetch-site")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("cross-site"))
+}
+
 /// The port written in a Host header, if any (`[::1]:8188`, `a:1`).
 fn explicit_port(host: &str) -> Option<&str> {
     let after_bracket = host.rsplit_once(']').map_or(host, |(_, rest)| rest);
@@ -153,6 +164,22 @@ mod tests {
         assert!(!allowed("127.0.0.1:8188", Some("http://example.com")));
         assert!(allowed("127.0.0.1:8188", Some("http://127.0.0.1:8188")));
         assert!(!allowed("127.0.0.1:8188", Some("http://localhost:8188")));
+    }
+
+    #[test]
+    fn sec_fetch_site_like_0_33() {
+        // origin_and_sec_fetch_site_checks.txt: only cross-site is refused.
+        for (value, refused) in [
+            ("cross-site", true),
+            ("same-site", false),
+            ("same-origin", false),
+            ("none", false),
+        ] {
+            let mut h = HeaderMap::new();
+            h.insert("sec-fetch-site", value.parse().unwrap());
+            assert_eq!(cross_site(&h), refused, "{value}");
+        }
+        assert!(!cross_site(&HeaderMap::new()));
     }
 
     #[test]

@@ -16,6 +16,9 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+/// Prometheus, promtool, nginx and openssl as guarded child processes.
+pub mod external;
+
 /// How long to wait for the mock's readiness line. Generous: a loaded
 /// 2-core machine running tests in parallel can be slow to spawn.
 pub const READY_TIMEOUT: Duration = Duration::from_secs(20);
