@@ -23,6 +23,8 @@ pub struct Live {
     bar: ProgressBar,
     /// The status line has been drawn at least once.
     drawn: bool,
+    /// No `^C` echo while the line is shown; dropped after it is cleared.
+    _echo: super::tty::QuietEcho,
 }
 
 impl Live {
@@ -42,6 +44,7 @@ impl Live {
             view: View::default(),
             bar,
             drawn: false,
+            _echo: super::tty::QuietEcho::new(super::Stream::Stdout),
         }
     }
 

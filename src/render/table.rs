@@ -21,6 +21,8 @@ pub struct Table {
     summaries: Vec<(String, Summary)>,
     /// The table has been drawn at least once.
     drawn: bool,
+    /// No `^C` echo while the table is shown; dropped after it is cleared.
+    _echo: super::tty::QuietEcho,
 }
 
 impl Table {
@@ -35,6 +37,7 @@ impl Table {
             bar,
             summaries: Vec::new(),
             drawn: false,
+            _echo: super::tty::QuietEcho::new(super::Stream::Stdout),
         }
     }
 
