@@ -168,6 +168,22 @@ fn a_hostile_version_in_the_live_views_is_drawn_escaped() {
         for needle in ["\x1b[2J", "\x1b]0;", "\x07", "\x1b[31m", "\r\nFAKE"] {
             assert!(!text.contains(needle), "{urls:?}: {needle:?} in {text:?}");
         }
+        // Every escape left is one of the view's own: cursor up/down, erase
+        // line, show/hide cursor.
+        for (at, _) in text.match_indices('\x1b') {
+            let rest = &text[at + 1..];
+            let params: String = rest
+                .chars()
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit() || *c == '?')
+                .collect();
+            let fin = rest.chars().nth(1 + params.len());
+            assert!(
+                rest.starts_with('[') && matches!(fin, Some('A' | 'B' | 'K' | 'h' | 'l')),
+                "{urls:?}: foreign escape at {at}: {:?}",
+                text[at..].chars().take(12).collect::<String>()
+            );
+        }
     }
 }
 
