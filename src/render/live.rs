@@ -247,6 +247,9 @@ mod tests {
         };
         let at40 = status_line(&v, &coloured, 38);
         assert!(at40.contains('\x1b') && columns(&at40) <= 38, "{at40:?}");
+        for width in [0, 1, 3] {
+            assert!(columns(&status_line(&v, &coloured, width)) <= width.max(1));
+        }
     }
 
     #[test]

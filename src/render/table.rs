@@ -365,5 +365,16 @@ mod tests {
             "{at40}"
         );
         assert!(rows[2].ends_with('…'), "{at40}");
+        // Absurdly narrow: still one short line per row, no panic.
+        for width in [0, 1, 5, 14] {
+            let tiny = table_text(&views, Output::PLAIN, 40, width);
+            assert_eq!(tiny.lines().count(), 3, "{tiny}");
+            for line in tiny.lines() {
+                assert!(
+                    super::super::width::columns(line) <= width.max(1),
+                    "{line:?}"
+                );
+            }
+        }
     }
 }
