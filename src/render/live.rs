@@ -23,6 +23,8 @@ pub struct Live {
     bar: ProgressBar,
     /// The status line has been drawn at least once.
     drawn: bool,
+    /// No `^C` echo while the line is shown; dropped after it is cleared.
+    _echo: super::tty::QuietEcho,
 }
 
 impl Live {
@@ -42,6 +44,7 @@ impl Live {
             view: View::default(),
             bar,
             drawn: false,
+            _echo: super::tty::QuietEcho::new(super::Stream::Stdout),
         }
     }
 
@@ -258,6 +261,9 @@ mod tests {
         };
         let at40 = status_line(&v, &coloured, 38);
         assert!(at40.contains('\x1b') && columns(&at40) <= 38, "{at40:?}");
+        for width in [0, 1, 3] {
+            assert!(columns(&status_line(&v, &coloured, width)) <= width.max(1));
+        }
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod plain;
 pub mod safe;
 pub mod spinner;
 pub mod table;
+pub mod tty;
 pub mod view;
 pub mod width;
 

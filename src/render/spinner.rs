@@ -10,6 +10,8 @@ use super::Output;
 /// A spinner line, or nothing when output is not live.
 pub struct Spinner {
     bar: ProgressBar,
+    /// No `^C` echo while the spinner is shown; dropped after it is cleared.
+    _echo: Option<super::tty::QuietEcho>,
 }
 
 impl Spinner {
@@ -29,7 +31,10 @@ impl Spinner {
         } else {
             ProgressBar::hidden()
         };
-        let spinner = Spinner { bar };
+        let echo = out
+            .live
+            .then(|| super::tty::QuietEcho::new(super::Stream::Stderr));
+        let spinner = Spinner { bar, _echo: echo };
         spinner.set(message);
         spinner
     }

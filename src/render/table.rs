@@ -21,6 +21,8 @@ pub struct Table {
     summaries: Vec<(String, Summary)>,
     /// The table has been drawn at least once.
     drawn: bool,
+    /// No `^C` echo while the table is shown; dropped after it is cleared.
+    _echo: super::tty::QuietEcho,
 }
 
 impl Table {
@@ -35,6 +37,7 @@ impl Table {
             bar,
             summaries: Vec::new(),
             drawn: false,
+            _echo: super::tty::QuietEcho::new(super::Stream::Stdout),
         }
     }
 
@@ -383,5 +386,16 @@ mod tests {
             "{at40}"
         );
         assert!(rows[2].ends_with('…'), "{at40}");
+        // Absurdly narrow: still one short line per row, no panic.
+        for width in [0, 1, 5, 14] {
+            let tiny = table_text(&views, Output::PLAIN, 40, width);
+            assert_eq!(tiny.lines().count(), 3, "{tiny}");
+            for line in tiny.lines() {
+                assert!(
+                    super::super::width::columns(line) <= width.max(1),
+                    "{line:?}"
+                );
+            }
+        }
     }
 }

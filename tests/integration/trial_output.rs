@@ -168,6 +168,22 @@ fn a_hostile_version_in_the_live_views_is_drawn_escaped() {
         for needle in ["\x1b[2J", "\x1b]0;", "\x07", "\x1b[31m", "\r\nFAKE"] {
             assert!(!text.contains(needle), "{urls:?}: {needle:?} in {text:?}");
         }
+        // Every escape left is one of the view's own: cursor up/down, erase
+        // line, show/hide cursor.
+        for (at, _) in text.match_indices('\x1b') {
+            let rest = &text[at + 1..];
+            let params: String = rest
+                .chars()
+                .skip(1)
+                .take_while(|c| c.is_ascii_digit() || *c == '?')
+                .collect();
+            let fin = rest.chars().nth(1 + params.len());
+            assert!(
+                rest.starts_with('[') && matches!(fin, Some('A' | 'B' | 'K' | 'h' | 'l')),
+                "{urls:?}: foreign escape at {at}: {:?}",
+                text[at..].chars().take(12).collect::<String>()
+            );
+        }
     }
 }
 
@@ -434,5 +450,255 @@ fn a_metrics_address_without_a_port_is_exit_2_naming_the_flag() {
             stderr.lines().filter(|l| l.contains("--metrics")).count(),
             1
         );
+    }
+}
+
+/// A child on a real pseudo-terminal (80×24), so the line discipline echoes
+/// `^C` and sends SIGINT as a terminal would. Killed and reaped on drop.
+struct PtyChild {
+    child: std::process::Child,
+    master: std::fs::File,
+    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
+}
+
+impl PtyChild {
+    fn spawn(mut cmd: std::process::Command) -> PtyChild {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::process::CommandExt;
+        let (mut master, mut slave) = (0, 0);
+        let size = libc::winsize {
+            ws_row: 24,
+            ws_col: 80,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        };
+        // SAFETY: openpty writes two descriptors we then own.
+        let rc = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                &size,
+            )
+        };
+        assert_eq!(rc, 0, "openpty");
+        // SAFETY: both descriptors are fresh and owned here.
+        let (master, slave) = unsafe {
+            (
+                std::fs::File::from_raw_fd(master),
+                std::fs::File::from_raw_fd(slave),
+            )
+        };
+        cmd.env("TERM", "xterm")
+            .stdin(slave.try_clone().unwrap())
+            .stdout(slave.try_clone().unwrap())
+            .stderr(slave);
+        // SAFETY: setsid and ioctl are async-signal-safe; the child becomes
+        // a session leader with the pty as its controlling terminal.
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let child = cmd.spawn().expect("spawn on a pty");
+        drop(cmd); // closes our copies of the slave
+        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let sink = out.clone();
+        let mut reader = master.try_clone().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 8192];
+            // EIO once the child (the last holder of the slave) is gone.
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        });
+        PtyChild { child, master, out }
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+    }
+
+    /// Whether the terminal echoes control characters as `^X` (ECHOCTL).
+    fn echoctl(&self) -> bool {
+        use std::os::fd::AsRawFd;
+        // SAFETY: tcgetattr fills the zeroed termios we pass.
+        unsafe {
+            let mut t: libc::termios = std::mem::zeroed();
+            assert_eq!(libc::tcgetattr(self.master.as_raw_fd(), &mut t), 0);
+            t.c_lflag & libc::ECHOCTL != 0
+        }
+    }
+
+    fn wait_for(&self, needle: &str) -> bool {
+        poll_until(WATCH_WAIT, || self.text().contains(needle))
+    }
+
+    /// Presses Ctrl-C and returns the exit code.
+    fn ctrl_c(&mut self) -> Option<i32> {
+        self.master.write_all(b"\x03").unwrap();
+        let mut code = None;
+        poll_until(WATCH_WAIT, || {
+            code = self.child.try_wait().ok().flatten().map(|s| s.code());
+            code.is_some()
+        });
+        // Let the reader take the last bytes (it stops at EIO).
+        let mut last = 0;
+        poll_until(Duration::from_secs(5), || {
+            let now = self.out.lock().unwrap().len();
+            std::mem::replace(&mut last, now) == now && now > 0
+        });
+        code.flatten()
+    }
+}
+
+impl Drop for PtyChild {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The screen an 80-column terminal shows after `bytes`: printable text,
+/// CR, LF, cursor up/down, erase line/below, with the terminal's deferred
+/// wrap at the right edge; other sequences are ignored.
+fn screen(bytes: &str) -> Vec<String> {
+    const WIDTH: usize = 80;
+    let mut rows: Vec<Vec<char>> = vec![Vec::new()];
+    let (mut row, mut col, mut wrap) = (0usize, 0usize, false);
+    let mut chars = bytes.chars().peekable();
+    let ensure = |rows: &mut Vec<Vec<char>>, row: usize| {
+        while rows.len() <= row {
+            rows.push(Vec::new());
+        }
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\r' => (col, wrap) = (0, false),
+            '\n' => (row, wrap) = (row + 1, false),
+            '\x1b' => match chars.next() {
+                Some('[') => {
+                    let mut params = String::new();
+                    let mut fin = ' ';
+                    for c in chars.by_ref() {
+                        if c.is_ascii_alphabetic() || c == '~' {
+                            fin = c;
+                            break;
+                        }
+                        params.push(c);
+                    }
+                    let n: usize = params.trim_start_matches('?').parse().unwrap_or(0);
+                    wrap = false;
+                    ensure(&mut rows, row);
+                    match fin {
+                        'A' => row = row.saturating_sub(n.max(1)),
+                        'B' => row += n.max(1),
+                        'K' if n == 2 => rows[row].clear(),
+                        'K' => rows[row].truncate(col),
+                        'J' => {
+                            rows[row].truncate(col);
+                            rows.truncate(row + 1);
+                        }
+                        _ => {}
+                    }
+                }
+                Some(']') => {
+                    for c in chars.by_ref() {
+                        if c == '\x07' {
+                            break;
+                        }
+                    }
+                }
+                _ => {}
+            },
+            c if c.is_control() => {}
+            c => {
+                if wrap {
+                    (row, col, wrap) = (row + 1, 0, false);
+                }
+                ensure(&mut rows, row);
+                let line = &mut rows[row];
+                while line.len() < col {
+                    line.push(' ');
+                }
+                if col < line.len() {
+                    line[col] = c;
+                } else {
+                    line.push(c);
+                }
+                col += 1;
+                if col == WIDTH {
+                    (col, wrap) = (WIDTH - 1, true);
+                }
+            }
+        }
+    }
+    rows.iter()
+        .map(|r| r.iter().collect::<String>().trim_end().to_string())
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+#[test]
+fn ctrl_c_on_a_terminal_clears_the_live_region_before_the_summary() {
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let mock = MockServer::start(&[]);
+    // Each run waits until the live region has been redrawn a few times, so
+    // the program's Ctrl-C handler is surely in place.
+    let runs: [(&[&str], &str, Option<i32>); 4] = [
+        (&["watch", "--url", &dead], "reconnect attempt 3,", Some(0)),
+        (
+            &["watch", "--url", &dead, "--url", &mock.url()],
+            "reconnecting  http",
+            Some(0),
+        ),
+        (
+            &["health", "--wait", "60s", "--url", &dead],
+            "waited 1s",
+            Some(130),
+        ),
+        (
+            &["connect", "--retries", "1000", "--url", &dead],
+            "attempt 3 of",
+            Some(130),
+        ),
+    ];
+    for (args, live, code) in runs {
+        let mut cmd = comfyctl_std();
+        cmd.args(args);
+        let mut p = PtyChild::spawn(cmd);
+        assert!(p.wait_for(live), "{args:?}: {:?}", p.text());
+        assert!(!p.echoctl(), "{args:?}: no ^C echo into the live region");
+        assert_eq!(p.ctrl_c(), code, "{args:?}: {:?}", p.text());
+        assert!(p.echoctl(), "{args:?}: the terminal setting is restored");
+        let raw = p.text();
+        let shown = screen(&raw);
+        let text = shown.join("\n");
+        for gone in ["^C", "reconnect attempt", "STATE", "waited", "attempt 1"] {
+            assert!(
+                !text.contains(gone),
+                "{args:?}: {gone:?} left on screen:\n{text}"
+            );
+        }
+        if args[0] == "watch" {
+            // The summary (which may wrap at 80 columns) ends the screen.
+            assert!(text.contains("summary: uptime"), "{text}");
+            assert!(
+                shown.last().is_some_and(|l| l.contains(" watched ")),
+                "{args:?}: the summary ends the screen:\n{text}"
+            );
+        } else {
+            assert_eq!(
+                shown.last().map(String::as_str),
+                Some("comfyctl: interrupted"),
+                "{text}"
+            );
+        }
     }
 }
