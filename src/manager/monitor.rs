@@ -609,7 +609,12 @@ impl Monitor {
                     State::Stalled,
                     format!(
                         "job {} has been running for {} (--max-job-time {})",
-                        id.get(..8).unwrap_or(&id),
+                        // A server string in a state reason: keep only
+                        // what a prompt id is made of.
+                        id.chars()
+                            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                            .take(8)
+                            .collect::<String>(),
                         humantime::format_duration(Duration::from_millis(age.as_millis() as u64)),
                         humantime::format_duration(limit)
                     ),

@@ -303,6 +303,34 @@ mod tests {
     }
 
     #[test]
+    fn a_row_shows_the_running_job_age_and_the_recent_tally() {
+        use crate::manager::jobs::{Job, JobStatus};
+        let mut v = view(State::Connected);
+        let job = |status, end_ms| Job {
+            id: "x".into(),
+            status,
+            create_ms: None,
+            start_ms: Some(0),
+            end_ms: Some(end_ms),
+            error: None,
+        };
+        for (status, ms) in [(JobStatus::Completed, 3000), (JobStatus::Failed, 10)] {
+            v.apply(&Envelope {
+                url: Arc::from("x"),
+                at: SystemTime::now(),
+                event: Event::Job(job(status, ms)),
+            });
+        }
+        let mut views = BTreeMap::new();
+        views.insert("http://gpu-01:8188".to_string(), v);
+        let text = table_text(&views, Output::PLAIN, 20);
+        assert!(text.lines().next().unwrap().contains("JOB AGE"), "{text}");
+        let row = text.lines().nth(1).unwrap();
+        assert!(row.ends_with("      1/1 3s"), "{row}");
+        assert!(row.contains("        -"), "no running job: {row}");
+    }
+
+    #[test]
     fn fifty_rows_on_a_short_terminal_show_every_troubled_server_first() {
         let mut views = BTreeMap::new();
         for i in 0..50 {

@@ -647,3 +647,43 @@ fn the_mock_jobs_api_has_exactly_the_captured_shapes() {
         "0.3.64 has none"
     );
 }
+
+#[test]
+fn the_live_view_shows_the_running_age_the_tally_and_failed_jobs() {
+    let mock = MockServer::start(&[]);
+    let mut cmd = comfyctl_std();
+    cmd.env("COMFYCTL_FORCE_TTY", "1")
+        .env("NO_COLOR", "1")
+        .args(["watch", "--interval", "200ms", "--url", &mock.url()]);
+    let mut w = crate::util::RawProc::spawn(cmd);
+    assert!(w.wait_for(&["connected"], WAIT), "{}", w.text());
+    wait_baseline(&mock, 1);
+    post_job(&mock, "failed", 0, 1);
+    post_job(&mock, "completed", 2500, 1);
+    assert!(
+        w.wait_for(
+            &[
+                "job ",
+                " failed after ",
+                "in node 2 (SaveImage): Exception: **** ERROR",
+                "running 1s",
+                "jobs 10m: 0 done · 1 failed",
+            ],
+            WAIT
+        ),
+        "{}",
+        w.text()
+    );
+    assert!(
+        w.wait_for(&["jobs 10m: 1 done · 1 failed · median 2s"], WAIT),
+        "{}",
+        w.text()
+    );
+    w.signal(libc::SIGTERM);
+    assert_eq!(w.wait_code(WAIT), Some(0));
+    assert!(
+        w.wait_for(&["jobs 1 completed, 1 failed, 0 cancelled"], WAIT),
+        "{}",
+        w.text()
+    );
+}
