@@ -323,7 +323,7 @@ mod tests {
         }
         let mut views = BTreeMap::new();
         views.insert("http://gpu-01:8188".to_string(), v);
-        let text = table_text(&views, Output::PLAIN, 20);
+        let text = table_text(&views, Output::PLAIN, 20, 200);
         assert!(text.lines().next().unwrap().contains("JOB AGE"), "{text}");
         let row = text.lines().nth(1).unwrap();
         assert!(row.ends_with("      1/1 3s"), "{row}");
