@@ -65,10 +65,54 @@ pub enum Stream {
 pub fn draw_target(stream: Stream) -> indicatif::ProgressDrawTarget {
     use indicatif::ProgressDrawTarget;
     match (forced_tty(), stream) {
-        (true, Stream::Stdout) => ProgressDrawTarget::term_like(Box::new(console::Term::stdout())),
-        (true, Stream::Stderr) => ProgressDrawTarget::term_like(Box::new(console::Term::stderr())),
+        (true, Stream::Stdout) => ProgressDrawTarget::term_like(Box::new(Forced {
+            term: console::Term::stdout(),
+            stream,
+        })),
+        (true, Stream::Stderr) => ProgressDrawTarget::term_like(Box::new(Forced {
+            term: console::Term::stderr(),
+            stream,
+        })),
         (false, Stream::Stdout) => ProgressDrawTarget::stdout(),
         (false, Stream::Stderr) => ProgressDrawTarget::stderr(),
+    }
+}
+
+/// A forced live view: draws like a terminal into whatever stdout/stderr
+/// is, as wide as [`width::budget`] says (so `COLUMNS` counts in a pipe).
+#[derive(Debug)]
+struct Forced {
+    term: console::Term,
+    stream: Stream,
+}
+
+impl indicatif::TermLike for Forced {
+    fn width(&self) -> u16 {
+        u16::try_from(width::budget(self.stream) + 1).unwrap_or(u16::MAX)
+    }
+    fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_up(n)
+    }
+    fn move_cursor_down(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_down(n)
+    }
+    fn move_cursor_right(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_right(n)
+    }
+    fn move_cursor_left(&self, n: usize) -> std::io::Result<()> {
+        self.term.move_cursor_left(n)
+    }
+    fn write_line(&self, s: &str) -> std::io::Result<()> {
+        self.term.write_line(s)
+    }
+    fn write_str(&self, s: &str) -> std::io::Result<()> {
+        self.term.write_str(s)
+    }
+    fn clear_line(&self) -> std::io::Result<()> {
+        self.term.clear_line()
+    }
+    fn flush(&self) -> std::io::Result<()> {
+        self.term.flush()
     }
 }
 

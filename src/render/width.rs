@@ -11,7 +11,14 @@ pub fn budget(stream: Stream) -> usize {
         Stream::Stdout => console::Term::stdout(),
         Stream::Stderr => console::Term::stderr(),
     };
-    usize::from(term.size().1).saturating_sub(1).max(10)
+    // Off a terminal (a forced live view in a pipe) `COLUMNS` says how wide
+    // the reader is, as for most CLIs; else 80.
+    let columns = term
+        .size_checked()
+        .map(|(_, w)| usize::from(w))
+        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .unwrap_or(80);
+    columns.saturating_sub(1).max(10)
 }
 
 /// `text` cut to `width` visible columns, ending in `…` when anything was

@@ -652,8 +652,10 @@ fn the_mock_jobs_api_has_exactly_the_captured_shapes() {
 fn the_live_view_shows_the_running_age_the_tally_and_failed_jobs() {
     let mock = MockServer::start(&[]);
     let mut cmd = comfyctl_std();
+    // Wide enough that no part of the status line is dropped to fit.
     cmd.env("COMFYCTL_FORCE_TTY", "1")
         .env("NO_COLOR", "1")
+        .env("COLUMNS", "250")
         .args(["watch", "--interval", "200ms", "--url", &mock.url()]);
     let mut w = crate::util::RawProc::spawn(cmd);
     assert!(w.wait_for(&["connected"], WAIT), "{}", w.text());

@@ -687,10 +687,11 @@ fn ctrl_c_on_a_terminal_clears_the_live_region_before_the_summary() {
             );
         }
         if args[0] == "watch" {
-            // The summary (which may wrap at 80 columns) ends the screen.
+            // The summary (which may wrap at 80 columns) ends the screen;
+            // its last part is the job counts.
             assert!(text.contains("summary: uptime"), "{text}");
             assert!(
-                shown.last().is_some_and(|l| l.contains(" watched ")),
+                shown.last().is_some_and(|l| l.contains(" cancelled")),
                 "{args:?}: the summary ends the screen:\n{text}"
             );
         } else {
