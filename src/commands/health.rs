@@ -9,11 +9,11 @@ use crate::cli::{GlobalArgs, HealthArgs};
 use crate::config::{self, HealthPlan, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::readiness::{self, CheckResult, Checks};
-use crate::manager::{ErrorKind, FallbackMode, HttpClient, Status, Target};
+use crate::manager::{self, ErrorKind, FallbackMode, HttpClient, Status, Target};
 use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner};
 
-/// Poll period while the server is unreachable (when `--interval` is longer).
+/// Poll period while connections are refused (when `--interval` is longer).
 const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
 
 /// One poll: the health probe, then the readiness checks if it is up.
@@ -59,7 +59,7 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
     let config = config::from_global(global, None, None, &mut problems);
     let plan = config::health_plan(args, &mut problems);
     problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await;
+    let (targets, candidates) = super::resolve_or_discover(&config, out).await?;
     let http = HttpClient::new(&config.headers, config.timeout);
     let multi = targets.len() > 1;
     let spinner = plan.wait.map(|_| Spinner::start(out, "waiting"));
@@ -67,7 +67,7 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
     let outcomes = futures_util::future::join_all(
         targets
             .iter()
-            .map(|t| check(&http, t, &plan, out, spinner.as_ref(), multi)),
+            .map(|t| check(&http, t, &candidates, &plan, out, spinner.as_ref(), multi)),
     )
     .await;
     drop(spinner);
@@ -85,6 +85,7 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
 async fn check(
     http: &HttpClient,
     target: &Target,
+    candidates: &[Target],
     plan: &HealthPlan,
     out: &Output,
     spinner: Option<&Spinner>,
@@ -110,21 +111,48 @@ async fn check(
     let mut ever_reachable = false;
     let mut last_reason: Option<String> = None;
     let mut last: Option<(Status, Vec<CheckResult>)> = None;
+    // No URL given and nothing answered at the start: keep looking on every
+    // candidate until one answers like ComfyUI, then wait on that one.
+    let mut target = target.clone();
+    let mut candidates = candidates.to_vec();
     loop {
+        let mut candidates_refused = true;
+        if !candidates.is_empty() {
+            let Ok(round) =
+                tokio::time::timeout_at(deadline, manager::discover_round(http, &candidates)).await
+            else {
+                break;
+            };
+            match round {
+                Ok(found) => {
+                    out.note(&format!("found ComfyUI at {found} (no --url given)"));
+                    target = found;
+                    candidates.clear();
+                }
+                Err(refused) => candidates_refused = refused,
+            }
+        }
         // The deadline covers the whole command, polls included.
         let Ok((status, results)) =
-            tokio::time::timeout_at(deadline, poll(http, target, &plan.checks)).await
+            tokio::time::timeout_at(deadline, poll(http, &target, &plan.checks)).await
         else {
             break;
         };
         ever_reachable |= status.available;
-        // A refused connection costs the server nothing, so an unreachable
-        // server is polled faster: the gate opens soon after the port does.
-        // A reachable one is polled at --interval (checks may fetch MiBs).
-        let pause = if status.available {
-            plan.interval
-        } else {
+        // A refused connection costs the server nothing, so a closed port
+        // is polled faster: the gate opens soon after the port does. A peer
+        // that answers (even with a 502 or a 401) or stays silent is polled
+        // at --interval: checks may fetch MiBs, and a proxy must not be
+        // loaded for the whole wait.
+        let refused = candidates_refused
+            && status
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind == ErrorKind::ConnectionRefused);
+        let pause = if refused {
             plan.interval.min(UNREACHABLE_POLL)
+        } else {
+            plan.interval
         };
         let reason = missing(plan, &status, &results);
         last = Some((status, results));
@@ -149,7 +177,7 @@ async fn check(
         tokio::time::sleep(pause).await;
     }
     let (status, results) = last.unwrap_or_else(|| {
-        let error = crate::manager::http::timeout_error(target, "the whole --wait", wait);
+        let error = crate::manager::http::timeout_error(&target, "the whole --wait", wait);
         (Status::failed(target.to_string(), error), Vec::new())
     });
     let exit = verdict(plan, &status, &results, ever_reachable);

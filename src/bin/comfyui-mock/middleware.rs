@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -31,6 +32,12 @@ const CORS_HEADERS: [(&str, &str); 4] = [
 pub async fn guard(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
+    if !path.starts_with("/__mock/") {
+        mock.requests.fetch_add(1, Ordering::Relaxed);
+        if path.ends_with("/system_stats") {
+            mock.system_stats_requests.fetch_add(1, Ordering::Relaxed);
+        }
+    }
     let response = route(&mock, req, next).await;
     eprintln!(
         "comfyui-mock: {method} {path} -> {}",
