@@ -8,6 +8,7 @@ mod fuzz;
 mod health;
 mod hostile;
 mod mock;
+mod netfaults;
 mod pacing;
 mod readiness;
 mod soak;

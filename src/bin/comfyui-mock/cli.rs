@@ -79,6 +79,11 @@ pub struct Args {
     #[arg(long, help_heading = "Faults")]
     pub html: bool,
 
+    /// Close every HTTP connection after its response (`Connection: close`,
+    /// as some proxies do), so each request needs a new TCP connection.
+    #[arg(long, help_heading = "Faults")]
+    pub http_close: bool,
+
     /// JSON routes answer 200 application/json with a body that is not JSON.
     #[arg(long, help_heading = "Faults", group = "body_fault")]
     pub garbage_json: bool,

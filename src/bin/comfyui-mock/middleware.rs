@@ -38,7 +38,12 @@ pub async fn guard(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> R
             mock.system_stats_requests.fetch_add(1, Ordering::Relaxed);
         }
     }
-    let response = route(&mock, req, next).await;
+    let mut response = route(&mock, req, next).await;
+    if mock.args.http_close && response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     eprintln!(
         "comfyui-mock: {method} {path} -> {}",
         response.status().as_u16()
