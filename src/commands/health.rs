@@ -170,6 +170,16 @@ async fn check(
                 short_duration(wait)
             ));
         }
+        if refused && candidates.is_empty() {
+            // Watch the port between polls: a refused connect is free, and
+            // the gate opens soon after the port does.
+            let left = deadline.saturating_duration_since(Instant::now());
+            manager::port::wait_until_not_refused(&target, pause.min(left)).await;
+            if Instant::now() >= deadline {
+                break;
+            }
+            continue;
+        }
         if Instant::now() + pause >= deadline {
             tokio::time::sleep_until(deadline).await;
             break;

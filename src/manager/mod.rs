@@ -5,6 +5,7 @@ mod event;
 pub mod http;
 mod monitor;
 pub mod parse;
+pub mod port;
 pub mod readiness;
 mod status;
 mod target;

@@ -366,7 +366,13 @@ impl Monitor {
                 })
                 .await;
             }
-            tokio::time::sleep(delay).await;
+            if refused && self.candidates.is_empty() {
+                // Between attempts, watch the port itself: a refused connect
+                // is free, and the session is back soon after the port opens.
+                super::port::wait_until_not_refused(&self.target, delay).await;
+            } else {
+                tokio::time::sleep(delay).await;
+            }
         }
     }
 
