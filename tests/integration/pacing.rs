@@ -60,11 +60,11 @@ fn watch_paces_attempts_at_the_interval_while_a_proxy_answers_502() {
         .collect();
     assert!(delays.len() >= 2, "reconnect events: {delays:?}");
     assert!(
-        delays.iter().skip(2).all(|&d| d >= 800),
+        delays.iter().skip(2).all(|&d| d >= 790),
         "later delays reach the interval: {delays:?}"
     );
     assert!(
-        delays.iter().all(|&d| d >= 200),
+        delays.iter().all(|&d| d >= 190),
         "no fast retries at a peer that answers: {delays:?}"
     );
 }
