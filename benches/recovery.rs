@@ -7,7 +7,11 @@
 //!
 //! - detection: from sending the signal to reading the `disconnected` event;
 //! - recovery: from reading the restarted mock's readiness line to reading
-//!   the `connected` event.
+//!   the `connected` event;
+//! - gate lag (`GATES`, default 20): `health --wait` started on a closed
+//!   port, then the mock started there; from reading its readiness line to
+//!   the gate's exit, beside an `until curl -sf …; do sleep 1; done` loop
+//!   gating the same way.
 
 mod common;
 
@@ -89,8 +93,66 @@ fn main() {
             v.last().copied().unwrap_or(f64::NAN)
         );
     }
+    let gates: usize = env_or("GATES", 20);
+    let mut ours = gate_lag(gates, |url| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_comfyctl"));
+        cmd.args(["health", "-q", "--wait", "60s", "--url", url]);
+        cmd
+    });
+    let mut loop_lag = gate_lag(gates.min(10), |url| {
+        let mut cmd = Command::new("sh");
+        cmd.args([
+            "-c",
+            &format!("until curl -sf -o /dev/null {url}/system_stats; do sleep 1; done"),
+        ]);
+        cmd
+    });
+    for (name, v) in [
+        ("gate lag: comfyctl health --wait", &mut ours),
+        ("gate lag: until curl -sf …; sleep 1", &mut loop_lag),
+    ] {
+        v.sort_by(f64::total_cmp);
+        println!(
+            "| {name} | {} | {:.1} | {:.1} | {:.1} |",
+            v.len(),
+            quantile(v, 0.5),
+            quantile(v, 0.95),
+            v.last().copied().unwrap_or(f64::NAN)
+        );
+    }
     println!(
         "\noutages spread from {:?} to {:?} over {restarts} restarts",
         min_outage, max_outage
     );
+}
+
+/// Starts `gate(url)` on a closed port, then a mock on that port; returns,
+/// per run, ms from reading the readiness line to the gate's exit.
+fn gate_lag(runs: usize, gate: impl Fn(&str) -> Command) -> Vec<f64> {
+    let mut lags = Vec::new();
+    for _ in 0..runs {
+        let port = support::free_port();
+        let url = format!("http://127.0.0.1:{port}");
+        let mut waiting = Proc::spawn(gate(&url));
+        // Let the gate find the port closed first (and settle into its
+        // schedule at a random phase): the closed period is the scenario.
+        std::thread::sleep(Duration::from_millis(300 + rand_ms(500)));
+        let mock = MockServer::start_on(port, &[]);
+        let ready = Instant::now();
+        let status = waiting.wait_exit(WAIT);
+        let lag = ready.elapsed();
+        if status.is_some_and(|s| s.success()) {
+            lags.push(lag.as_secs_f64() * 1000.0);
+        }
+        drop(mock);
+    }
+    lags
+}
+
+/// A pseudo-random number of ms below `max`, from the clock.
+fn rand_ms(max: u64) -> u64 {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos() as u64);
+    nanos % max.max(1)
 }

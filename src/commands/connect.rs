@@ -20,7 +20,7 @@ pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Resul
         &mut problems,
     );
     problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await;
+    let targets = super::resolve_targets(&config, out).await?;
     let fallback = config.fallback_mode;
     let multi = targets.len() > 1;
 

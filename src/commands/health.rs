@@ -10,13 +10,13 @@ use crate::config::{self, HealthPlan, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::jobs::{self, JobsReport};
 use crate::manager::readiness::{self, CheckResult, Checks};
-use crate::manager::{ErrorKind, FallbackMode, HttpClient, Status, Target, unix_ms};
+use crate::manager::{self, ErrorKind, FallbackMode, HttpClient, Status, Target, unix_ms};
 use crate::render::jobs as jobs_text;
 use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner};
 
-/// Poll period while the server is unreachable (when `--interval` is longer).
+/// Poll period while connections are refused (when `--interval` is longer).
 const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
 
 /// The jobs part of a poll: the report, or why there is none.
@@ -122,7 +122,7 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
     let config = config::from_global(global, None, None, &mut problems);
     let plan = config::health_plan(args, &mut problems);
     problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await;
+    let (targets, candidates) = super::resolve_or_discover(&config, out).await?;
     let http = HttpClient::with_tls(&config.headers, config.timeout, &config.tls);
     let multi = targets.len() > 1;
     let spinner = plan.wait.map(|_| Spinner::start(out, "waiting"));
@@ -130,7 +130,7 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
     let outcomes = futures_util::future::join_all(
         targets
             .iter()
-            .map(|t| check(&http, t, &plan, out, spinner.as_ref(), multi)),
+            .map(|t| check(&http, t, &candidates, &plan, out, spinner.as_ref(), multi)),
     )
     .await;
     drop(spinner);
@@ -150,6 +150,7 @@ pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result
 async fn check(
     http: &HttpClient,
     target: &Target,
+    candidates: &[Target],
     plan: &HealthPlan,
     out: &Output,
     spinner: Option<&Spinner>,
@@ -181,26 +182,53 @@ async fn check(
     let mut last_reason: Option<String> = None;
     let mut last: Option<(Status, Vec<CheckResult>, JobsResult)> = None;
     let mut first = true;
+    // No URL given and nothing answered at the start: keep looking on every
+    // candidate until one answers like ComfyUI, then wait on that one.
+    let mut target = target.clone();
+    let mut candidates = candidates.to_vec();
     loop {
+        let mut candidates_refused = true;
+        if !candidates.is_empty() {
+            let Ok(round) =
+                tokio::time::timeout_at(deadline, manager::discover_round(http, &candidates)).await
+            else {
+                break;
+            };
+            match round {
+                Ok(found) => {
+                    out.note(&format!("found ComfyUI at {found} (no --url given)"));
+                    target = found;
+                    candidates.clear();
+                }
+                Err(refused) => candidates_refused = refused,
+            }
+        }
         // The deadline covers the whole command, polls included, except
         // that the first check always runs to completion (each request
         // bounded by --timeout): `--wait 1ms` on a healthy server is 0.
         let polled = if std::mem::take(&mut first) {
-            Ok(poll(http, target, &plan.checks, with_jobs).await)
+            Ok(poll(http, &target, &plan.checks, with_jobs).await)
         } else {
-            tokio::time::timeout_at(deadline, poll(http, target, &plan.checks, with_jobs)).await
+            tokio::time::timeout_at(deadline, poll(http, &target, &plan.checks, with_jobs)).await
         };
         let Ok((status, results, jobs)) = polled else {
             break;
         };
         ever_reachable |= status.available;
-        // A refused connection costs the server nothing, so an unreachable
-        // server is polled faster: the gate opens soon after the port does.
-        // A reachable one is polled at --interval (checks may fetch MiBs).
-        let pause = if status.available {
-            plan.interval
-        } else {
+        // A refused connection costs the server nothing, so a closed port
+        // is polled faster: the gate opens soon after the port does. A peer
+        // that answers (even with a 502 or a 401) or stays silent is polled
+        // at --interval: checks may fetch MiBs, and a proxy must not be
+        // loaded for the whole wait.
+        let refused = candidates_refused
+            && status
+                .error
+                .as_ref()
+                .is_some_and(|e| e.kind == ErrorKind::ConnectionRefused);
+        let pause = if refused {
             plan.interval.min(UNREACHABLE_POLL)
+        } else {
+            plan.interval
         };
         let reason = missing(plan, &status, &results, &jobs);
         last = Some((status, results, jobs));
@@ -222,6 +250,16 @@ async fn check(
                 term_safe(&reason)
             ));
         }
+        if refused && candidates.is_empty() {
+            // Watch the port between polls: a refused connect is free, and
+            // the gate opens soon after the port does.
+            let left = deadline.saturating_duration_since(Instant::now());
+            manager::port::wait_until_not_refused(&target, pause.min(left)).await;
+            if Instant::now() >= deadline {
+                break;
+            }
+            continue;
+        }
         if Instant::now() + pause >= deadline {
             tokio::time::sleep_until(deadline).await;
             break;
@@ -229,7 +267,7 @@ async fn check(
         tokio::time::sleep(pause).await;
     }
     let (status, results, jobs) = last.unwrap_or_else(|| {
-        let error = crate::manager::http::timeout_error(target, "the whole --wait", wait);
+        let error = crate::manager::http::timeout_error(&target, "the whole --wait", wait);
         (Status::failed(target.to_string(), error), Vec::new(), None)
     });
     let exit = verdict(plan, &status, &results, &jobs, ever_reachable);

@@ -31,7 +31,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
     let settings =
         config::reconnect_policy(&config, &args.policy, Some(&args.deadline), &mut problems);
     problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await;
+    let targets = super::resolve_targets(&config, out).await?;
     let deadline = settings.deadline.expect("reconnect always has a deadline");
 
     let started = Instant::now();

@@ -25,7 +25,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
     let settings = config::watch_settings(&config, args, &mut problems);
     let sinks = config::watch_sinks(args, &mut problems);
     problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await;
+    let (targets, candidates) = super::resolve_or_discover(&config, out).await?;
     let count = targets.len();
 
     let super::Fleet {
@@ -33,7 +33,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
         stop: stop_tx,
         tasks,
         monitors,
-    } = super::Fleet::start(targets, &config, &settings);
+    } = super::Fleet::start_discovering(targets, candidates, &config, &settings);
     let activity: HashMap<String, _> = monitors
         .into_iter()
         .map(|(url, clock)| (url.to_string(), clock))

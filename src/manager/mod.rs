@@ -6,6 +6,7 @@ pub mod http;
 pub mod jobs;
 mod monitor;
 pub mod parse;
+pub mod port;
 pub mod readiness;
 mod status;
 mod target;
@@ -184,4 +185,28 @@ pub async fn discover(http: &HttpClient, candidates: &[Target]) -> Option<Target
         })
     });
     select_ok(probes).await.ok().map(|(t, _)| t)
+}
+
+/// One round of a discovery that keeps going: probes every candidate at
+/// once and returns the first (in list order) that answers like ComfyUI.
+/// Otherwise `Err(true)` when every candidate refused the connection (a
+/// next round may come soon, it costs nothing) and `Err(false)` when some
+/// peer answered or stayed silent (pace the next round).
+pub async fn discover_round(http: &HttpClient, candidates: &[Target]) -> Result<Target, bool> {
+    let probes = candidates.iter().map(|t| async move {
+        match http.get(t, "/system_stats", http::HEALTH_BODY_CAP).await {
+            Ok(body) if parse::system_stats(&body).is_ok() => Ok(t.clone()),
+            Ok(_) => Err(false),
+            Err(e) => Err(e.kind == ErrorKind::ConnectionRefused),
+        }
+    });
+    let results = futures_util::future::join_all(probes).await;
+    let mut all_refused = true;
+    for result in results {
+        match result {
+            Ok(found) => return Ok(found),
+            Err(refused) => all_refused &= refused,
+        }
+    }
+    Err(all_refused)
 }

@@ -57,6 +57,21 @@ impl WatchSettings {
             jitter: 0.2,
         }
     }
+
+    /// The schedule while the peer answers with an error or not at all:
+    /// a quarter interval, half, then once per `interval` (jitter only
+    /// shortens the last step by up to 20 %, never lengthens it past it).
+    pub fn answered_backoff(&self) -> Backoff {
+        let base = (self.interval / 4)
+            .max(self.reconnect.base)
+            .min(self.interval);
+        Backoff {
+            base,
+            factor: 2.0,
+            cap: self.interval,
+            jitter: 0.2,
+        }
+    }
 }
 
 /// Tells a running monitor to stop; it then emits its summary and returns.
@@ -120,6 +135,9 @@ pub struct Monitor {
     activity: Arc<AtomicU64>,
     start_delay: Duration,
     jobs: JobTracker,
+    /// No URL was given: addresses still probed until one answers like
+    /// ComfyUI (then the monitor moves there and stops looking).
+    candidates: Vec<Target>,
 }
 
 impl Monitor {
@@ -146,6 +164,7 @@ impl Monitor {
             last_status: None,
             activity: Arc::new(AtomicU64::new(0)),
             start_delay: Duration::ZERO,
+            candidates: Vec::new(),
             stats: Stats {
                 started: now,
                 judged: None,
@@ -164,6 +183,14 @@ impl Monitor {
     /// so a large fleet does not open every connection in the same instant.
     pub fn with_start_delay(mut self, delay: Duration) -> Monitor {
         self.start_delay = delay;
+        self
+    }
+
+    /// Keeps probing `candidates` (a discovery without `--url`) until one
+    /// answers like ComfyUI, then moves there; events carry the new URL
+    /// from then on.
+    pub fn with_candidates(mut self, candidates: Vec<Target>) -> Monitor {
+        self.candidates = candidates;
         self
     }
 
@@ -247,6 +274,9 @@ impl Monitor {
     async fn establish(&mut self, quick_drops: u32) -> Option<WsStream> {
         let mut attempt = 0u32;
         let mut good_ws = 0u32;
+        // Failed attempts in a row where the peer was not simply refusing.
+        let mut answered = 0u32;
+        let mut discovered: Option<String> = None;
         let outage_start = Instant::now();
         loop {
             if self.state == Some(State::Disconnected) {
@@ -263,6 +293,24 @@ impl Monitor {
                 }
             }
             attempt += 1;
+            // Every candidate refused (or there was no discovery): only then
+            // may the next attempt come fast.
+            let mut candidates_refused = true;
+            let mut found = None;
+            if !self.candidates.is_empty() {
+                match super::discover_round(&self.http, &self.candidates).await {
+                    Ok(target) => found = Some(target),
+                    Err(refused) => candidates_refused = refused,
+                }
+            }
+            if let Some(target) = found {
+                self.candidates.clear();
+                if target != self.target {
+                    self.url = Arc::from(target.to_string());
+                    self.target = target;
+                }
+                discovered = Some(format!("no --url given; found ComfyUI at {}; ", self.url));
+            }
             let error = match self.try_session().await {
                 Ok((stream, queue_remaining))
                     if self.state != Some(State::Degraded)
@@ -278,6 +326,7 @@ impl Monitor {
                             if attempt == 1 { "" } else { "s" }
                         ),
                     };
+                    let reason = format!("{}{reason}", discovered.take().unwrap_or_default());
                     self.set_state(State::Connected, reason).await;
                     self.emit(Event::Queue { queue_remaining }).await;
                     return Some(stream);
@@ -322,12 +371,24 @@ impl Monitor {
                 .await;
                 return None;
             }
-            // A live HTTP server with a refused WebSocket is retried at the
-            // poll interval, so the monitor does not load it.
+            // Only a refused connection is retried fast: it costs the server
+            // nothing. A peer that answers (a 502 proxy, a 401, a refused
+            // WebSocket) or does not answer at all is paced towards one
+            // attempt per interval, so a proxy in front of a dead backend is
+            // not loaded for as long as the outage lasts.
+            let refused = candidates_refused
+                && error
+                    .as_ref()
+                    .is_some_and(|e| e.kind == super::ErrorKind::ConnectionRefused);
             let delay = if self.state == Some(State::Degraded) {
+                answered = 0;
                 self.settings.interval
-            } else {
+            } else if refused {
+                answered = 0;
                 self.settings.reconnect.delay(attempt)
+            } else {
+                answered += 1;
+                self.settings.answered_backoff().delay(answered)
             };
             if self.state == Some(State::Reconnecting) {
                 self.emit(Event::Reconnecting {
@@ -337,7 +398,13 @@ impl Monitor {
                 })
                 .await;
             }
-            tokio::time::sleep(delay).await;
+            if refused && self.candidates.is_empty() {
+                // Between attempts, watch the port itself: a refused connect
+                // is free, and the session is back soon after the port opens.
+                super::port::wait_until_not_refused(&self.target, delay).await;
+            } else {
+                tokio::time::sleep(delay).await;
+            }
         }
     }
 

@@ -154,6 +154,15 @@ pub fn classify(e: tungstenite::Error, target: &Target) -> ProbeError {
         E::Protocol(p) => closed(format!("the WebSocket broke the protocol: {p}")),
         E::ConnectionClosed | E::AlreadyClosed => closed("the WebSocket closed"),
         E::Utf8(_) => closed("the WebSocket sent a text frame that is not UTF-8"),
+        // On an open session a reset is news of its own (a firewall that
+        // rejects, a host that lost the connection), not "no answer".
+        E::Io(io) if io.kind() == std::io::ErrorKind::ConnectionReset => ProbeError::new(
+            ErrorKind::Network,
+            format!(
+                "{} reset the connection (TCP reset: a firewall rejects it, or the host forgot the connection)",
+                target.authority()
+            ),
+        ),
         other => classify_chain(&other, target).unwrap_or_else(|| {
             ProbeError::new(
                 ErrorKind::Network,

@@ -10,6 +10,8 @@ mod hostile;
 mod jobs;
 mod mock;
 mod neighbours;
+mod netfaults;
+mod pacing;
 mod readiness;
 mod soak;
 mod trial_config;

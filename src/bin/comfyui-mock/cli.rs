@@ -14,7 +14,8 @@ use clap::Parser;
 /// Test-only control endpoints (not part of ComfyUI, not under /api):
 /// `POST /__mock/queue?remaining=N`, `POST /__mock/drop-ws`,
 /// `POST /__mock/refuse-ws?on=1|0`, `GET /__mock/clients`,
-/// `POST /__mock/job?outcome=completed|failed|cancelled&ms=N&count=K`.
+/// `POST /__mock/job?outcome=completed|failed|cancelled&ms=N&count=K`,
+/// `GET /__mock/requests`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "comfyui-mock", disable_version_flag = true)]
 pub struct Args {
@@ -87,6 +88,11 @@ pub struct Args {
     /// and an nginx-like HTML page.
     #[arg(long, help_heading = "Faults")]
     pub html: bool,
+
+    /// Close every HTTP connection after its response (`Connection: close`,
+    /// as some proxies do), so each request needs a new TCP connection.
+    #[arg(long, help_heading = "Faults")]
+    pub http_close: bool,
 
     /// JSON routes answer 200 application/json with a body that is not JSON.
     #[arg(long, help_heading = "Faults", group = "body_fault")]

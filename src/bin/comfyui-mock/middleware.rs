@@ -3,6 +3,7 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
@@ -31,7 +32,18 @@ const CORS_HEADERS: [(&str, &str); 4] = [
 pub async fn guard(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let response = route(&mock, req, next).await;
+    if !path.starts_with("/__mock/") {
+        mock.requests.fetch_add(1, Ordering::Relaxed);
+        if path.ends_with("/system_stats") {
+            mock.system_stats_requests.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+    let mut response = route(&mock, req, next).await;
+    if mock.args.http_close && response.status() != StatusCode::SWITCHING_PROTOCOLS {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     eprintln!(
         "comfyui-mock: {method} {path} -> {}",
         response.status().as_u16()

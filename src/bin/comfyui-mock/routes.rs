@@ -49,7 +49,8 @@ pub fn app(mock: Arc<Mock>) -> Router {
         .route("/__mock/drop-ws", post(control_drop_ws))
         .route("/__mock/refuse-ws", post(control_refuse_ws))
         .route("/__mock/clients", get(control_clients))
-        .route("/__mock/job", post(control_job));
+        .route("/__mock/job", post(control_job))
+        .route("/__mock/requests", get(control_requests));
     // The Jobs API exists only under /api, as on the real server.
     let jobs = Router::new()
         .route("/jobs", get(get_jobs))
@@ -420,5 +421,15 @@ async fn control_refuse_ws(
 /// for a client to connect instead of sleeping.
 async fn control_clients(State(mock): State<Arc<Mock>>) -> Response {
     let body = json!({"clients": mock.client_ids(), "sockets": mock.open_sockets()});
+    axum::Json(body).into_response()
+}
+
+/// `GET /__mock/requests`: how many requests this mock served (control
+/// endpoints excepted), so tests can count a client's load.
+async fn control_requests(State(mock): State<Arc<Mock>>) -> Response {
+    let body = json!({
+        "requests": mock.requests.load(Ordering::Relaxed),
+        "system_stats": mock.system_stats_requests.load(Ordering::Relaxed),
+    });
     axum::Json(body).into_response()
 }

@@ -193,6 +193,10 @@ pub struct Mock {
     pub interrupt: AtomicBool,
     /// Wakes the worker when a prompt is queued.
     pub work: Notify,
+    /// Requests served outside `/__mock/`, for load tests.
+    pub requests: AtomicU64,
+    /// Of those, `GET /system_stats` (one per health probe).
+    pub system_stats_requests: AtomicU64,
     next_conn: AtomicU64,
     inner: Mutex<Inner>,
 }
@@ -206,6 +210,8 @@ impl Mock {
             refuse_ws: AtomicBool::new(args.refuse_ws),
             interrupt: AtomicBool::new(false),
             work: Notify::new(),
+            requests: AtomicU64::new(0),
+            system_stats_requests: AtomicU64::new(0),
             next_conn: AtomicU64::new(1),
             inner: Mutex::new(Inner::default()),
             models,
