@@ -186,8 +186,9 @@ pub async fn fetch_finished(
     Ok((JobSource::History, page))
 }
 
-/// The running job from the Jobs API, for one-shot checks: the newest
-/// `in_progress` job, if any, from the same small page.
+/// One small page for one-shot checks (`health`): the running and newest
+/// finished jobs from the Jobs API, or the newest finished ones from
+/// `/history` where the Jobs API answers 404.
 pub async fn fetch_recent(
     http: &HttpClient,
     target: &Target,

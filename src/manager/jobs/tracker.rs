@@ -203,6 +203,18 @@ impl JobTracker {
         None
     }
 
+    /// A finished job was reported: if it is the stalled one, the stall
+    /// ends now rather than at the next poll.
+    pub fn job_finished(&mut self, id: &str) -> Option<Stall> {
+        let running = self.running.as_ref().is_some_and(|(r, _)| r == id);
+        if running && self.stalled {
+            self.stalled = false;
+            self.running = None;
+            return Some(Stall::Ended);
+        }
+        None
+    }
+
     /// The source chosen for this session, once known.
     pub fn source(&self) -> Option<JobSource> {
         self.source
@@ -279,5 +291,12 @@ mod tests {
             Some(Stall::Ended)
         );
         assert!(t.due().is_some(), "a moved queue asks for jobs");
+        // Or as soon as the stalled job is reported finished.
+        assert_eq!(t.on_poll(q, Some("b")), None);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(matches!(t.on_poll(q, Some("b")), Some(Stall::Began { .. })));
+        assert_eq!(t.job_finished("a"), None);
+        assert_eq!(t.job_finished("b"), Some(Stall::Ended));
+        assert_eq!(t.on_poll((Some(0), Some(0), Some(0)), None), None);
     }
 }
