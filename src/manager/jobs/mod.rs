@@ -23,8 +23,12 @@ pub use parse::{Page, parse_history, parse_jobs};
 pub use report::{Failure, JobsReport, RecentCounts, RunningJob, report};
 pub use tracker::{JobTracker, Stall};
 
-/// Jobs asked for per request: enough for several jobs per interval.
-pub const PAGE: usize = 10;
+/// Jobs `watch` asks for per request: more than finish in one interval on
+/// a diffusion server, and small, because a fleet's monitors may all hold a
+/// page at once (a failed job's `execution_error` is several KiB).
+pub const PAGE: usize = 5;
+/// Jobs `health` reads: its `recent` counts and `--max-failed` cover these.
+pub const HEALTH_PAGE: usize = 10;
 /// The larger page asked for once a page held nothing already seen (more
 /// jobs may have finished than one page shows).
 pub const BIG_PAGE: usize = 50;
@@ -194,7 +198,7 @@ pub async fn fetch_recent(
     target: &Target,
 ) -> Result<(JobSource, Vec<Job>), ProbeError> {
     let route = jobs_route(target);
-    let limit = PAGE.to_string();
+    let limit = HEALTH_PAGE.to_string();
     let query = [
         ("status", "in_progress,completed,failed,cancelled"),
         ("limit", limit.as_str()),
@@ -205,7 +209,7 @@ pub async fn fetch_recent(
             Ok((JobSource::JobsApi, page.jobs))
         }
         Err(e) if e.status == Some(404) => {
-            fetch_finished(http, target, Some(JobSource::History), PAGE)
+            fetch_finished(http, target, Some(JobSource::History), HEALTH_PAGE)
                 .await
                 .map(|(s, p)| (s, p.jobs))
         }
