@@ -3,11 +3,15 @@
 //! RSS, CPU use, and how long a full round of probes takes.
 //!
 //! Run: `cargo bench --bench fleet` (env `SIZES`, default `100,500,1000`;
-//! `ROUNDS`, default 3 steady rounds at `--interval 5s`).
+//! `ROUNDS`, default 3 steady rounds at `--interval 5s`; `JOBS=1` makes every
+//! server finish a job each interval during the steady rounds, alternately
+//! completed and failed, so job tracking is measured too).
 
 mod common;
 
 use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -26,6 +30,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
+    let jobs = std::env::var("JOBS").is_ok_and(|v| v == "1");
     let max = sizes.iter().copied().max().unwrap_or(0);
     let mock = MockServer::start(&["--ports", &max.to_string()]);
     let ports: Vec<u16> = mock.ready()["ports"]
@@ -38,9 +43,9 @@ fn main() {
     std::fs::create_dir_all(&dir).unwrap();
 
     println!(
-        "| targets | first full round | steady round spread (median) | polls/target/interval | peak RSS | CPU (% of one core) |"
+        "| targets | first full round | steady round spread (median) | polls/target/interval | peak RSS | CPU (% of one core) | jobs reported |"
     );
-    println!("|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|");
     for &n in &sizes {
         let file = dir.join(format!("targets-{n}.txt"));
         let list: Vec<String> = ports[..n]
@@ -77,6 +82,10 @@ fn main() {
             if first_round.is_none() && polls.len() == n {
                 first_round = Some(started.elapsed());
                 steady_from = Some(Instant::now());
+                if jobs {
+                    let targets = ports[..n].to_vec();
+                    std::thread::spawn(move || post_jobs(&targets, rounds));
+                }
                 cpu_start = Some((cpu_ticks(pid), Instant::now()));
             }
             if let Some(t0) = steady_from
@@ -104,8 +113,13 @@ fn main() {
         let per_interval = polls.values().map(|v| v.len()).sum::<usize>() as f64
             / n as f64
             / (window.as_secs_f64() / INTERVAL.as_secs_f64() + 1.0);
+        let reported = watch
+            .lines_so_far()
+            .iter()
+            .filter(|l| l.contains("\"event\":\"job\""))
+            .count();
         println!(
-            "| {n} | {:.2} s | {} | {:.2} | {:.1} MiB | {:.2} % |",
+            "| {n} | {:.2} s | {} | {:.2} | {:.1} MiB | {:.2} % | {reported} |",
             first_round.unwrap().as_secs_f64(),
             spread.map_or("n/a".into(), |s| format!(
                 "{:.0} ms",
@@ -119,4 +133,29 @@ fn main() {
         watch.wait_exit(Duration::from_secs(30));
     }
     let _ = std::fs::remove_dir_all(dir);
+}
+
+/// One job per server per interval, `rounds` times: completed, then failed,
+/// and so on (each a `/__mock/job` POST straight to the mock).
+fn post_jobs(ports: &[u16], rounds: u32) {
+    for round in 0..rounds {
+        let outcome = if round % 2 == 0 {
+            "completed"
+        } else {
+            "failed"
+        };
+        let next = Instant::now() + INTERVAL;
+        for &port in ports {
+            let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
+                continue;
+            };
+            let _ = write!(
+                s,
+                "POST /__mock/job?outcome={outcome} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+            );
+            let _ = s.read_to_end(&mut Vec::new());
+        }
+        // Pacing the load generator is the point of this wait.
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
 }

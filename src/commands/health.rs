@@ -66,7 +66,7 @@ fn jobs_missing(plan: &HealthPlan, jobs: &JobsResult) -> Option<String> {
         return Some(format!(
             "jobs: {} of the newest {} failed (--max-failed {max})",
             report.recent.failed,
-            jobs::PAGE
+            jobs::HEALTH_PAGE
         ));
     }
     if let Some(max) = plan.max_job_time

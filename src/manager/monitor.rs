@@ -663,7 +663,9 @@ impl Monitor {
                 _ => 2,
             };
             self.stats.jobs[slot] += 1;
+            let stall = self.jobs.job_finished(&job.id);
             self.emit(Event::Job(job)).await;
+            self.on_stall(stall).await;
         }
     }
 

@@ -21,7 +21,7 @@ fn urls(mocks: &[&MockServer]) -> Vec<String> {
         .collect()
 }
 
-fn scratch_dir(name: &str) -> PathBuf {
+pub fn scratch_dir(name: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -259,7 +259,7 @@ fn metrics_flip_on_a_kill() {
 }
 
 /// Writes an executable script that appends its environment to `log`.
-fn hook_script(dir: &std::path::Path, log: &std::path::Path, extra: &str) -> PathBuf {
+pub fn hook_script(dir: &std::path::Path, log: &std::path::Path, extra: &str) -> PathBuf {
     let script = dir.join("hook.sh");
     std::fs::write(
         &script,

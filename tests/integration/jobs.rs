@@ -199,9 +199,19 @@ fn a_restart_mid_run_reports_no_job_twice_with_an_api_url() {
 #[test]
 fn stalled_after_max_job_time_and_clears_when_the_job_finishes() {
     let mock = MockServer::start(&[]);
+    let dir = crate::fleet::scratch_dir("stalled-hook");
+    let log = dir.join("log");
+    let script = crate::fleet::hook_script(&dir, &log, "");
     let mut w = watch(
         &mock.url(),
-        &["--interval", "100ms", "--max-job-time", "300ms"],
+        &[
+            "--interval",
+            "100ms",
+            "--max-job-time",
+            "300ms",
+            "--on-change",
+            script.to_str().unwrap(),
+        ],
     );
     wait_state(&mut w, "connected");
     post_job(&mock, "completed", 1500, 1);
@@ -223,6 +233,14 @@ fn stalled_after_max_job_time_and_clears_when_the_job_finishes() {
     let summary = events.last().unwrap();
     assert_eq!(summary["reconnects"], 0, "leaving stalled is no reconnect");
     assert_eq!(summary["outages"], 0);
+    // The hook sees stalled like any other state.
+    let mut text = String::new();
+    assert!(poll_until(WAIT, || {
+        text = std::fs::read_to_string(&log).unwrap_or_default();
+        text.contains("connected|stalled|")
+    }));
+    assert!(text.contains("stalled|connected|"), "{text}");
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
