@@ -226,6 +226,17 @@ fn stalled_after_max_job_time_and_clears_when_the_job_finishes() {
     );
     let back = wait_state(&mut w, "connected");
     assert_eq!(back["previous"], "stalled");
+    // The hook sees stalled like any other state (before stopping: runs
+    // still queued when watch exits are not waited for).
+    let mut text = String::new();
+    assert!(
+        poll_until(WAIT, || {
+            text = std::fs::read_to_string(&log).unwrap_or_default();
+            text.contains("connected|stalled|")
+        }),
+        "{text}"
+    );
+    assert!(text.contains("stalled|connected|"), "{text}");
     let events = finish(&mut w);
     let jobs: Vec<&Value> = events.iter().filter(|e| e["event"] == "job").collect();
     assert_eq!(jobs.len(), 1, "{jobs:?}");
@@ -233,13 +244,6 @@ fn stalled_after_max_job_time_and_clears_when_the_job_finishes() {
     let summary = events.last().unwrap();
     assert_eq!(summary["reconnects"], 0, "leaving stalled is no reconnect");
     assert_eq!(summary["outages"], 0);
-    // The hook sees stalled like any other state.
-    let mut text = String::new();
-    assert!(poll_until(WAIT, || {
-        text = std::fs::read_to_string(&log).unwrap_or_default();
-        text.contains("connected|stalled|")
-    }));
-    assert!(text.contains("stalled|connected|"), "{text}");
     let _ = std::fs::remove_dir_all(dir);
 }
 

@@ -70,6 +70,7 @@ pub struct JobTracker {
     stalled: bool,
     last_queue: Option<(Option<u64>, Option<u64>, Option<u64>)>,
     warned: bool,
+    not_before: Option<Instant>,
 }
 
 impl JobTracker {
@@ -85,6 +86,7 @@ impl JobTracker {
             dirty: false,
             big_page: false,
             last_fetch: None,
+            not_before: None,
             running: None,
             stalled: false,
             last_queue: None,
@@ -97,6 +99,11 @@ impl JobTracker {
     pub fn session_started(&mut self) {
         self.source = None;
         self.dirty = true;
+        // A fleet's sessions open together: spread their first requests
+        // over the interval, as the probe rounds are, rather than send a
+        // thousand at once (a burst for the servers and for our memory).
+        self.not_before =
+            Some(Instant::now() + self.interval.mul_f64(rand::random_range(0.05..=1.0)));
         self.stalled = false;
         self.running = None;
         self.last_queue = None;
@@ -113,15 +120,16 @@ impl JobTracker {
         if !self.dirty {
             return None;
         }
-        Some(
-            self.last_fetch
-                .map_or_else(Instant::now, |t| t + self.interval),
-        )
+        let after_last = self
+            .last_fetch
+            .map_or_else(Instant::now, |t| t + self.interval);
+        Some(self.not_before.map_or(after_last, |t| t.max(after_last)))
     }
 
     /// Marks a request as sent; returns its source and page size.
     pub fn start_fetch(&mut self) -> (Option<JobSource>, usize) {
         self.dirty = false;
+        self.not_before = None;
         self.last_fetch = Some(Instant::now());
         let limit = if self.big_page { BIG_PAGE } else { PAGE };
         (self.source, limit)
