@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::Target;
 
 /// How often a refused port is tried between full attempts.
-pub const REFUSED_POLL: Duration = Duration::from_millis(10);
+pub const REFUSED_POLL: Duration = Duration::from_millis(20);
 
 /// Sleeps up to `max`, returning early once a TCP connect to `target` is
 /// no longer refused (the port opened, or something else happened that a
