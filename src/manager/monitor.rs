@@ -265,7 +265,11 @@ impl Monitor {
             if self.state == Some(State::Disconnected) {
                 self.set_state(State::Reconnecting, "trying to get the session back".into())
                     .await;
-                if quick_drops > 0 {
+                // A server that is gone (its port refuses) is not one that
+                // keeps dropping sessions: it gets the fast schedule.
+                if quick_drops > 0
+                    && !super::port::refuses(&self.target, self.settings.timeout).await
+                {
                     // The server is up but keeps dropping the session: back
                     // off towards one try per interval, not per max-delay.
                     let backoff = Backoff {
