@@ -15,7 +15,7 @@
 
 mod common;
 
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::support::{self, MockServer, Proc};
@@ -133,14 +133,27 @@ fn gate_lag(runs: usize, gate: impl Fn(&str) -> Command) -> Vec<f64> {
     for _ in 0..runs {
         let port = support::free_port();
         let url = format!("http://127.0.0.1:{port}");
-        let mut waiting = Proc::spawn(gate(&url));
+        let mut cmd = gate(&url);
+        cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        let mut waiting = cmd.spawn().expect("spawn gate");
         // Let the gate find the port closed first (and settle into its
         // schedule at a random phase): the closed period is the scenario.
         std::thread::sleep(Duration::from_millis(300 + rand_ms(500)));
         let mock = MockServer::start_on(port, &[]);
         let ready = Instant::now();
-        let status = waiting.wait_exit(WAIT);
+        // Poll the exit every 0.5 ms: the support's 20 ms step would be the
+        // resolution of the whole measurement.
+        let mut status = None;
+        while status.is_none() && ready.elapsed() < WAIT {
+            status = waiting.try_wait().ok().flatten();
+            std::thread::sleep(Duration::from_micros(500));
+        }
         let lag = ready.elapsed();
+        if status.is_none() {
+            let _ = waiting.kill();
+        }
+        // Reaps it (at once: it exited or was just killed).
+        let _ = waiting.wait();
         if status.is_some_and(|s| s.success()) {
             lags.push(lag.as_secs_f64() * 1000.0);
         }

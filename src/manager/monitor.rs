@@ -61,6 +61,8 @@ impl WatchSettings {
     /// The schedule while the peer answers with an error or not at all:
     /// a quarter interval, half, then once per `interval` (jitter only
     /// shortens the last step by up to 20 %, never lengthens it past it).
+    /// The very first retry of an outage is not on it (see
+    /// [`WatchSettings::answered_delay`]).
     pub fn answered_backoff(&self) -> Backoff {
         let base = (self.interval / 4)
             .max(self.reconnect.base)
@@ -70,6 +72,19 @@ impl WatchSettings {
             factor: 2.0,
             cap: self.interval,
             jitter: 0.2,
+        }
+    }
+
+    /// The wait after the `n`th failed attempt in a row at a peer that did
+    /// not refuse. The first retry comes on the fast schedule: right after a
+    /// session ends, a stale pooled connection or a server halfway through
+    /// exiting fails that way once, and a one-off retry costs nothing;
+    /// from the second on, [`WatchSettings::answered_backoff`].
+    pub fn answered_delay(&self, n: u32) -> Duration {
+        if n <= 1 {
+            self.reconnect.delay(1)
+        } else {
+            self.answered_backoff().delay(n - 1)
         }
     }
 }
@@ -282,7 +297,11 @@ impl Monitor {
             if self.state == Some(State::Disconnected) {
                 self.set_state(State::Reconnecting, "trying to get the session back".into())
                     .await;
-                if quick_drops > 0 {
+                // A server that is gone (its port refuses) is not one that
+                // keeps dropping sessions: it gets the fast schedule.
+                if quick_drops > 0
+                    && !super::port::refuses(&self.target, self.settings.timeout).await
+                {
                     // The server is up but keeps dropping the session: back
                     // off towards one try per interval, not per max-delay.
                     let backoff = Backoff {
@@ -388,7 +407,7 @@ impl Monitor {
                 self.settings.reconnect.delay(attempt)
             } else {
                 answered += 1;
-                self.settings.answered_backoff().delay(answered)
+                self.settings.answered_delay(answered)
             };
             if self.state == Some(State::Reconnecting) {
                 self.emit(Event::Reconnecting {

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::Target;
 
 /// How often a refused port is tried between full attempts.
-pub const REFUSED_POLL: Duration = Duration::from_millis(10);
+pub const REFUSED_POLL: Duration = Duration::from_millis(20);
 
 /// Sleeps up to `max`, returning early once a TCP connect to `target` is
 /// no longer refused (the port opened, or something else happened that a
@@ -48,6 +48,17 @@ pub async fn wait_until_not_refused(target: &Target, max: Duration) {
     }
 }
 
+/// True when a TCP connect to `target` is refused right now (nothing
+/// listens): the server is gone, not dropping sessions. The probing
+/// connection, if it opens, is closed before any byte is sent.
+pub async fn refuses(target: &Target, timeout: Duration) -> bool {
+    let connect = TcpStream::connect(target.authority());
+    matches!(
+        tokio::time::timeout(timeout, connect).await,
+        Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +74,7 @@ mod tests {
         let started = Instant::now();
         wait_until_not_refused(&target, Duration::from_millis(100)).await;
         assert!(started.elapsed() >= Duration::from_millis(100));
+        assert!(refuses(&target, Duration::from_secs(5)).await);
 
         let Ok(listener) = tokio::net::TcpListener::bind(("127.0.0.1", port)).await else {
             return; // the port was taken meanwhile; nothing to learn
@@ -72,5 +84,10 @@ mod tests {
         wait_until_not_refused(&target, Duration::from_secs(30)).await;
         assert!(started.elapsed() < Duration::from_secs(30));
         assert!(accept.await.unwrap(), "the wait connected once");
+
+        let open = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let open_port = open.local_addr().unwrap().port();
+        let target = Target::parse(&format!("127.0.0.1:{open_port}")).unwrap();
+        assert!(!refuses(&target, Duration::from_secs(5)).await);
     }
 }
