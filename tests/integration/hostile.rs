@@ -9,7 +9,6 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command as StdCommand, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
@@ -17,8 +16,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{MockServer, POLL_STEP, poll_until};
-use crate::util::{all_output, comfyctl, finish, json, proc_status_kib, states, wait_state, watch};
+use crate::support::{MockServer, POLL_STEP, Spawn, poll_until};
+use crate::util::{
+    all_output, comfyctl, comfyctl_std, finish, json, proc_status_kib, states, wait_state, watch,
+};
 
 /// Generous upper bound for anything that should happen "soon".
 const WAIT: Duration = Duration::from_secs(30);
@@ -34,15 +35,7 @@ const RSS_LIMIT_KIB: u64 = 64 * 1024;
 const WS_RSS_LIMIT_KIB: u64 = 40 * 1024;
 
 // ---------------------------------------------------------------------------
-// Measuring one run: exit code, output, peak RSS, time
-//
-// Peak RSS is taken from GNU time (`/usr/bin/time -f %M`), which forks a
-// small copy of itself before exec. Not from our own wait4(2): Linux carries
-// the pre-exec address space's high-water mark into the child's ru_maxrss,
-// and std spawns with vfork semantics, so a child of this (large, busy) test
-// process would report the test process's peak, not its own. Without GNU
-// time, VmHWM is sampled from /proc while the child runs: a lower bound,
-// but a body buffered whole takes far longer to read than one sample step.
+// Measuring one run: exit code, output, peak RSS, time (see `Spawn::peak_rss`)
 
 /// What a finished comfyctl run left behind.
 struct Measured {
@@ -61,107 +54,18 @@ impl Measured {
     }
 }
 
-/// A child in its own process group (so GNU time and comfyctl go
-/// together); killed and reaped on drop unless it was reaped already.
-struct Group(std::process::Child);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            crate::support::send_signal(self.0.id(), libc::SIGCONT);
-            if let Ok(pgid) = libc::pid_t::try_from(self.0.id()) {
-                // SAFETY: kill(2) has no memory-safety preconditions.
-                unsafe {
-                    libc::kill(-pgid, libc::SIGKILL);
-                }
-            }
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn read_all(mut from: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = from.read_to_end(&mut buf);
-        buf
-    })
-}
-
-const GNU_TIME: &str = "/usr/bin/time";
-
 /// Runs comfyctl with `args` to its end (killed at [`RUN_LIMIT`]) and
 /// measures it.
 fn run_measured(args: &[&str]) -> Measured {
-    use std::os::unix::process::CommandExt;
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let report = std::env::temp_dir().join(format!(
-        "comfyctl-rss-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::SeqCst)
-    ));
-    let gnu_time = std::path::Path::new(GNU_TIME).exists();
-    let mut cmd = if gnu_time {
-        let mut cmd = StdCommand::new(GNU_TIME);
-        cmd.arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&report)
-            .arg(env!("CARGO_BIN_EXE_comfyctl"));
-        cmd
-    } else {
-        StdCommand::new(env!("CARGO_BIN_EXE_comfyctl"))
-    };
-    // The same clean environment as util::comfyctl_std().
-    cmd.args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("COMFYUI_URL")
-        .env_remove("COMFYCTL_FALLBACK")
-        .env_remove("COMFYCTL_FORCE_TTY")
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = Group(cmd.spawn().expect("spawn comfyctl"));
-    let out = read_all(child.0.stdout.take().expect("piped stdout"));
-    let err = read_all(child.0.stderr.take().expect("piped stderr"));
-    let (mut status, mut sampled) = (None, 0);
-    let deadline = started + RUN_LIMIT;
-    while Instant::now() < deadline {
-        status = child.0.try_wait().expect("try_wait");
-        if status.is_some() {
-            break;
-        }
-        if !gnu_time {
-            let hwm = proc_status_kib(child.0.id(), "VmHWM").unwrap_or(0);
-            sampled = sampled.max(hwm);
-        }
-        thread::sleep(if gnu_time {
-            POLL_STEP
-        } else {
-            Duration::from_millis(1)
-        });
-    }
-    let took = started.elapsed();
-    drop(child); // kills the group if it is still running
-    let max_rss_kib = if gnu_time {
-        let text = std::fs::read_to_string(&report).unwrap_or_default();
-        let _ = std::fs::remove_file(&report);
-        // GNU time may write "Command exited with non-zero status N" first.
-        text.lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .next_back()
-            .unwrap_or_else(|| panic!("no %M from {GNU_TIME}: {text:?}"))
-    } else {
-        sampled
-    };
+    let mut cmd = comfyctl_std();
+    cmd.args(args);
+    let run = Spawn::new(cmd).raw().peak_rss().start().run(RUN_LIMIT);
     Measured {
-        code: status.and_then(|s| s.code()),
-        stdout: out.join().unwrap_or_default(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned(),
-        max_rss_kib,
-        took,
+        code: run.status.and_then(|s| s.code()),
+        stdout: run.stdout,
+        stderr: String::from_utf8_lossy(&run.stderr).into_owned(),
+        max_rss_kib: run.peak_rss_kib.expect("peak RSS measured"),
+        took: run.took,
     }
 }
 
