@@ -12,8 +12,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::external::{
-    Certs, Nginx, Prometheus, TempDir, get, htpasswd_line, make_certs, require, run_ok,
+    Certs, Nginx, Prometheus, TempDir, htpasswd_line, make_certs, require, run_ok,
 };
+use crate::support::http::try_get as get;
 use crate::support::{MockServer, Proc, poll_until, proc};
 use crate::util::{WATCH_WAIT, comfyctl, comfyctl_std, json, parse_line, wait_state};
 

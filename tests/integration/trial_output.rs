@@ -3,13 +3,12 @@
 //! healthy server down, terminal injection, `--color always` off a terminal,
 //! the fallback warning, uptime, metrics of a dead server, summary order.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::io::Write;
+use std::net::SocketAddr;
 
 use crate::support::{MockServer, Proc, RefusedPort, Spawn, poll_until};
 use crate::util::{
-    WATCH_WAIT, all_output, comfyctl, comfyctl_std, json, parse_line, wait_state, watch,
+    WATCH_WAIT, all_output, comfyctl, comfyctl_std, http_get, json, parse_line, wait_state, watch,
 };
 
 /// What a hostile server reports as `system.comfyui_version`: clear the
@@ -294,19 +293,9 @@ fn uptime_is_measured_from_the_first_judgement() {
     assert_eq!(summary["outages"], 0);
 }
 
-/// `GET /metrics` from `addr`, body only.
+/// `GET /metrics` from `addr` (on 127.0.0.1), body only.
 fn scrape(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect to /metrics");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read /metrics");
-    raw.split_once("\r\n\r\n")
-        .map_or(raw.clone(), |(_, b)| b.to_string())
+    http_get(addr.port(), "/metrics").1
 }
 
 /// The address from `serving metrics on http://ADDR/metrics` on stderr.

@@ -2,13 +2,13 @@
 //! separate processes with configs in a temp dir, free ports on 127.0.0.1,
 //! and guards that kill and reap them. Never the system services.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
+use super::http::try_get as get;
 use super::{Proc, RefusedPort, Spawn, poll_until, proc};
 
 /// How to get the tools, printed when a test skips.
@@ -95,20 +95,6 @@ pub fn run_ok(cmd: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// One HTTP/1.0 GET (so the answer is never chunked): (status, body), or
-/// `None` when nothing answers.
-pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
 }
 
 /// A test CA and a server certificate for 127.0.0.1 signed by it, made

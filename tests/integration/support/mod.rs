@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 /// Prometheus, promtool, nginx and openssl as guarded child processes.
 pub mod external;
+/// The plain HTTP client and the stub HTTP server.
+pub mod http;
 /// Ports where nothing listens, held for a test's life.
 pub mod port;
 /// The child-process guard.
