@@ -883,7 +883,9 @@ async fn run_without_client_id_only_broadcasts_status_and_progress_state() {
 
 #[tokio::test]
 async fn busy_queue_and_interrupt_match_captures() {
-    let server = MockServer::start(&["--step-ms", "50"]);
+    // Slow steps: the first prompt must still run when the interrupt comes,
+    // also on a loaded machine (the interrupt ends it early).
+    let server = MockServer::start(&["--step-ms", "250"]);
     let mut main = Ws::connect(&server.ws_url("main-client")).await;
     main.text().await;
     let mut ids = Vec::new();
