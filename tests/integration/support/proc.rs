@@ -39,7 +39,7 @@ const SAMPLE_LIMIT: Duration = Duration::from_secs(600);
 enum Capture {
     /// Line by line, into a channel ([`Proc::wait_line`]).
     Lines,
-    /// As raw bytes ([`Proc::text`], [`Proc::bytes`]).
+    /// As raw bytes ([`Proc::text`], [`Proc::run`]).
     Raw,
     /// The command's stdio is left as the caller configured it; raw bytes
     /// come from the reader the caller set up (a pty master), if any.
@@ -562,12 +562,11 @@ impl Proc {
     /// then), and returns what it left behind.
     pub fn run(mut self, limit: Duration) -> Finished {
         let started = Instant::now();
-        let mut status = self.wait_exit(limit);
+        let status = self.wait_exit(limit);
         let took = started.elapsed();
         if status.is_none() {
             self.kill_and_reap();
             self.drain();
-            status = None;
         }
         let peak_rss_kib = self.peak_rss_kib();
         let stdout = match &mut self.out {
