@@ -25,7 +25,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use common::env_or;
-use common::support::{MockServer, Proc, free_port};
+use common::support::{MockServer, Proc, RefusedPort};
 
 const COMFYCTL: &str = env!("CARGO_BIN_EXE_comfyctl");
 
@@ -97,7 +97,8 @@ fn main() {
     let proxy = MockServer::start(&["--html"]);
     let proxy_health = MockServer::start(&["--html"]);
     let silent_health = Silent::start();
-    let refused = free_port();
+    let hold = RefusedPort::new();
+    let refused = hold.port();
     let url = |port: u16| format!("http://127.0.0.1:{port}");
 
     let t0 = Instant::now();

@@ -131,7 +131,8 @@ fn main() {
 fn gate_lag(runs: usize, gate: impl Fn(&str) -> Command) -> Vec<f64> {
     let mut lags = Vec::new();
     for _ in 0..runs {
-        let port = support::free_port();
+        let hold = support::RefusedPort::new();
+        let port = hold.port();
         let url = format!("http://127.0.0.1:{port}");
         let mut cmd = gate(&url);
         cmd.stdout(Stdio::null()).stderr(Stdio::null());

@@ -45,14 +45,9 @@ pub fn clock_ticks() -> f64 {
     unsafe { libc::sysconf(libc::_SC_CLK_TCK) as f64 }
 }
 
-/// Peak resident set size (VmHWM) of a process, KiB.
+/// Peak resident set size (VmHWM) of a running process, KiB.
 pub fn peak_rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find(|l| l.starts_with("VmHWM:"))
-        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        .unwrap_or(0)
+    support::proc::proc_status_kib(pid, "VmHWM").unwrap_or(0)
 }
 
 /// The `q` quantile (nearest rank) of `v`, sorting it.

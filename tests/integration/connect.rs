@@ -4,7 +4,7 @@ use std::time::{Duration, Instant};
 
 use predicates::prelude::*;
 
-use crate::support::{MockServer, Proc, free_port, mock_bin};
+use crate::support::{MockServer, RefusedPort};
 use crate::util::{comfyctl, json};
 
 #[test]
@@ -44,10 +44,8 @@ fn refused_websocket_is_exit_3() {
 
 #[test]
 fn connect_succeeds_when_the_server_starts_late() {
-    let port = free_port();
-    let mut late = std::process::Command::new(mock_bin());
-    late.args(["--port", &port.to_string(), "--delay-ready", "1500ms"]);
-    let _mock = Proc::spawn(late);
+    let late = MockServer::start_late(Duration::from_millis(1500));
+    let port = late.port();
     let out = comfyctl()
         .args(["connect", "--json", "--retries", "5", "--url"])
         .arg(format!("127.0.0.1:{port}"))
@@ -62,7 +60,8 @@ fn connect_succeeds_when_the_server_starts_late() {
 
 #[test]
 fn connect_gives_up_after_the_retries_with_backoff() {
-    let port = free_port();
+    let refused = RefusedPort::new();
+    let port = refused.port();
     let started = Instant::now();
     comfyctl()
         .args(["connect", "--retries", "2", "--backoff", "2", "--url"])

@@ -1,14 +1,12 @@
 //! Several servers from one process: health/connect `--any`, watch over a
 //! fleet, Prometheus metrics, and alerts on state changes.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpListener;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::http::{OK_EMPTY, StubServer};
 use crate::support::{MockServer, Proc, poll_until};
 use crate::util::{comfyctl, comfyctl_std, json};
 
@@ -367,44 +365,11 @@ fn a_hanging_hook_does_not_stall_the_monitor() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-/// A loopback HTTP receiver that records each POST body and answers 200.
-fn webhook_receiver() -> (u16, Arc<Mutex<Vec<Value>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let got = Arc::new(Mutex::new(Vec::new()));
-    let sink = got.clone();
-    std::thread::spawn(move || {
-        for stream in listener.incoming().take(100) {
-            let Ok(mut stream) = stream else { continue };
-            stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-            let mut reader = BufReader::new(stream.try_clone().unwrap());
-            let mut length = 0usize;
-            loop {
-                let mut line = String::new();
-                if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
-                    break;
-                }
-                if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
-                    length = v.trim().parse().unwrap_or(0);
-                }
-            }
-            let mut body = vec![0u8; length.min(1 << 20)];
-            if reader.read_exact(&mut body).is_ok()
-                && let Ok(v) = serde_json::from_slice(&body)
-            {
-                sink.lock().unwrap().push(v);
-            }
-            let _ = stream
-                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n");
-        }
-    });
-    (port, got)
-}
-
 #[test]
 fn a_webhook_receives_the_state_changes() {
     let mut mock = MockServer::start(&[]);
-    let (port, got) = webhook_receiver();
+    let hook = StubServer::start("127.0.0.1", OK_EMPTY.into());
+    let port = hook.port();
     let mut cmd = comfyctl_std();
     cmd.args([
         "watch",
@@ -421,8 +386,7 @@ fn a_webhook_receives_the_state_changes() {
     mock.kill();
     wait_state(&mut w, &mock.url(), "disconnected");
     let states = || -> Vec<String> {
-        got.lock()
-            .unwrap()
+        hook.json_bodies()
             .iter()
             .map(|v| v["state"].as_str().unwrap_or("").to_string())
             .collect()
@@ -432,7 +396,7 @@ fn a_webhook_receives_the_state_changes() {
         "{:?}",
         states()
     );
-    let received = got.lock().unwrap().clone();
+    let received = hook.json_bodies();
     assert_eq!(received[0]["state"], "connecting");
     assert_eq!(received[1]["state"], "connected");
     let down = received

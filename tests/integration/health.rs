@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::{MockServer, free_port};
+use crate::support::{MockServer, RefusedPort};
 use crate::util::{all_output, comfyctl, http_get, json};
 
 #[test]
@@ -72,7 +72,8 @@ fn health_human_block_shows_state_version_queue_devices_latency() {
 
 #[test]
 fn health_down_exits_1_with_refused_and_fallback_warning() {
-    let port = free_port();
+    let refused = RefusedPort::new();
+    let port = refused.port();
     let out = comfyctl()
         .args(["health", "--json", "--fallback", "skip", "--url"])
         .arg(format!("127.0.0.1:{port}"))
@@ -126,6 +127,7 @@ fn health_against_garbage_json_is_not_comfyui() {
 #[test]
 fn health_quiet_prints_nothing() {
     let mock = MockServer::start(&[]);
+    let refused = RefusedPort::new();
     comfyctl()
         .args(["health", "-q", "--url", &mock.url()])
         .assert()
@@ -134,7 +136,7 @@ fn health_quiet_prints_nothing() {
         .stderr("");
     comfyctl()
         .args(["health", "-q", "--url"])
-        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg(refused.addr())
         .assert()
         .code(1)
         .stdout("")
@@ -178,7 +180,8 @@ fn credentials_never_appear_in_output() {
         assert!(text.contains("***@127.0.0.1"), "{text}");
     }
     // And when the server is down, the error path redacts too.
-    let down = format!("http://alice:hunter2@127.0.0.1:{}", free_port());
+    let refused = RefusedPort::new();
+    let down = format!("http://alice:hunter2@127.0.0.1:{}", refused.port());
     let out = comfyctl()
         .args([
             "connect",
@@ -203,7 +206,8 @@ fn credentials_never_appear_in_output() {
 #[test]
 fn discovery_picks_the_candidate_that_answers_like_comfyui() {
     let mock = MockServer::start(&[]);
-    let dead = comfyctl::manager::Target::parse(&format!("127.0.0.1:{}", free_port())).unwrap();
+    let refused = RefusedPort::new();
+    let dead = comfyctl::manager::Target::parse(&refused.addr()).unwrap();
     let live = comfyctl::manager::Target::parse(&mock.url()).unwrap();
     let http = comfyctl::manager::HttpClient::new(&[], std::time::Duration::from_secs(5));
     let rt = tokio::runtime::Builder::new_current_thread()

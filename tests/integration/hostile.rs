@@ -7,18 +7,16 @@
 //! bounds are loose on purpose (a loaded 2-core machine must pass); speed
 //! is measured by the benches, not here.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Command as StdCommand, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
-use std::thread::{self, JoinHandle};
+use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{MockServer, POLL_STEP, poll_until};
-use crate::util::{all_output, comfyctl, finish, json, proc_status_kib, states, wait_state, watch};
+use crate::support::http::StubServer;
+use crate::support::{MockServer, Spawn};
+use crate::util::{
+    all_output, comfyctl, comfyctl_std, finish, json, proc_status_kib, states, wait_state, watch,
+};
 
 /// Generous upper bound for anything that should happen "soon".
 const WAIT: Duration = Duration::from_secs(30);
@@ -34,15 +32,7 @@ const RSS_LIMIT_KIB: u64 = 64 * 1024;
 const WS_RSS_LIMIT_KIB: u64 = 40 * 1024;
 
 // ---------------------------------------------------------------------------
-// Measuring one run: exit code, output, peak RSS, time
-//
-// Peak RSS is taken from GNU time (`/usr/bin/time -f %M`), which forks a
-// small copy of itself before exec. Not from our own wait4(2): Linux carries
-// the pre-exec address space's high-water mark into the child's ru_maxrss,
-// and std spawns with vfork semantics, so a child of this (large, busy) test
-// process would report the test process's peak, not its own. Without GNU
-// time, VmHWM is sampled from /proc while the child runs: a lower bound,
-// but a body buffered whole takes far longer to read than one sample step.
+// Measuring one run: exit code, output, peak RSS, time (see `Spawn::peak_rss`)
 
 /// What a finished comfyctl run left behind.
 struct Measured {
@@ -61,107 +51,18 @@ impl Measured {
     }
 }
 
-/// A child in its own process group (so GNU time and comfyctl go
-/// together); killed and reaped on drop unless it was reaped already.
-struct Group(std::process::Child);
-
-impl Drop for Group {
-    fn drop(&mut self) {
-        if let Ok(None) = self.0.try_wait() {
-            crate::support::send_signal(self.0.id(), libc::SIGCONT);
-            if let Ok(pgid) = libc::pid_t::try_from(self.0.id()) {
-                // SAFETY: kill(2) has no memory-safety preconditions.
-                unsafe {
-                    libc::kill(-pgid, libc::SIGKILL);
-                }
-            }
-            let _ = self.0.wait();
-        }
-    }
-}
-
-fn read_all(mut from: impl Read + Send + 'static) -> JoinHandle<Vec<u8>> {
-    thread::spawn(move || {
-        let mut buf = Vec::new();
-        let _ = from.read_to_end(&mut buf);
-        buf
-    })
-}
-
-const GNU_TIME: &str = "/usr/bin/time";
-
 /// Runs comfyctl with `args` to its end (killed at [`RUN_LIMIT`]) and
 /// measures it.
 fn run_measured(args: &[&str]) -> Measured {
-    use std::os::unix::process::CommandExt;
-    static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-    let report = std::env::temp_dir().join(format!(
-        "comfyctl-rss-{}-{}",
-        std::process::id(),
-        RUNS.fetch_add(1, Ordering::SeqCst)
-    ));
-    let gnu_time = std::path::Path::new(GNU_TIME).exists();
-    let mut cmd = if gnu_time {
-        let mut cmd = StdCommand::new(GNU_TIME);
-        cmd.arg("-f")
-            .arg("%M")
-            .arg("-o")
-            .arg(&report)
-            .arg(env!("CARGO_BIN_EXE_comfyctl"));
-        cmd
-    } else {
-        StdCommand::new(env!("CARGO_BIN_EXE_comfyctl"))
-    };
-    // The same clean environment as util::comfyctl_std().
-    cmd.args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("COMFYUI_URL")
-        .env_remove("COMFYCTL_FALLBACK")
-        .env_remove("COMFYCTL_FORCE_TTY")
-        .process_group(0)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let started = Instant::now();
-    let mut child = Group(cmd.spawn().expect("spawn comfyctl"));
-    let out = read_all(child.0.stdout.take().expect("piped stdout"));
-    let err = read_all(child.0.stderr.take().expect("piped stderr"));
-    let (mut status, mut sampled) = (None, 0);
-    let deadline = started + RUN_LIMIT;
-    while Instant::now() < deadline {
-        status = child.0.try_wait().expect("try_wait");
-        if status.is_some() {
-            break;
-        }
-        if !gnu_time {
-            let hwm = proc_status_kib(child.0.id(), "VmHWM").unwrap_or(0);
-            sampled = sampled.max(hwm);
-        }
-        thread::sleep(if gnu_time {
-            POLL_STEP
-        } else {
-            Duration::from_millis(1)
-        });
-    }
-    let took = started.elapsed();
-    drop(child); // kills the group if it is still running
-    let max_rss_kib = if gnu_time {
-        let text = std::fs::read_to_string(&report).unwrap_or_default();
-        let _ = std::fs::remove_file(&report);
-        // GNU time may write "Command exited with non-zero status N" first.
-        text.lines()
-            .filter_map(|l| l.trim().parse().ok())
-            .next_back()
-            .unwrap_or_else(|| panic!("no %M from {GNU_TIME}: {text:?}"))
-    } else {
-        sampled
-    };
+    let mut cmd = comfyctl_std();
+    cmd.args(args);
+    let run = Spawn::new(cmd).raw().peak_rss().start().run(RUN_LIMIT);
     Measured {
-        code: status.and_then(|s| s.code()),
-        stdout: out.join().unwrap_or_default(),
-        stderr: String::from_utf8_lossy(&err.join().unwrap_or_default()).into_owned(),
-        max_rss_kib,
-        took,
+        code: run.status.and_then(|s| s.code()),
+        stdout: run.stdout,
+        stderr: String::from_utf8_lossy(&run.stderr).into_owned(),
+        max_rss_kib: run.peak_rss_kib.expect("peak RSS measured"),
+        took: run.took,
     }
 }
 
@@ -240,7 +141,7 @@ fn spoiled_bodies_are_not_comfyui_with_exit_1() {
 
 #[test]
 fn plain_text_where_json_belongs_gets_the_proxy_hint() {
-    let server = TinyServer::start(
+    let server = StubServer::start(
         "127.0.0.1",
         "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 21\r\nConnection: close\r\n\r\nWelcome to the portal"
             .into(),
@@ -281,7 +182,7 @@ fn a_300_mib_body_is_cut_off_quickly_in_small_memory() {
 fn a_declared_length_over_the_cap_is_refused_without_reading() {
     // Claims 300 MiB and sends one byte, then holds the connection: only the
     // Content-Length check can end this before the timeout.
-    let server = TinyServer::start_holding(
+    let server = StubServer::start_holding(
         "127.0.0.1",
         "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 314572800\r\n\r\n{"
             .into(),
@@ -497,123 +398,10 @@ fn a_socket_that_never_answers_pings_is_degraded_while_http_works() {
 // ---------------------------------------------------------------------------
 // 5. Redirects to another host
 
-/// A one-thread HTTP server on a loopback address, for what the mock cannot
-/// play: it records every request head and answers each with the same raw
-/// response, then closes (or, with `start_holding`, keeps the connection
-/// open until the peer goes). Stopped and joined on drop.
-struct TinyServer {
-    addr: SocketAddr,
-    heads: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-}
-
-/// Most connections one TinyServer accepts before it stops.
-const TINY_MAX_CONNECTIONS: usize = 1000;
-/// Longest a TinyServer runs, however long the test takes.
-const TINY_LIFETIME: Duration = Duration::from_secs(120);
-
-impl TinyServer {
-    fn start(ip: &str, response: String) -> TinyServer {
-        Self::try_start(ip, response, false).expect("bind a loopback port")
-    }
-
-    fn start_holding(ip: &str, response: String) -> TinyServer {
-        Self::try_start(ip, response, true).expect("bind a loopback port")
-    }
-
-    fn try_start(ip: &str, response: String, hold: bool) -> std::io::Result<TinyServer> {
-        let listener = TcpListener::bind((ip, 0))?;
-        listener.set_nonblocking(true)?;
-        let addr = listener.local_addr()?;
-        let heads = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (sink, stopped) = (heads.clone(), stop.clone());
-        let thread = thread::spawn(move || {
-            let until = Instant::now() + TINY_LIFETIME;
-            let mut held = Vec::new();
-            let mut served = 0;
-            while !stopped.load(Ordering::SeqCst)
-                && served < TINY_MAX_CONNECTIONS
-                && Instant::now() < until
-            {
-                let Ok((mut conn, _)) = listener.accept() else {
-                    thread::sleep(POLL_STEP);
-                    continue;
-                };
-                served += 1;
-                let _ = conn.set_nonblocking(false);
-                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
-                let head = read_head(&mut conn);
-                sink.lock().unwrap_or_else(|e| e.into_inner()).push(head);
-                let _ = conn.write_all(response.as_bytes());
-                if hold {
-                    held.push(conn);
-                }
-            }
-        });
-        Ok(TinyServer {
-            addr,
-            heads,
-            stop,
-            thread: Some(thread),
-        })
-    }
-
-    fn port(&self) -> u16 {
-        self.addr.port()
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.addr)
-    }
-
-    fn heads(&self) -> Vec<String> {
-        self.heads.lock().unwrap_or_else(|e| e.into_inner()).clone()
-    }
-
-    /// Sends a request of our own and waits until it was recorded. The
-    /// server handles connections in the order the kernel queued them, so
-    /// afterwards every earlier connection has been recorded too.
-    fn flush(&self) {
-        let mut s = TcpStream::connect(self.addr).expect("connect to TinyServer");
-        write!(s, "GET /__sentinel HTTP/1.1\r\nHost: x\r\n\r\n").expect("write");
-        assert!(
-            poll_until(WAIT, || self
-                .heads()
-                .iter()
-                .any(|h| h.starts_with("GET /__sentinel"))),
-            "sentinel request not recorded"
-        );
-    }
-}
-
-impl Drop for TinyServer {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-/// Reads a request head (up to the blank line; at most 64 KiB).
-fn read_head(conn: &mut TcpStream) -> String {
-    let mut head = Vec::new();
-    let mut buf = [0u8; 1024];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 * 1024 {
-        match conn.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => head.extend_from_slice(&buf[..n]),
-        }
-    }
-    String::from_utf8_lossy(&head).into_owned()
-}
-
 #[test]
 fn a_redirect_to_another_host_is_not_followed_and_leaks_nothing() {
     // 127.0.0.2 is loopback on Linux; elsewhere it may not be configured.
-    let other = match TinyServer::try_start(
+    let other = match StubServer::try_start(
         "127.0.0.2",
         "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".into(),
         false,
@@ -628,7 +416,7 @@ fn a_redirect_to_another_host_is_not_followed_and_leaks_nothing() {
         "HTTP/1.1 302 Found\r\nLocation: http://127.0.0.2:{}/system_stats\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
         other.port()
     );
-    let first = TinyServer::start("127.0.0.1", redirect);
+    let first = StubServer::start("127.0.0.1", redirect);
     let url = format!("http://user:pw@127.0.0.1:{}", first.port());
     let out = comfyctl()
         .args(["health", "--json", "--url", &url, "-H", "X-Token: secret"])
@@ -652,7 +440,7 @@ fn a_redirect_to_another_host_is_not_followed_and_leaks_nothing() {
         "{sent}"
     );
     // … and the other host got nothing at all.
-    other.flush();
+    other.flush(WAIT);
     let leaked: Vec<String> = other
         .heads()
         .into_iter()
@@ -666,7 +454,7 @@ fn a_redirect_to_another_host_is_not_followed_and_leaks_nothing() {
 
 #[test]
 fn a_connection_closed_without_an_answer_is_a_network_error() {
-    let server = TinyServer::start("127.0.0.1", String::new());
+    let server = StubServer::start("127.0.0.1", String::new());
     let (code, status) = health_json(&server.url(), &["--timeout", "10s"]);
     assert_eq!(code, 1, "{status}");
     assert_eq!(status["error"]["kind"], "network", "{status}");

@@ -679,7 +679,7 @@ fn the_live_view_shows_the_running_age_the_tally_and_failed_jobs() {
         .env("NO_COLOR", "1")
         .env("COLUMNS", "250")
         .args(["watch", "--interval", "200ms", "--url", &mock.url()]);
-    let mut w = crate::util::RawProc::spawn(cmd);
+    let mut w = Proc::raw(cmd);
     assert!(w.wait_for(&["connected"], WAIT), "{}", w.text());
     wait_baseline(&mock, 1);
     post_job(&mock, "failed", 0, 1);

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest as _;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::support::{MockServer, Proc, READY_TIMEOUT, ServerManager, free_port, mock_bin};
+use crate::support::{MockServer, Proc, READY_TIMEOUT, RefusedPort, ServerManager, mock_bin, proc};
 
 /// Upper bound for anything that should happen "soon" on a loaded machine.
 const SOON: Duration = Duration::from_secs(10);
@@ -336,10 +336,7 @@ fn readiness_line_is_exact() {
 
 #[test]
 fn help_documents_the_flags() {
-    let out = Command::new(mock_bin())
-        .arg("--help")
-        .output()
-        .expect("run --help");
+    let out = proc::run(Command::new(mock_bin()).arg("--help")).expect("run --help");
     assert!(out.status.success());
     let help = String::from_utf8_lossy(&out.stdout);
     for flag in [
@@ -375,7 +372,8 @@ fn help_documents_the_flags() {
 
 #[test]
 fn delay_ready_keeps_the_port_closed_until_the_line() {
-    let port = free_port();
+    let hold = RefusedPort::new();
+    let port = hold.port();
     let start = Instant::now();
     let mut cmd = Command::new(mock_bin());
     cmd.args(["--port", &port.to_string(), "--delay-ready", "2s"]);
@@ -885,7 +883,9 @@ async fn run_without_client_id_only_broadcasts_status_and_progress_state() {
 
 #[tokio::test]
 async fn busy_queue_and_interrupt_match_captures() {
-    let server = MockServer::start(&["--step-ms", "50"]);
+    // Slow steps: the first prompt must still run when the interrupt comes,
+    // also on a loaded machine (the interrupt ends it early).
+    let server = MockServer::start(&["--step-ms", "250"]);
     let mut main = Ws::connect(&server.ws_url("main-client")).await;
     main.text().await;
     let mut ids = Vec::new();
@@ -1093,7 +1093,8 @@ async fn restart_on_the_same_port_keeps_arguments() {
 #[tokio::test]
 async fn server_manager_kills_and_restarts_by_port() {
     let mut manager = ServerManager::with_args(&["--step-ms", "10"]);
-    let a = manager.start(free_port()).port();
+    let hold = RefusedPort::new();
+    let a = manager.start(hold.port()).port();
     let b = manager.start(0).port();
     assert_ne!(a, b);
     assert!(manager.is_running(a) && manager.is_running(b));

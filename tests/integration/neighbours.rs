@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::external::{
-    Certs, Nginx, Prometheus, TempDir, get, htpasswd_line, make_certs, require, run_ok,
+    Certs, Nginx, Prometheus, TempDir, htpasswd_line, make_certs, require, run_ok,
 };
-use crate::support::{MockServer, Proc, poll_until};
+use crate::support::http::try_get as get;
+use crate::support::{MockServer, Proc, poll_until, proc};
 use crate::util::{WATCH_WAIT, comfyctl, comfyctl_std, json, parse_line, wait_state};
 
 /// Dashboard metric names that come from the job metrics of issue 11
@@ -208,21 +209,12 @@ fn prometheus_scrapes_watch_and_fires_the_down_alert() {
 }
 
 fn check_metrics(promtool: &Path, body: &str) {
-    use std::io::Write;
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = proc::output(
+        Command::new(promtool).args(["check", "metrics"]),
+        Some(body.as_bytes()),
+        proc::TOOL_LIMIT,
+    )
+    .expect("run promtool");
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -735,11 +727,7 @@ fn systemd_unit_verifies_and_its_command_runs() {
         "comfyctl-watch.service",
         &unit.replace("/usr/local/bin/comfyctl", env!("CARGO_BIN_EXE_comfyctl")),
     );
-    let out = Command::new(analyze)
-        .arg("verify")
-        .arg(&copy)
-        .output()
-        .unwrap();
+    let out = proc::run(Command::new(analyze).arg("verify").arg(&copy)).unwrap();
     let said = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),

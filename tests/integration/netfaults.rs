@@ -9,14 +9,13 @@
 //!
 //! Every wait is bounded by a generous deadline; nothing asserts speed.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::support::{MockServer, POLL_STEP, Proc, poll_until, send_signal};
+use crate::support::{MockServer, POLL_STEP, Proc, poll_until, proc, send_signal};
 use crate::util::{
     WATCH_WAIT, comfyctl, fd_count, finish, http_get, parse_line, proc_status_kib, states,
     wait_state, watch,
@@ -27,11 +26,11 @@ const TABLE: &str = "comfyctl_faults";
 
 /// Why a namespace cannot be made here, if it cannot.
 fn unavailable() -> Option<String> {
-    match Command::new("nft").arg("--version").output() {
+    match proc::run(Command::new("nft").arg("--version")) {
         Ok(o) if o.status.success() => {}
         _ => return Some("nft (nftables) is not installed".into()),
     }
-    match Command::new("ip").arg("-V").output() {
+    match proc::run(Command::new("ip").arg("-V")) {
         Ok(o) if o.status.success() => None,
         _ => Some("ip (iproute2) is not installed".into()),
     }
@@ -52,10 +51,9 @@ fn in_netns(name: &str, scenario: impl FnOnce() + Send + 'static) {
                 std::io::Error::last_os_error()
             ));
         }
-        let up = Command::new("ip")
-            .args(["link", "set", "lo", "up"])
-            .status()
-            .map_err(|e| format!("ip link set lo up: {e}"))?;
+        let up = proc::run(Command::new("ip").args(["link", "set", "lo", "up"]))
+            .map_err(|e| format!("ip link set lo up: {e}"))?
+            .status;
         if !up.success() {
             return Err(format!("ip link set lo up: {up}"));
         }
@@ -86,20 +84,12 @@ fn in_netns(name: &str, scenario: impl FnOnce() + Send + 'static) {
 
 /// Applies an nftables script in the current thread's namespace.
 fn nft(script: &str) {
-    let mut child = Command::new("nft")
-        .args(["-f", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn nft");
-    child
-        .stdin
-        .take()
-        .expect("piped stdin")
-        .write_all(script.as_bytes())
-        .expect("write nft script");
-    let out = child.wait_with_output().expect("nft runs");
+    let out = proc::output(
+        Command::new("nft").args(["-f", "-"]),
+        Some(script.as_bytes()),
+        proc::TOOL_LIMIT,
+    )
+    .expect("nft runs");
     assert!(
         out.status.success(),
         "nft failed: {}\n{script}",

@@ -8,7 +8,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::support::{MockServer, Proc, free_port, poll_until};
+use crate::support::{MockServer, Proc, RefusedPort, poll_until};
 use crate::util::{WATCH_WAIT, comfyctl, comfyctl_std, http_get, parse_line, watch};
 
 /// Requests the mock served so far, control endpoints excepted.
@@ -96,7 +96,8 @@ fn health_wait_polls_a_502_proxy_once_per_interval() {
 
 #[test]
 fn a_refused_port_is_still_retried_fast() {
-    let port = free_port();
+    let refused = RefusedPort::new();
+    let port = refused.port();
     let mut w = watch(
         &format!("http://127.0.0.1:{port}"),
         &["--interval", "5s", "--timeout", "1s"],
@@ -140,7 +141,8 @@ fn wait_nothing_found(p: &Proc) {
 
 #[test]
 fn health_wait_finds_a_server_that_starts_after_it() {
-    let (a, b) = (free_port(), free_port());
+    let held = [RefusedPort::new(), RefusedPort::new()];
+    let (a, b) = (held[0].port(), held[1].port());
     let mut p = discovering(
         &[a, b],
         &["health", "--json", "--wait", "30s", "--interval", "200ms"],
@@ -159,7 +161,8 @@ fn health_wait_finds_a_server_that_starts_after_it() {
 
 #[test]
 fn watch_finds_a_server_that_starts_after_it() {
-    let (a, b) = (free_port(), free_port());
+    let held = [RefusedPort::new(), RefusedPort::new()];
+    let (a, b) = (held[0].port(), held[1].port());
     let mut p = discovering(
         &[a, b],
         &[

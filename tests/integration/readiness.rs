@@ -2,7 +2,9 @@
 
 use predicates::prelude::*;
 
-use crate::support::{MockServer, Proc, free_port, mock_bin};
+use std::time::Duration;
+
+use crate::support::{MockServer, RefusedPort};
 use crate::util::{comfyctl, http_get, json};
 
 fn data(name: &str) -> String {
@@ -11,10 +13,8 @@ fn data(name: &str) -> String {
 
 #[test]
 fn wait_succeeds_when_the_server_starts_late() {
-    let port = free_port();
-    let mut late = std::process::Command::new(mock_bin());
-    late.args(["--port", &port.to_string(), "--delay-ready", "1500ms"]);
-    let _mock = Proc::spawn(late);
+    let late = MockServer::start_late(Duration::from_millis(1500));
+    let port = late.port();
     comfyctl()
         .args(["health", "--wait", "60s", "--interval", "200ms", "--url"])
         .arg(format!("127.0.0.1:{port}"))
@@ -27,9 +27,10 @@ fn wait_succeeds_when_the_server_starts_late() {
 
 #[test]
 fn deadline_exit_1_when_never_reachable() {
+    let refused = RefusedPort::new();
     comfyctl()
         .args(["health", "--wait", "1s", "--interval", "200ms", "--url"])
-        .arg(format!("127.0.0.1:{}", free_port()))
+        .arg(refused.addr())
         .assert()
         .code(1)
         .stdout(predicate::str::contains(

@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{MockServer, Proc, free_port, poll_until};
-use crate::util::{all_output, comfyctl, comfyctl_std, json};
+use crate::support::{MockServer, Proc, RefusedPort, Spawn, poll_until};
+use crate::util::{RUN_LIMIT, all_output, comfyctl, comfyctl_std, json};
 
 /// A scratch directory of its own for one test.
 fn scratch(name: &str) -> PathBuf {
@@ -30,9 +30,9 @@ fn scratch(name: &str) -> PathBuf {
     dir
 }
 
-/// A refused address: a port that was free a moment ago.
-fn refused() -> String {
-    format!("127.0.0.1:{}", free_port())
+/// A refused address, held for the test's life.
+fn refused() -> RefusedPort {
+    RefusedPort::new()
 }
 
 // ---------------------------------------------------------------------------
@@ -80,7 +80,8 @@ fn a_mistyped_scheme_is_rejected_and_the_password_never_shown() {
 #[test]
 fn a_failing_webhook_is_shown_as_scheme_host_and_port_only() {
     let mock = MockServer::start(&[]);
-    let hook_port = free_port();
+    let hook = RefusedPort::new();
+    let hook_port = hook.port();
     let webhook =
         format!("http://127.0.0.1:{hook_port}/services/T0/B1/pathsecret?token=querysecret");
     let mut cmd = comfyctl_std();
@@ -324,8 +325,8 @@ fn a_targets_file_without_urls_is_a_usage_error() {
 
 #[test]
 fn duplicate_targets_are_dropped_after_normalising_not_only_adjacent_ones() {
-    let a = free_port();
-    let b = free_port();
+    let held = [RefusedPort::new(), RefusedPort::new()];
+    let (a, b) = (held[0].port(), held[1].port());
     let out = comfyctl()
         .args(["health", "--json", "--timeout", "1s"])
         .args(["--url", &format!("http://127.0.0.1:{a}")])
@@ -352,7 +353,8 @@ fn duplicate_targets_are_dropped_after_normalising_not_only_adjacent_ones() {
 
 #[test]
 fn json_is_an_array_whenever_the_command_line_names_a_list() {
-    let url = refused();
+    let hold = refused();
+    let url = hold.addr();
     let dir = scratch("shape");
     let one_line = dir.join("one");
     std::fs::write(&one_line, format!("{url}\n")).unwrap();
@@ -391,7 +393,8 @@ fn json_is_an_array_whenever_the_command_line_names_a_list() {
             1,
             "{command:?}: deduplicated"
         );
-        let env_list = format!("{url},{}", refused());
+        let other = refused();
+        let env_list = format!("{url},{}", other.addr());
         assert_eq!(
             shape(&run(&with(&[]), Some(&env_list))),
             "array",
@@ -407,7 +410,8 @@ fn json_is_an_array_whenever_the_command_line_names_a_list() {
 
 #[test]
 fn expect_down_that_is_met_reads_as_success() {
-    let url = refused();
+    let hold = refused();
+    let url = hold.addr();
     let out = comfyctl()
         .args(["health", "--expect", "down", "--wait", "5s", "--url", &url])
         .output()
@@ -467,7 +471,7 @@ fn reconnect_json_error_is_the_status_error_object() {
             "--deadline",
             "300ms",
             "--url",
-            &refused(),
+            &refused().addr(),
         ])
         .assert()
         .code(1)
@@ -528,7 +532,8 @@ fn negative_numbers_name_their_flag() {
 
 #[test]
 fn environment_variables_are_named_in_their_errors_and_empty_means_unset() {
-    let url = refused();
+    let hold = refused();
+    let url = hold.addr();
     // An empty item (trailing comma) is ignored.
     let out = comfyctl()
         .env("COMFYUI_URL", format!("{url},"))
@@ -665,7 +670,8 @@ fn the_workflow_report_lists_each_problem_once_and_problems_is_always_an_array()
 #[test]
 fn reconnect_any_prints_no_error_for_servers_it_stopped_trying() {
     let mock = MockServer::start(&[]);
-    let down = refused();
+    let hold = refused();
+    let down = hold.addr();
     let out = comfyctl()
         .args([
             "reconnect",
@@ -695,13 +701,14 @@ fn a_failed_write_to_stdout_has_its_own_exit_code() {
         eprintln!("skipped: no /dev/full");
         return;
     };
-    let status = comfyctl_std()
-        .args(["health", "--url", &refused()])
+    let refused = RefusedPort::new();
+    let mut cmd = comfyctl_std();
+    cmd.args(["health", "--url", &refused.addr()])
+        .stdin(std::process::Stdio::null())
         .stdout(full)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("run comfyctl");
-    assert_eq!(status.code(), Some(4));
+        .stderr(std::process::Stdio::null());
+    let status = Spawn::new(cmd).preset_stdio().start().run(RUN_LIMIT).status;
+    assert_eq!(status.and_then(|s| s.code()), Some(4));
 }
 
 #[test]

@@ -3,13 +3,12 @@
 //! healthy server down, terminal injection, `--color always` off a terminal,
 //! the fallback warning, uptime, metrics of a dead server, summary order.
 
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::time::Duration;
+use std::io::Write;
+use std::net::SocketAddr;
 
-use crate::support::{MockServer, Proc, free_port, poll_until};
+use crate::support::{MockServer, Proc, RefusedPort, Spawn, poll_until};
 use crate::util::{
-    RawProc, WATCH_WAIT, all_output, comfyctl, comfyctl_std, json, parse_line, wait_state, watch,
+    WATCH_WAIT, all_output, comfyctl, comfyctl_std, http_get, json, parse_line, wait_state, watch,
 };
 
 /// What a hostile server reports as `system.comfyui_version`: clear the
@@ -159,7 +158,7 @@ fn a_hostile_version_in_the_live_views_is_drawn_escaped() {
         for u in &urls {
             cmd.args(["--url", u]);
         }
-        let mut w = RawProc::spawn(cmd);
+        let mut w = Proc::raw(cmd);
         assert_eq!(w.wait_code(WATCH_WAIT), Some(0), "{}", w.text());
         assert!(w.wait_for(&["summary: uptime"], WATCH_WAIT), "{}", w.text());
         let text = w.text();
@@ -218,7 +217,8 @@ fn fallback_line(url: &str) -> String {
 
 #[test]
 fn the_fallback_warning_goes_to_stderr_once_prefixed_in_every_mode() {
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let refused = RefusedPort::new();
+    let dead = refused.url();
     let mock = MockServer::start(&[]);
     let modes: [(&[&str], bool, Vec<String>); 4] = [
         (&[], false, vec![dead.clone()]),
@@ -293,19 +293,9 @@ fn uptime_is_measured_from_the_first_judgement() {
     assert_eq!(summary["outages"], 0);
 }
 
-/// `GET /metrics` from `addr`, body only.
+/// `GET /metrics` from `addr` (on 127.0.0.1), body only.
 fn scrape(addr: SocketAddr) -> String {
-    let mut s = TcpStream::connect(addr).expect("connect to /metrics");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).expect("read /metrics");
-    raw.split_once("\r\n\r\n")
-        .map_or(raw.clone(), |(_, b)| b.to_string())
+    http_get(addr.port(), "/metrics").1
 }
 
 /// The address from `serving metrics on http://ADDR/metrics` on stderr.
@@ -403,7 +393,8 @@ fn metrics_drop_readings_of_a_dead_server_and_list_series_in_a_stable_order() {
 fn fleet_summaries_come_in_the_tables_order() {
     // The table shows troubled servers first, then by URL: the dead one
     // first, whatever order the monitors end in.
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let refused = RefusedPort::new();
+    let dead = refused.url();
     let a = MockServer::start(&[]);
     let b = MockServer::start(&[]);
     let mut healthy = [a.url(), b.url()];
@@ -412,7 +403,7 @@ fn fleet_summaries_come_in_the_tables_order() {
     cmd.env("COMFYCTL_FORCE_TTY", "1")
         .args(["watch", "--interval", "200ms"])
         .args(["--url", &healthy[1], "--url", &dead, "--url", &healthy[0]]);
-    let mut w = RawProc::spawn(cmd);
+    let mut w = Proc::raw(cmd);
     // The state lines above the table: `connected` padded to 12 columns.
     let up = |u: &str| format!("connected    {u} ");
     assert!(
@@ -454,11 +445,11 @@ fn a_metrics_address_without_a_port_is_exit_2_naming_the_flag() {
 }
 
 /// A child on a real pseudo-terminal (80×24), so the line discipline echoes
-/// `^C` and sends SIGINT as a terminal would. Killed and reaped on drop.
+/// `^C` and sends SIGINT as a terminal would: a [`Proc`] capturing the pty
+/// master's bytes, plus the master for typing. Killed and reaped on drop.
 struct PtyChild {
-    child: std::process::Child,
+    proc: Proc,
     master: std::fs::File,
-    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
 }
 
 impl PtyChild {
@@ -503,26 +494,16 @@ impl PtyChild {
                 Ok(())
             });
         }
-        let child = cmd.spawn().expect("spawn on a pty");
-        drop(cmd); // closes our copies of the slave
-        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = out.clone();
-        let mut reader = master.try_clone().unwrap();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            // EIO once the child (the last holder of the slave) is gone.
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        PtyChild { child, master, out }
+        // The guard drops the command after spawning, closing our copies
+        // of the slave; the reader then sees EIO once the child is gone.
+        let proc = Spawn::new(cmd)
+            .raw_from(master.try_clone().unwrap())
+            .start();
+        PtyChild { proc, master }
     }
 
     fn text(&self) -> String {
-        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
+        self.proc.text()
     }
 
     /// Whether the terminal echoes control characters as `^X` (ECHOCTL).
@@ -537,31 +518,14 @@ impl PtyChild {
     }
 
     fn wait_for(&self, needle: &str) -> bool {
-        poll_until(WATCH_WAIT, || self.text().contains(needle))
+        self.proc.wait_for(&[needle], WATCH_WAIT)
     }
 
-    /// Presses Ctrl-C and returns the exit code.
+    /// Presses Ctrl-C and returns the exit code (once the last bytes were
+    /// read).
     fn ctrl_c(&mut self) -> Option<i32> {
         self.master.write_all(b"\x03").unwrap();
-        let mut code = None;
-        poll_until(WATCH_WAIT, || {
-            code = self.child.try_wait().ok().flatten().map(|s| s.code());
-            code.is_some()
-        });
-        // Let the reader take the last bytes (it stops at EIO).
-        let mut last = 0;
-        poll_until(Duration::from_secs(5), || {
-            let now = self.out.lock().unwrap().len();
-            std::mem::replace(&mut last, now) == now && now > 0
-        });
-        code.flatten()
-    }
-}
-
-impl Drop for PtyChild {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.proc.wait_code(WATCH_WAIT)
     }
 }
 
@@ -647,7 +611,8 @@ fn screen(bytes: &str) -> Vec<String> {
 
 #[test]
 fn ctrl_c_on_a_terminal_clears_the_live_region_before_the_summary() {
-    let dead = format!("http://127.0.0.1:{}", free_port());
+    let refused = RefusedPort::new();
+    let dead = refused.url();
     let mock = MockServer::start(&[]);
     // Each run waits until the live region has been redrawn a few times, so
     // the program's Ctrl-C handler is surely in place.

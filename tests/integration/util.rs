@@ -1,25 +1,75 @@
 //! Helpers for driving the real `comfyctl` binary.
-#![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::process::Command as StdCommand;
+use std::ffi::OsStr;
+use std::process::{Command as StdCommand, Output};
 use std::time::Duration;
 
+use assert_cmd::assert::{Assert, OutputAssertExt};
 use serde_json::Value;
 
-use crate::support::Proc;
+pub use crate::support::http::{http_get, http_post};
+pub use crate::support::proc::proc_status_kib;
+use crate::support::{Proc, proc};
 
 /// Generous: the watch tests must pass on a loaded 2-core machine.
 pub const WATCH_WAIT: Duration = Duration::from_secs(30);
 
+/// How long a `comfyctl()` run may take before it is killed.
+pub const RUN_LIMIT: Duration = Duration::from_secs(90);
+
 /// `comfyctl` as built by cargo, with a clean environment: no URL or
-/// fallback from the caller's shell, no colour, no fake terminal.
-pub fn comfyctl() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::new(env!("CARGO_BIN_EXE_comfyctl"));
-    scrub(cmd.env("NO_COLOR", "1"));
-    cmd.timeout(Duration::from_secs(90));
-    cmd
+/// fallback from the caller's shell, no colour, no fake terminal. Run to
+/// its end under a [`Proc`] guard; `assert()` checks its output with
+/// assert_cmd.
+pub fn comfyctl() -> Run {
+    Run {
+        cmd: comfyctl_std(),
+        limit: RUN_LIMIT,
+    }
+}
+
+/// A command run to its end (killed at its time limit) by [`comfyctl`].
+pub struct Run {
+    cmd: StdCommand,
+    limit: Duration,
+}
+
+impl Run {
+    /// Adds an argument.
+    pub fn arg(&mut self, arg: impl AsRef<OsStr>) -> &mut Run {
+        self.cmd.arg(arg);
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args(&mut self, args: impl IntoIterator<Item = impl AsRef<OsStr>>) -> &mut Run {
+        self.cmd.args(args);
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(&mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> &mut Run {
+        self.cmd.env(key, value);
+        self
+    }
+
+    /// Sets the time limit.
+    pub fn timeout(&mut self, limit: Duration) -> &mut Run {
+        self.limit = limit;
+        self
+    }
+
+    /// Runs it to its end.
+    pub fn output(&mut self) -> std::io::Result<Output> {
+        proc::output(&self.cmd, None, self.limit)
+    }
+
+    /// Runs it to its end, for assert_cmd's checks.
+    pub fn assert(&mut self) -> Assert {
+        let out = proc::output(&self.cmd, None, self.limit);
+        out.unwrap_or_else(|e| panic!("cannot run comfyctl: {e}"))
+            .assert()
+    }
 }
 
 /// The same, as a std Command (for long-running children under `Proc`).
@@ -30,79 +80,6 @@ pub fn comfyctl_std() -> StdCommand {
         .env_remove("COMFYCTL_FALLBACK")
         .env_remove("COMFYCTL_FORCE_TTY");
     cmd
-}
-
-fn scrub(cmd: &mut assert_cmd::Command) -> &mut assert_cmd::Command {
-    cmd.env_remove("COMFYUI_URL")
-        .env_remove("COMFYCTL_FALLBACK")
-        .env_remove("COMFYCTL_FORCE_TTY")
-}
-
-/// A plain HTTP/1.1 GET over std, returning (status, body). For comparing
-/// what comfyctl reports with what the mock serves.
-pub fn http_get(port: u16, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0);
-    let chunked = head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked");
-    (
-        status,
-        if chunked {
-            dechunk(body)
-        } else {
-            body.to_string()
-        },
-    )
-}
-
-/// A plain HTTP POST with a JSON body; returns the status.
-pub fn http_post(port: u16, path: &str, body: &str) -> u16 {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).expect("read response");
-    String::from_utf8_lossy(&raw)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .unwrap_or(0)
-}
-
-fn dechunk(body: &str) -> String {
-    let mut out = String::new();
-    let mut rest = body;
-    while let Some((size, tail)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if n == 0 || tail.len() < n {
-            break;
-        }
-        out.push_str(&tail[..n]);
-        rest = tail[n..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 /// Parses one JSON document from command output.
@@ -118,89 +95,6 @@ pub fn all_output(o: &std::process::Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
-}
-
-/// A child whose stdout is collected as raw bytes (for live views that redraw
-/// in place without newlines). Killed and reaped on drop.
-pub struct RawProc {
-    child: std::process::Child,
-    out: std::sync::Arc<std::sync::Mutex<Vec<u8>>>,
-}
-
-impl RawProc {
-    /// Spawns `cmd` with stdout collected and stderr discarded.
-    pub fn spawn(mut cmd: StdCommand) -> RawProc {
-        use std::process::Stdio;
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn");
-        let mut stdout = child.stdout.take().expect("piped stdout");
-        let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let sink = out.clone();
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 8192];
-            while let Ok(n) = stdout.read(&mut buf) {
-                if n == 0 {
-                    break;
-                }
-                sink.lock().unwrap().extend_from_slice(&buf[..n]);
-            }
-        });
-        RawProc { child, out }
-    }
-
-    /// Everything written so far, lossily as text.
-    pub fn text(&self) -> String {
-        String::from_utf8_lossy(&self.out.lock().unwrap()).into_owned()
-    }
-
-    /// Polls until the output contains every needle, or `timeout` passes.
-    pub fn wait_for(&self, needles: &[&str], timeout: Duration) -> bool {
-        crate::support::poll_until(timeout, || {
-            let text = self.text();
-            needles.iter().all(|n| text.contains(n))
-        })
-    }
-
-    /// Sends a signal.
-    pub fn signal(&self, sig: i32) {
-        crate::support::send_signal(self.child.id(), sig);
-    }
-
-    /// Waits for exit (bounded) and returns the code.
-    pub fn wait_code(&mut self, timeout: Duration) -> Option<i32> {
-        let deadline = std::time::Instant::now() + timeout;
-        loop {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                return status.code();
-            }
-            if std::time::Instant::now() >= deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-impl Drop for RawProc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-// NDJSON helpers for tests that run `comfyctl watch --json`.
-
-/// A `kB` line of `/proc/PID/status` (e.g. `VmRSS`, `VmHWM`), in KiB.
-pub fn proc_status_kib(pid: u32, key: &str) -> Option<u64> {
-    let text = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    text.lines()
-        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
 }
 
 /// Number of open file descriptors of a process (`/proc/PID/fd`).

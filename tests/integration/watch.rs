@@ -7,10 +7,9 @@ use std::time::{Duration, Instant};
 use predicates::prelude::*;
 use serde_json::Value;
 
-use crate::support::{MockServer, Proc, free_port, mock_bin};
+use crate::support::{MockServer, Proc, RefusedPort};
 use crate::util::{
-    RawProc, comfyctl, comfyctl_std, finish, http_post, parse_line as parse, states, wait_state,
-    watch,
+    comfyctl, comfyctl_std, finish, http_post, parse_line as parse, states, wait_state, watch,
 };
 
 /// Generous: the suite must pass on a loaded 2-core machine.
@@ -208,7 +207,8 @@ fn health_is_0_while_up_and_1_while_down_around_a_kill() {
 
 #[test]
 fn reconnect_gives_up_loudly_when_the_server_stays_down() {
-    let port = free_port();
+    let refused = RefusedPort::new();
+    let port = refused.port();
     comfyctl()
         .args(["reconnect", "--max-attempts", "3", "--url"])
         .arg(format!("127.0.0.1:{port}"))
@@ -228,10 +228,8 @@ fn reconnect_gives_up_loudly_when_the_server_stays_down() {
 
 #[test]
 fn reconnect_succeeds_once_the_server_is_back() {
-    let port = free_port();
-    let mut late = std::process::Command::new(mock_bin());
-    late.args(["--port", &port.to_string(), "--delay-ready", "1s"]);
-    let _mock = Proc::spawn(late);
+    let late = MockServer::start_late(Duration::from_millis(1000));
+    let port = late.port();
     comfyctl()
         .args(["reconnect", "--deadline", "60s", "--url"])
         .arg(format!("127.0.0.1:{port}"))
@@ -257,10 +255,8 @@ fn fallback_abort_makes_watch_exit_1_once_down() {
 
 #[test]
 fn until_and_count_stop_watch_for_scripts() {
-    let port = free_port();
-    let mut late = std::process::Command::new(mock_bin());
-    late.args(["--port", &port.to_string(), "--delay-ready", "1s"]);
-    let _mock = Proc::spawn(late);
+    let late = MockServer::start_late(Duration::from_millis(1000));
+    let port = late.port();
     comfyctl()
         .args(["watch", "--until", "connected", "--url"])
         .arg(format!("127.0.0.1:{port}"))
@@ -298,7 +294,7 @@ fn live_view_shows_state_queue_and_the_fallback_warning() {
     cmd.env("COMFYCTL_FORCE_TTY", "1")
         .env_remove("NO_COLOR")
         .args(["watch", "--interval", "300ms", "--url", &mock.url()]);
-    let mut w = RawProc::spawn(cmd);
+    let mut w = Proc::raw(cmd);
     // A coloured state line, and the status line with the queue.
     assert!(
         w.wait_for(

@@ -2,14 +2,14 @@
 //! separate processes with configs in a temp dir, free ports on 127.0.0.1,
 //! and guards that kill and reap them. Never the system services.
 
-use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use super::{Proc, free_port, poll_until};
+use super::http::try_get as get;
+use super::{Proc, RefusedPort, Spawn, poll_until, proc};
 
 /// How to get the tools, printed when a test skips.
 pub const INSTALL_HINT: &str = "apt-get install prometheus nginx";
@@ -86,9 +86,7 @@ impl Drop for TempDir {
 /// Runs a short command to completion (bounded: these are local tools on
 /// local files) and panics with its output if it fails.
 pub fn run_ok(cmd: &mut Command) -> Output {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let out = proc::run(cmd).unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
     assert!(
         out.status.success(),
         "{cmd:?} failed ({}):\n{}{}",
@@ -97,20 +95,6 @@ pub fn run_ok(cmd: &mut Command) -> Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-/// One HTTP/1.0 GET (so the answer is never chunked): (status, body), or
-/// `None` when nothing answers.
-pub fn get(port: u16, path: &str) -> Option<(u16, String)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
-    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1:{port}\r\n\r\n").ok()?;
-    let mut raw = Vec::new();
-    s.read_to_end(&mut raw).ok()?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let status = head.split_whitespace().nth(1)?.parse().ok()?;
-    Some((status, body.to_string()))
 }
 
 /// A test CA and a server certificate for 127.0.0.1 signed by it, made
@@ -182,26 +166,28 @@ pub fn htpasswd_line(openssl: &Path, user: &str, password: &str) -> String {
     format!("{user}:{}", String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// A running nginx (`daemon off`, master in the foreground); dropping it
-/// kills and reaps the master, and the workers follow it (they exit when
-/// their master's pipe closes).
+/// A running nginx (`daemon off`, master in the foreground) in its own
+/// process group; dropping it kills the group (master and workers) and
+/// reaps the master.
 pub struct Nginx {
     proc: Option<Proc>,
     /// The TLS port it listens on.
     pub port: u16,
     dir: PathBuf,
-    bin: PathBuf,
 }
 
 impl Nginx {
     /// Starts nginx with `http_block` (the inside of `http { }`, with
     /// `LISTEN` standing for the listen address) under `dir`; waits until
-    /// the port accepts connections. Retries on another port if the one
-    /// picked was taken meanwhile.
+    /// the port accepts connections. The port is held by a
+    /// [`RefusedPort`] until nginx listens on it too (both set
+    /// SO_REUSEADDR), so no other program takes it meanwhile; retries on
+    /// another port if nginx fails anyway.
     pub fn start(bin: &Path, dir: &TempDir, http_block: &str) -> Nginx {
         let mut last = String::new();
         for _ in 0..3 {
-            let port = free_port();
+            let hold = RefusedPort::new();
+            let port = hold.port();
             let d = dir.path().display();
             let user = if unsafe { libc::geteuid() } == 0 {
                 "user root;\n"
@@ -227,16 +213,17 @@ impl Nginx {
                 .arg(dir.join("error.log"))
                 .arg("-g")
                 .arg(format!("daemon off; pid {d}/nginx.pid;"));
-            let mut proc = Proc::spawn(cmd);
+            // Its own group: the workers die with the master on drop.
+            let mut proc = Spawn::new(cmd).group().start();
             let up = poll_until(NEIGHBOUR_READY, || {
                 !proc.is_running() || TcpStream::connect(("127.0.0.1", port)).is_ok()
             });
+            drop(hold);
             if up && proc.is_running() {
                 return Nginx {
                     proc: Some(proc),
                     port,
                     dir: dir.path().to_path_buf(),
-                    bin: bin.to_path_buf(),
                 };
             }
             last = format!(
@@ -272,11 +259,6 @@ impl Nginx {
             }
         }
     }
-
-    /// The nginx binary this runs.
-    pub fn bin(&self) -> &Path {
-        &self.bin
-    }
 }
 
 impl Drop for Nginx {
@@ -301,12 +283,14 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
-    /// Starts `prometheus` with `config` (YAML) and waits for `/-/ready`.
+    /// Starts `prometheus` with `config` (YAML) and waits for `/-/ready`;
+    /// its port is held as in [`Nginx::start`].
     pub fn start(bin: &Path, dir: &TempDir, config: &str) -> Prometheus {
         let config_path = dir.write("prometheus.yml", config);
         let mut last = String::new();
         for _ in 0..3 {
-            let port = free_port();
+            let hold = RefusedPort::new();
+            let port = hold.port();
             let mut cmd = Command::new(bin);
             cmd.arg(format!("--config.file={}", config_path.display()))
                 .arg(format!("--web.listen-address=127.0.0.1:{port}"))
@@ -319,6 +303,7 @@ impl Prometheus {
             let ready = poll_until(NEIGHBOUR_READY, || {
                 !proc.is_running() || get(port, "/-/ready").is_some_and(|(s, _)| s == 200)
             });
+            drop(hold);
             if ready && proc.is_running() {
                 return Prometheus { _proc: proc, port };
             }

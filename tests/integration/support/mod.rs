@@ -4,20 +4,23 @@
 //!
 //! Every wait here is bounded by a deadline and polls; nothing sleeps a
 //! fixed time to synchronise.
-#![allow(dead_code)]
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read};
-use std::net::TcpListener;
-use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::process::{Command, ExitStatus};
 use std::thread;
 use std::time::{Duration, Instant};
 
 /// Prometheus, promtool, nginx and openssl as guarded child processes.
 pub mod external;
+/// The plain HTTP client and the stub HTTP server.
+pub mod http;
+/// Ports where nothing listens, held for a test's life.
+pub mod port;
+/// The child-process guard.
+pub mod proc;
+
+pub use port::RefusedPort;
+pub use proc::{Proc, Spawn};
 
 /// How long to wait for the mock's readiness line. Generous: a loaded
 /// 2-core machine running tests in parallel can be slow to spawn.
@@ -29,18 +32,9 @@ pub const RESTART_TIMEOUT: Duration = Duration::from_secs(15);
 /// Poll step of every wait loop.
 pub const POLL_STEP: Duration = Duration::from_millis(20);
 
-/// Keeps at most this much of a child's stderr (the tail).
-const STDERR_KEEP: usize = 64 * 1024;
-
 /// Path of the mock binary built by cargo for this test target.
 pub fn mock_bin() -> &'static str {
     env!("CARGO_BIN_EXE_comfyui-mock")
-}
-
-/// A port that was free a moment ago (bind 127.0.0.1:0, read it, close).
-pub fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
-    listener.local_addr().expect("local_addr").port()
 }
 
 /// Calls `cond` every [`POLL_STEP`] until it returns true or `timeout`
@@ -66,74 +60,6 @@ pub fn send_signal(pid: u32, sig: i32) {
             libc::kill(pid, sig);
         }
     }
-}
-
-/// Collects a child's stderr in a background thread (tail only).
-fn collect_stderr(child: &mut Child) -> Arc<Mutex<String>> {
-    collect_stderr_until_closed(child).0
-}
-
-/// Like `collect_stderr`, also returning a flag set once stderr closed.
-fn collect_stderr_until_closed(child: &mut Child) -> (Arc<Mutex<String>>, Arc<AtomicBool>) {
-    let buf = Arc::new(Mutex::new(String::new()));
-    let closed = Arc::new(AtomicBool::new(false));
-    if let Some(mut stderr) = child.stderr.take() {
-        let sink = buf.clone();
-        let done = closed.clone();
-        thread::spawn(move || {
-            let mut chunk = [0u8; 4096];
-            while let Ok(n) = stderr.read(&mut chunk) {
-                if n == 0 {
-                    break;
-                }
-                let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
-                s.push_str(&String::from_utf8_lossy(&chunk[..n]));
-                if s.len() > STDERR_KEEP {
-                    let cut = s.len() - STDERR_KEEP;
-                    let cut = (cut..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(0);
-                    s.drain(..cut);
-                }
-            }
-            done.store(true, Ordering::Release);
-        });
-    } else {
-        closed.store(true, Ordering::Release);
-    }
-    (buf, closed)
-}
-
-/// Forwards a child's stdout lines to a channel from a reader thread.
-fn forward_lines(stdout: ChildStdout) -> Receiver<String> {
-    let (tx, rx) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    rx
-}
-
-/// Waits up to `timeout` for the child to exit, reaping it.
-fn wait_child(child: &mut Child, timeout: Duration) -> Option<ExitStatus> {
-    let mut status = None;
-    poll_until(timeout, || {
-        status = child.try_wait().ok().flatten();
-        status.is_some()
-    });
-    status
-}
-
-/// SIGCONT (so a stopped child is not left frozen), SIGKILL, then reap.
-fn kill_and_reap(child: &mut Child) -> Option<ExitStatus> {
-    if let Ok(Some(status)) = child.try_wait() {
-        return Some(status);
-    }
-    send_signal(child.id(), libc::SIGCONT);
-    let _ = child.kill();
-    child.wait().ok()
 }
 
 /// Drops `--port N` / `--port=N` from user arguments.
@@ -167,18 +93,15 @@ fn port_arg(args: &[String]) -> Option<u16> {
     None
 }
 
-/// A running `comfyui-mock` process. Dropping it kills and reaps it.
+/// A running `comfyui-mock` process, on a [`Proc`]. Dropping it kills and
+/// reaps it.
 pub struct MockServer {
-    child: Child,
+    proc: Proc,
     port: u16,
-    pid: u32,
     /// User arguments without `--port`; reused by `restart`.
     args: Vec<String>,
     ready_line: String,
     ready: serde_json::Value,
-    stderr: Arc<Mutex<String>>,
-    /// Set once the process was reaped.
-    exit: Option<ExitStatus>,
 }
 
 impl MockServer {
@@ -197,64 +120,49 @@ impl MockServer {
         Self::spawn(port, without_port(&args), READY_TIMEOUT).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// Spawns and waits for readiness; `Err` carries a readable reason.
-    pub fn try_start(port: u16, args: &[&str], timeout: Duration) -> Result<MockServer, String> {
-        let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-        Self::spawn(port, without_port(&args), timeout)
+    /// Starts a mock that opens its port only after `delay`
+    /// (`--delay-ready`), for tests that start a server after comfyctl.
+    /// Returns at once; until then the port refuses connections (it is
+    /// held by a [`RefusedPort`] that the mock shares, so no other program
+    /// can take it meanwhile).
+    pub fn start_late(delay: Duration) -> LateMock {
+        let hold = RefusedPort::new();
+        let mut cmd = Command::new(mock_bin());
+        cmd.arg("--port")
+            .arg(hold.port().to_string())
+            .arg("--delay-ready")
+            .arg(format!("{}ms", delay.as_millis()));
+        LateMock {
+            _proc: Proc::spawn(cmd),
+            hold,
+        }
     }
 
     fn spawn(port: u16, args: Vec<String>, timeout: Duration) -> Result<MockServer, String> {
-        let mut child = Command::new(mock_bin())
-            .arg("--port")
-            .arg(port.to_string())
-            .args(&args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| format!("cannot spawn {}: {e}", mock_bin()))?;
-        let stderr = collect_stderr(&mut child);
-        let lines = forward_lines(child.stdout.take().expect("piped stdout"));
-        let line = match lines.recv_timeout(timeout) {
-            Ok(line) => line,
-            Err(RecvTimeoutError::Timeout) => {
-                kill_and_reap(&mut child);
-                let err = stderr.lock().map(|s| s.clone()).unwrap_or_default();
-                return Err(format!(
-                    "comfyui-mock {args:?} on port {port}: no readiness line within {timeout:?}; stderr:\n{err}"
-                ));
-            }
-            Err(RecvTimeoutError::Disconnected) => {
-                let status = kill_and_reap(&mut child);
-                // The stderr thread may still be copying the last bytes.
-                poll_until(Duration::from_millis(500), || {
-                    stderr.lock().is_ok_and(|s| !s.is_empty())
-                });
-                let err = stderr.lock().map(|s| s.clone()).unwrap_or_default();
-                return Err(format!(
-                    "comfyui-mock {args:?} on port {port} exited ({status:?}) before its readiness line; stderr:\n{err}"
-                ));
-            }
+        let mut cmd = Command::new(mock_bin());
+        cmd.arg("--port").arg(port.to_string()).args(&args);
+        let mut proc = Proc::spawn(cmd);
+        let Some(line) = proc.wait_line(|_| true, timeout) else {
+            let status = proc.wait_exit(Duration::ZERO);
+            let status = status.unwrap_or_else(|| proc.stop_with(libc::SIGKILL));
+            return Err(format!(
+                "comfyui-mock {args:?} on port {port}: no readiness line within {timeout:?} \
+                 ({status}); stderr:\n{}",
+                proc.stderr()
+            ));
         };
-        let ready: serde_json::Value = serde_json::from_str(&line).map_err(|e| {
-            kill_and_reap(&mut child);
-            format!("readiness line is not JSON ({e}): {line:?}")
-        })?;
+        let ready: serde_json::Value = serde_json::from_str(&line)
+            .map_err(|e| format!("readiness line is not JSON ({e}): {line:?}"))?;
         let port = ready["port"]
             .as_u64()
             .and_then(|p| u16::try_from(p).ok())
             .ok_or_else(|| format!("readiness line without a port: {line:?}"))?;
-        // Keep draining stdout so the mock can never block on a full pipe.
-        thread::spawn(move || for _ in lines {});
         Ok(MockServer {
-            pid: child.id(),
-            child,
+            proc,
             port,
             args,
             ready_line: line,
             ready,
-            stderr,
-            exit: None,
         })
     }
 
@@ -265,7 +173,7 @@ impl MockServer {
 
     /// The mock's process id.
     pub fn pid(&self) -> u32 {
-        self.pid
+        self.proc.pid()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -295,22 +203,12 @@ impl MockServer {
 
     /// The tail of the mock's stderr so far (its log).
     pub fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+        self.proc.stderr()
     }
 
     /// Whether the process is still alive (not exited, not reaped).
     pub fn is_running(&mut self) -> bool {
-        if self.exit.is_some() {
-            return false;
-        }
-        match self.child.try_wait() {
-            Ok(Some(status)) => {
-                self.exit = Some(status);
-                false
-            }
-            Ok(None) => true,
-            Err(_) => false,
-        }
+        self.proc.is_running()
     }
 
     /// SIGTERM, wait up to [`TERM_TIMEOUT`], then SIGKILL; reaps and returns
@@ -323,26 +221,17 @@ impl MockServer {
     /// to [`TERM_TIMEOUT`] for the exit, then SIGKILLs; reaps and returns
     /// the exit status.
     pub fn kill_with(&mut self, sig: i32) -> ExitStatus {
-        if let Some(status) = self.exit {
-            return status;
-        }
-        send_signal(self.pid, libc::SIGCONT);
-        send_signal(self.pid, sig);
-        let status = wait_child(&mut self.child, TERM_TIMEOUT)
-            .or_else(|| kill_and_reap(&mut self.child))
-            .expect("child reaped");
-        self.exit = Some(status);
-        status
+        self.proc.stop_with(sig)
     }
 
     /// SIGSTOP: the process hangs (TCP connects still succeed).
     pub fn stop(&self) {
-        send_signal(self.pid, libc::SIGSTOP);
+        self.proc.signal(libc::SIGSTOP);
     }
 
     /// SIGCONT: resume after [`MockServer::stop`].
     pub fn cont(&self) {
-        send_signal(self.pid, libc::SIGCONT);
+        self.proc.signal(libc::SIGCONT);
     }
 
     /// Kills the process if it runs, then starts a new one on the same port
@@ -370,11 +259,19 @@ impl MockServer {
     }
 }
 
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        if self.exit.is_none() {
-            kill_and_reap(&mut self.child);
-        }
+/// A mock started by [`MockServer::start_late`]: its port refuses
+/// connections until the mock's delay has passed.
+pub struct LateMock {
+    _proc: Proc,
+    /// Kept bound (not listening) so the port stays ours until the mock
+    /// listens on it too.
+    hold: RefusedPort,
+}
+
+impl LateMock {
+    /// The port the mock will listen on.
+    pub fn port(&self) -> u16 {
+        self.hold.port()
     }
 }
 
@@ -387,11 +284,6 @@ pub struct ServerManager {
 }
 
 impl ServerManager {
-    /// A manager whose `start` passes no extra arguments.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
     /// A manager whose `start` passes `args` to every mock.
     pub fn with_args(args: &[&str]) -> Self {
         Self {
@@ -423,11 +315,6 @@ impl ServerManager {
         self.servers.get(&port)
     }
 
-    /// Mutable access, e.g. for `stop()`/`cont()`.
-    pub fn get_mut(&mut self, port: u16) -> Option<&mut MockServer> {
-        self.servers.get_mut(&port)
-    }
-
     /// SIGTERM (then SIGKILL) the mock on `port`; it stays managed so it can
     /// be restarted. Returns its exit status.
     pub fn kill(&mut self, port: u16) -> Option<ExitStatus> {
@@ -456,155 +343,5 @@ impl ServerManager {
         self.servers
             .get_mut(&port)
             .is_some_and(MockServer::is_running)
-    }
-
-    /// Ports of every managed mock, sorted.
-    pub fn ports(&self) -> Vec<u16> {
-        self.servers.keys().copied().collect()
-    }
-}
-
-/// A long-running child process (e.g. `comfyctl watch`) with its stdout
-/// lines forwarded to a channel. Dropping it kills and reaps it.
-pub struct Proc {
-    child: Child,
-    lines: Receiver<String>,
-    /// Every stdout line received so far.
-    seen: Vec<String>,
-    /// Index in `seen` where the next `wait_line` starts looking.
-    cursor: usize,
-    stderr: Arc<Mutex<String>>,
-    stderr_closed: Arc<AtomicBool>,
-    /// Set once stdout reached end of file.
-    stdout_closed: bool,
-    exit: Option<ExitStatus>,
-}
-
-/// How long `wait_exit` waits for the pipes to drain after the child exits
-/// (a grandchild may hold them open).
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-
-impl Proc {
-    /// Spawns `cmd` with piped stdout/stderr and null stdin.
-    pub fn spawn(mut cmd: Command) -> Proc {
-        let mut child = cmd
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot spawn {cmd:?}: {e}"));
-        let (stderr, stderr_closed) = collect_stderr_until_closed(&mut child);
-        let lines = forward_lines(child.stdout.take().expect("piped stdout"));
-        Proc {
-            stderr_closed,
-            stdout_closed: false,
-            child,
-            lines,
-            seen: Vec::new(),
-            cursor: 0,
-            stderr,
-            exit: None,
-        }
-    }
-
-    /// The child's process id.
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn pull(&mut self) {
-        self.seen.extend(self.lines.try_iter());
-    }
-
-    /// Waits up to `timeout` for a stdout line matching `pred` and returns
-    /// it. Like `expect`, each call looks only at lines after those examined
-    /// by the previous call. `None` on timeout or when stdout closed first.
-    pub fn wait_line(
-        &mut self,
-        mut pred: impl FnMut(&str) -> bool,
-        timeout: Duration,
-    ) -> Option<String> {
-        let deadline = Instant::now() + timeout;
-        let mut closed = false;
-        loop {
-            self.pull();
-            while self.cursor < self.seen.len() {
-                let at = self.cursor;
-                self.cursor += 1;
-                if pred(&self.seen[at]) {
-                    return Some(self.seen[at].clone());
-                }
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if closed || left.is_zero() {
-                return None;
-            }
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => closed = true,
-            }
-        }
-    }
-
-    /// Every stdout line received so far.
-    pub fn lines_so_far(&mut self) -> Vec<String> {
-        self.pull();
-        self.seen.clone()
-    }
-
-    /// The tail of the child's stderr so far.
-    pub fn stderr(&self) -> String {
-        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
-    }
-
-    /// Sends a signal (e.g. `libc::SIGINT`).
-    pub fn signal(&self, sig: i32) {
-        if self.exit.is_none() {
-            send_signal(self.child.id(), sig);
-        }
-    }
-
-    /// Waits up to `timeout` for the child to exit; reaps it.
-    /// Once it has exited, everything it wrote has been read (bounded by
-    /// `DRAIN_TIMEOUT`), so output checks right after see the last lines.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
-        if self.exit.is_none() {
-            self.exit = wait_child(&mut self.child, timeout);
-            if self.exit.is_some() {
-                self.drain();
-            }
-        }
-        self.exit
-    }
-
-    /// Reads stdout to its end and waits for stderr to close, both bounded.
-    fn drain(&mut self) {
-        let deadline = Instant::now() + DRAIN_TIMEOUT;
-        while !self.stdout_closed {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.lines.recv_timeout(left) {
-                Ok(line) => self.seen.push(line),
-                Err(RecvTimeoutError::Disconnected) => self.stdout_closed = true,
-                Err(RecvTimeoutError::Timeout) => break,
-            }
-        }
-        let closed = self.stderr_closed.clone();
-        poll_until(deadline.saturating_duration_since(Instant::now()), || {
-            closed.load(Ordering::Acquire)
-        });
-    }
-
-    /// Whether the child is still alive.
-    pub fn is_running(&mut self) -> bool {
-        self.wait_exit(Duration::ZERO).is_none()
-    }
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        if self.exit.is_none() {
-            kill_and_reap(&mut self.child);
-        }
     }
 }
