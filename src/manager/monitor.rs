@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::event::{Envelope, Event, FallbackMode, State, Summary};
+use super::event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
 use super::jobs::{self, JobSource, JobStatus, JobTracker, Page, Stall};
 use super::parse::{self, WsMessage};
 use super::status::{ProbeError, Status};
@@ -593,7 +593,7 @@ impl Monitor {
                 queue_remaining, ..
             } => Event::Queue { queue_remaining },
             WsMessage::Executing { prompt_id, node } => Event::Progress {
-                kind: "executing".into(),
+                kind: ProgressKind::Executing,
                 prompt_id,
                 node,
                 value: None,
@@ -605,7 +605,7 @@ impl Monitor {
                 value,
                 max,
             } => Event::Progress {
-                kind: "progress".into(),
+                kind: ProgressKind::Progress,
                 prompt_id,
                 node,
                 value: Some(value as f64),
@@ -617,7 +617,7 @@ impl Monitor {
                 value,
                 max,
             } => Event::Progress {
-                kind: "progress_state".into(),
+                kind: ProgressKind::ProgressState,
                 prompt_id,
                 node: Some(node),
                 value: Some(value),

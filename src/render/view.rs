@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::safe::term_safe;
-use crate::manager::{Envelope, Event, FallbackMode, State};
+use crate::manager::{Envelope, Event, FallbackMode, ProgressKind, State};
 
 /// A server string made safe once, as it enters the view: every renderer
 /// that shows the view then prints only harmless text.
@@ -109,10 +109,8 @@ impl View {
                 if prompt_id.is_some() {
                     self.running_prompt = safe(prompt_id.as_deref());
                 }
-                let done = kind == "execution_success"
-                    || kind == "execution_error"
-                    || kind == "execution_interrupted"
-                    || (kind == "executing" && node.is_none());
+                let done =
+                    kind.ends_prompt() || (*kind == ProgressKind::Executing && node.is_none());
                 self.node = if done {
                     None
                 } else {
