@@ -13,7 +13,7 @@ use crate::error::{Error, Exit};
 use crate::manager::{ErrorKind, Event, ProbeError, State};
 use crate::render::json::{ReconnectReport, one_or_array};
 use crate::render::view::short_duration;
-use crate::render::{Output, spinner::Spinner};
+use crate::render::{Output, spinner::Spinner, style};
 
 /// How one server's reconnection went.
 #[derive(Default)]
@@ -125,7 +125,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                 Exit::Ok,
                 Some(format!(
                     "{} {url} after {} ({attempts} attempt{})",
-                    out.style().green().bold().apply_to("reconnected:"),
+                    style::good(out).bold().apply_to("reconnected:"),
                     short_duration(took),
                     if attempts == 1 { "" } else { "s" }
                 )),
@@ -145,14 +145,10 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                     ),
                     (None, false) => format!("reconnection failed: stopped: {why}"),
                 };
-                let exit = if p.state == Some(State::Degraded) {
-                    Exit::NotReady
-                } else {
-                    Exit::Unavailable
-                };
+                let exit = p.state.map_or(Exit::Unavailable, Exit::from);
                 let line = format!(
                     "{} {url}: {}",
-                    out.style().red().bold().apply_to("error:"),
+                    style::bad(out).bold().apply_to("error:"),
                     crate::render::safe::term_safe(&failure)
                 );
                 // The same {kind, message, status} object as Status: the

@@ -189,15 +189,7 @@ impl StopRules {
 
     /// The exit code that describes the fleet now, for `--count`.
     fn exit_now(&self) -> Exit {
-        let exits: Vec<Exit> = self
-            .states
-            .values()
-            .map(|s| match s {
-                State::Connected => Exit::Ok,
-                State::Degraded => Exit::NotReady,
-                _ => Exit::Unavailable,
-            })
-            .collect();
+        let exits: Vec<Exit> = self.states.values().map(|s| Exit::from(*s)).collect();
         super::combine(&exits, self.any)
     }
 }
