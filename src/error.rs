@@ -100,9 +100,6 @@ pub enum Error {
     /// Writing output failed (for example a closed pipe).
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
-    /// Something the program could not do that is not the server's fault.
-    #[error("{0}")]
-    Internal(String),
 }
 
 impl Error {
@@ -111,7 +108,6 @@ impl Error {
         match self {
             Error::Config(_) => Exit::Usage,
             Error::Io(_) => Exit::Output,
-            Error::Internal(_) => Exit::Unavailable,
         }
     }
 }

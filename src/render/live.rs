@@ -274,7 +274,11 @@ mod tests {
             previous: None,
             reason: String::new(),
         }));
-        v.queue = (Some(12), Some(1), Some(11));
+        v.queue = super::super::view::Queue {
+            remaining: Some(12),
+            running: Some(1),
+            pending: Some(11),
+        };
         v.latency_ms = Some(17.2);
         v.running_prompt = Some("0e163167-aaaa".into());
         v.node = Some(("KSampler-with-a-long-name".into(), Some((5.0, 10.0))));

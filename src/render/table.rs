@@ -173,7 +173,12 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
             )
             .apply_to(format!("{state:<STATE_WIDTH$}"));
         let n = super::human::count;
-        let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
+        let queue = format!(
+            "{}/{}/{}",
+            n(v.queue.remaining),
+            n(v.queue.running),
+            n(v.queue.pending)
+        );
         let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
         let job_age = v.running.age().map_or("-".into(), short_duration);
         lines.push(line(
@@ -367,7 +372,11 @@ mod tests {
         let mut views = BTreeMap::new();
         let mut up = view(State::Connected);
         up.version = Some("0.3.64".into());
-        up.queue = (Some(3), Some(1), Some(2));
+        up.queue = super::super::view::Queue {
+            remaining: Some(3),
+            running: Some(1),
+            pending: Some(2),
+        };
         up.latency_ms = Some(17.2);
         views.insert(
             "http://gpu-box-with-a-rather-long-hostname.example:8188".to_string(),
