@@ -2,6 +2,8 @@
 
 use std::process::ExitCode;
 
+use crate::manager::{State, Status};
+
 /// How comfyctl ends. This is the contract for scripts; the README and
 /// `--help` repeat it, and the integration tests assert every code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +39,39 @@ impl Exit {
     }
 }
 
+impl Exit {
+    /// The one rule that turns what a command found out about a server into
+    /// its exit code: ready is 0, reachable but not ready is 3, never
+    /// reachable is 1. Every command decides through this (or the `From`
+    /// impls below, which apply it to a status or a state).
+    pub fn judge(reachable: bool, ready: bool) -> Exit {
+        match (ready, reachable) {
+            (true, _) => Exit::Ok,
+            (false, true) => Exit::NotReady,
+            (false, false) => Exit::Unavailable,
+        }
+    }
+}
+
+/// `connect`: available is ready; a server whose HTTP answers but whose
+/// WebSocket upgrade is refused or closed is reachable but not ready.
+impl From<&Status> for Exit {
+    fn from(status: &Status) -> Exit {
+        let reachable = status.error.as_ref().is_some_and(|e| e.is_reachable());
+        Exit::judge(reachable, status.available)
+    }
+}
+
+/// `watch --count` and `reconnect`: only a full session is ready, and
+/// `degraded` (HTTP answers, the WebSocket does not) is reachable. A
+/// `stalled` server counts as down here: its one job blocks the queue, so
+/// it can take no work.
+impl From<State> for Exit {
+    fn from(state: State) -> Exit {
+        Exit::judge(state == State::Degraded, state == State::Connected)
+    }
+}
+
 impl From<Exit> for ExitCode {
     fn from(exit: Exit) -> Self {
         ExitCode::from(exit.code())
@@ -65,9 +100,6 @@ pub enum Error {
     /// Writing output failed (for example a closed pipe).
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
-    /// Something the program could not do that is not the server's fault.
-    #[error("{0}")]
-    Internal(String),
 }
 
 impl Error {
@@ -76,7 +108,6 @@ impl Error {
         match self {
             Error::Config(_) => Exit::Usage,
             Error::Io(_) => Exit::Output,
-            Error::Internal(_) => Exit::Unavailable,
         }
     }
 }
@@ -101,6 +132,23 @@ mod tests {
                 .any(|l| l.trim_start().starts_with(&format!("{code} ")));
             assert!(line, "exit code {code} missing from the help table");
         }
+    }
+
+    #[test]
+    fn states_and_statuses_map_through_the_one_rule() {
+        use crate::manager::{ErrorKind, ProbeError};
+        assert_eq!(Exit::from(State::Connected), Exit::Ok);
+        assert_eq!(Exit::from(State::Degraded), Exit::NotReady);
+        for down in [State::Stalled, State::Disconnected, State::Failed] {
+            assert_eq!(Exit::from(down), Exit::Unavailable);
+        }
+        let refused = ProbeError::new(ErrorKind::ConnectionRefused, "refused");
+        let status = Status::failed("http://h:1".into(), refused);
+        assert_eq!(Exit::from(&status), Exit::Unavailable);
+        let ws = ProbeError::new(ErrorKind::WsRefused, "upgrade refused");
+        let status = Status::failed("http://h:1".into(), ws);
+        assert_eq!(Exit::from(&status), Exit::NotReady);
+        assert_eq!(Exit::judge(false, true), Exit::Ok);
     }
 
     #[test]

@@ -4,14 +4,13 @@
 //! Data flows one way: [`config`] → [`manager`] → events → [`render`] → exit
 //! code. Embedders use [`manager::ConnectionManager`] with a [`config::Config`].
 
-pub mod alert;
 pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod error;
 pub mod manager;
-pub mod metrics;
 pub mod render;
+pub mod sinks;
 
 use std::io::Write;
 

@@ -8,7 +8,7 @@ use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::{ConnectionManager, Event, Status};
 use crate::render::safe::term_safe;
-use crate::render::{Output, human, json::Report, spinner::Spinner};
+use crate::render::{Output, human, json::Report, spinner::Spinner, style};
 
 /// Connects to every server at once, retrying, and reports the outcomes.
 pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Result<Exit, Error> {
@@ -86,7 +86,7 @@ fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {
         .as_ref()
         .map(|e| e.message.as_str())
         .unwrap_or("unknown error");
-    let s = out.style().red().bold();
+    let s = style::bad(out).bold();
     format!(
         "{} {}: {} (after {attempts} attempt{})",
         s.apply_to("connect failed:"),
@@ -97,18 +97,14 @@ fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {
 }
 
 fn exit_for(status: &Status, out: &Output, fallback: crate::manager::FallbackMode) -> Exit {
-    if status.available {
-        return Exit::Ok;
+    if !status.available {
+        out.warn(&fallback.warning(&status.url));
     }
-    out.warn(&fallback.warning(&status.url));
-    match &status.error {
-        Some(e) if e.is_reachable() => Exit::NotReady,
-        _ => Exit::Unavailable,
-    }
+    Exit::from(status)
 }
 
 fn success_line(status: &Status, attempts: u32, out: &Output) -> String {
-    let s = out.style().green().bold();
+    let s = style::good(out).bold();
     let version = term_safe(status.version.as_deref().unwrap_or("unknown version"));
     format!(
         "{} ComfyUI {version} at {} · queue {} · attempt {attempts}",

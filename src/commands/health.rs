@@ -14,7 +14,7 @@ use crate::manager::{self, ErrorKind, FallbackMode, HttpClient, Status, Target, 
 use crate::render::jobs as jobs_text;
 use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
-use crate::render::{Output, human, json::Report, spinner::Spinner};
+use crate::render::{Output, human, json::Report, spinner::Spinner, style};
 
 /// Poll period while connections are refused (when `--interval` is longer).
 const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
@@ -290,12 +290,10 @@ fn verdict(
     jobs: &JobsResult,
     ever_reachable: bool,
 ) -> Exit {
-    match missing(plan, status, results, jobs) {
-        None => Exit::Ok,
-        Some(_) if plan.expect_down => Exit::NotReady,
-        Some(_) if !ever_reachable => Exit::Unavailable,
-        Some(_) => Exit::NotReady,
-    }
+    // With `--expect down`, what is missing is the server's absence: it is
+    // still there.
+    let ready = missing(plan, status, results, jobs).is_none();
+    Exit::judge(plan.expect_down || ever_reachable, ready)
 }
 
 fn report(
@@ -329,11 +327,11 @@ fn report(
         }
         match &o.jobs {
             Some(Ok(report)) => {
-                let label = out.style().dim().apply_to(format!("{:<9}", "jobs"));
+                let label = style::dim(out).apply_to(format!("{:<9}", "jobs"));
                 text.push_str(&format!("\n  {label}{}", jobs_text::health_line(report)));
             }
             Some(Err(e)) => {
-                let label = out.style().dim().apply_to(format!("{:<9}", "jobs"));
+                let label = style::dim(out).apply_to(format!("{:<9}", "jobs"));
                 text.push_str(&format!("\n  {label}unknown: {}", term_safe(e)));
             }
             None => {}

@@ -11,8 +11,9 @@ use crate::cli::{GlobalArgs, ReconnectArgs};
 use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::{ErrorKind, Event, ProbeError, State};
+use crate::render::json::{ReconnectReport, one_or_array};
 use crate::render::view::short_duration;
-use crate::render::{Output, spinner::Spinner};
+use crate::render::{Output, spinner::Spinner, style};
 
 /// How one server's reconnection went.
 #[derive(Default)]
@@ -124,7 +125,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                 Exit::Ok,
                 Some(format!(
                     "{} {url} after {} ({attempts} attempt{})",
-                    out.style().green().bold().apply_to("reconnected:"),
+                    style::good(out).bold().apply_to("reconnected:"),
                     short_duration(took),
                     if attempts == 1 { "" } else { "s" }
                 )),
@@ -144,14 +145,10 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                     ),
                     (None, false) => format!("reconnection failed: stopped: {why}"),
                 };
-                let exit = if p.state == Some(State::Degraded) {
-                    Exit::NotReady
-                } else {
-                    Exit::Unavailable
-                };
+                let exit = p.state.map_or(Exit::Unavailable, Exit::from);
                 let line = format!(
                     "{} {url}: {}",
-                    out.style().red().bold().apply_to("error:"),
+                    style::bad(out).bold().apply_to("error:"),
                     crate::render::safe::term_safe(&failure)
                 );
                 // The same {kind, message, status} object as Status: the
@@ -168,26 +165,24 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                 (exit, Some(line), Some(error))
             }
         };
-        json.push(serde_json::json!({
-            "url": url.as_ref(), "reconnected": exit == Exit::Ok, "attempts": attempts,
-            "elapsed_ms": p.connected_after.unwrap_or(started.elapsed()).as_millis() as u64,
-            "error": error,
-            "fallback": error.is_some().then_some(config.fallback_mode),
-        }));
+        let fallback = error.is_some().then_some(config.fallback_mode);
+        json.push(ReconnectReport {
+            url,
+            reconnected: exit == Exit::Ok,
+            attempts,
+            elapsed_ms: p.connected_after.unwrap_or(started.elapsed()).as_millis() as u64,
+            error,
+            fallback,
+        });
         exits.push(exit);
         lines.extend(line);
-        if error.is_some() {
+        if fallback.is_some() {
             out.warn(&config.fallback_mode.warning(url));
         }
     }
     if out.json {
         // An array whenever the command line named a list, as for health.
-        let value = if config.json_array || size > 1 {
-            serde_json::Value::Array(json)
-        } else {
-            json.remove(0)
-        };
-        out.println(&value.to_string())?;
+        out.println(&one_or_array(&json, config.json_array))?;
     } else {
         out.println(&lines.join("\n"))?;
     }

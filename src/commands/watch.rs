@@ -8,13 +8,13 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::alert::{self, Gate};
 use crate::cli::{GlobalArgs, UntilArg, WatchArgs};
 use crate::config::{self, Problems};
 use crate::error::{Error, Exit};
 use crate::manager::{Event, FallbackMode, State};
-use crate::metrics::{self, Metrics};
 use crate::render::{self, Output};
+use crate::sinks::alert::{self, Gate};
+use crate::sinks::metrics::{self, Metrics};
 
 /// Watches until Ctrl-C/SIGTERM (exit 0, after the summary), `--count`,
 /// `--until`, `--fallback abort` (exit 1 once down), or reconnection giving
@@ -189,15 +189,7 @@ impl StopRules {
 
     /// The exit code that describes the fleet now, for `--count`.
     fn exit_now(&self) -> Exit {
-        let exits: Vec<Exit> = self
-            .states
-            .values()
-            .map(|s| match s {
-                State::Connected => Exit::Ok,
-                State::Degraded => Exit::NotReady,
-                _ => Exit::Unavailable,
-            })
-            .collect();
+        let exits: Vec<Exit> = self.states.values().map(|s| Exit::from(*s)).collect();
         super::combine(&exits, self.any)
     }
 }

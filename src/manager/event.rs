@@ -107,6 +107,53 @@ impl fmt::Display for State {
     }
 }
 
+/// Which ComfyUI WebSocket message a [`Event::Progress`] came from; shown
+/// as the message's own `type` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressKind {
+    /// `executing`: a node started, or (node null) the prompt finished.
+    Executing,
+    /// `progress`: steps done on one node.
+    Progress,
+    /// `progress_state`: the running node of a prompt sent without a client id.
+    ProgressState,
+    /// `execution_start`.
+    ExecutionStart,
+    /// `execution_cached`.
+    ExecutionCached,
+    /// `execution_success`.
+    ExecutionSuccess,
+    /// `execution_error`.
+    ExecutionError,
+    /// `execution_interrupted`.
+    ExecutionInterrupted,
+}
+
+impl ProgressKind {
+    /// The `execution_*` message type named `name`, if it is one.
+    pub fn execution(name: &str) -> Option<ProgressKind> {
+        Some(match name {
+            "execution_start" => ProgressKind::ExecutionStart,
+            "execution_cached" => ProgressKind::ExecutionCached,
+            "execution_success" => ProgressKind::ExecutionSuccess,
+            "execution_error" => ProgressKind::ExecutionError,
+            "execution_interrupted" => ProgressKind::ExecutionInterrupted,
+            _ => return None,
+        })
+    }
+
+    /// The prompt is over (finished, failed or interrupted): no node runs.
+    pub fn ends_prompt(self) -> bool {
+        matches!(
+            self,
+            ProgressKind::ExecutionSuccess
+                | ProgressKind::ExecutionError
+                | ProgressKind::ExecutionInterrupted
+        )
+    }
+}
+
 /// What `watch` reports at the end.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Summary {
@@ -184,9 +231,8 @@ pub enum Event {
     },
     /// Execution progress, as far as the server told this client.
     Progress {
-        /// The WebSocket message type it came from (`executing`,
-        /// `progress`, `progress_state`, `execution_success`, …).
-        kind: String,
+        /// The WebSocket message type it came from.
+        kind: ProgressKind,
         /// The prompt.
         prompt_id: Option<String>,
         /// The node, if the message named one.

@@ -20,7 +20,7 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub use backoff::Backoff;
-pub use event::{Envelope, Event, FallbackMode, State, Summary};
+pub use event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
 pub use http::HttpClient;
 pub use monitor::{Monitor, Stop, WatchSettings};
 pub use status::{Device, ErrorKind, ProbeError, Status, now_rfc3339, unix_ms};

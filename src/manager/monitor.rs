@@ -14,7 +14,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::event::{Envelope, Event, FallbackMode, State, Summary};
+use super::event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
 use super::jobs::{self, JobSource, JobStatus, JobTracker, Page, Stall};
 use super::parse::{self, WsMessage};
 use super::status::{ProbeError, Status};
@@ -612,7 +612,7 @@ impl Monitor {
                 queue_remaining, ..
             } => Event::Queue { queue_remaining },
             WsMessage::Executing { prompt_id, node } => Event::Progress {
-                kind: "executing".into(),
+                kind: ProgressKind::Executing,
                 prompt_id,
                 node,
                 value: None,
@@ -624,7 +624,7 @@ impl Monitor {
                 value,
                 max,
             } => Event::Progress {
-                kind: "progress".into(),
+                kind: ProgressKind::Progress,
                 prompt_id,
                 node,
                 value: Some(value as f64),
@@ -636,7 +636,7 @@ impl Monitor {
                 value,
                 max,
             } => Event::Progress {
-                kind: "progress_state".into(),
+                kind: ProgressKind::ProgressState,
                 prompt_id,
                 node: Some(node),
                 value: Some(value),

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
 
+use super::event::ProgressKind;
 use super::status::Device;
 
 /// The fields of `GET /system_stats` that comfyctl reports.
@@ -204,7 +205,7 @@ pub enum WsMessage {
     /// `execution_interrupted` or `execution_cached`.
     Execution {
         /// The message type, e.g. `execution_error`.
-        kind: String,
+        kind: ProgressKind,
         /// The prompt.
         prompt_id: Option<String>,
     },
@@ -266,15 +267,13 @@ pub fn ws_message(text: &str) -> Result<WsMessage, String> {
                 None => WsMessage::Other(raw.kind),
             }
         }
-        "execution_start"
-        | "execution_success"
-        | "execution_error"
-        | "execution_interrupted"
-        | "execution_cached" => WsMessage::Execution {
-            kind: raw.kind.clone(),
-            prompt_id: str_at("prompt_id"),
+        other => match ProgressKind::execution(other) {
+            Some(kind) => WsMessage::Execution {
+                kind,
+                prompt_id: str_at("prompt_id"),
+            },
+            None => WsMessage::Other(raw.kind),
         },
-        _ => WsMessage::Other(raw.kind),
     })
 }
 

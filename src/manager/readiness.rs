@@ -1,6 +1,8 @@
 //! Readiness checks: "the port is open" is not "ready". Each check asks the
 //! server a read-only question; nothing is ever queued.
 
+use std::fmt;
+
 use serde::Serialize;
 
 use super::http::{HttpClient, OBJECT_INFO_BODY_CAP, QUEUE_BODY_CAP};
@@ -38,11 +40,52 @@ impl Checks {
     }
 }
 
+/// One readiness question, as named in output (`node KSampler`,
+/// `workflow flow.json`, `model checkpoints/x.safetensors`,
+/// `cors http://app`, `queue ≤ 5`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// A node class must be in `/object_info`.
+    Node(String),
+    /// A workflow (by its shown name) must validate against `/object_info`.
+    Workflow(String),
+    /// `GET /models/{folder}` must list `file`.
+    Model {
+        /// The model folder, e.g. `checkpoints`.
+        folder: String,
+        /// The file name.
+        file: String,
+    },
+    /// The server must answer this Origin with CORS headers.
+    Cors(String),
+    /// `queue_remaining` must be at most this.
+    MaxQueue(u64),
+}
+
+impl fmt::Display for Check {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Check::Node(node) => write!(f, "node {node}"),
+            Check::Workflow(name) => write!(f, "workflow {name}"),
+            Check::Model { folder, file } => write!(f, "model {folder}/{file}"),
+            Check::Cors(origin) => write!(f, "cors {origin}"),
+            Check::MaxQueue(max) => write!(f, "queue ≤ {max}"),
+        }
+    }
+}
+
+/// Shown as its name, the same string text output prints.
+impl Serialize for Check {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// The result of one check.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CheckResult {
-    /// What was checked, e.g. `node KSampler`, `model checkpoints/x.safetensors`.
-    pub check: String,
+    /// What was checked.
+    pub check: Check,
     /// Whether it passed.
     pub ok: bool,
     /// One line: why not, or what was found.
@@ -53,7 +96,7 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    fn new(check: String, ok: bool, detail: impl Into<String>) -> CheckResult {
+    fn new(check: Check, ok: bool, detail: impl Into<String>) -> CheckResult {
         CheckResult {
             check,
             ok,
@@ -62,6 +105,9 @@ impl CheckResult {
         }
     }
 }
+
+/// A fetched JSON document, or why it could not be read.
+type Fetched = Result<serde_json::Value, ProbeError>;
 
 /// Runs every check against an available server and fills the readiness
 /// fields of `status`. `/object_info` is fetched once, however many checks
@@ -73,150 +119,172 @@ pub async fn run(
     status: &mut Status,
 ) -> Vec<CheckResult> {
     let mut results = Vec::new();
-
-    let object_info = if checks.needs_object_info() {
-        Some(fetch_json(http, target, "/object_info", OBJECT_INFO_BODY_CAP).await)
-    } else {
-        None
-    };
     let mut workflow_models_ok = true;
-    if let Some(info) = &object_info {
+    if checks.needs_object_info() {
+        let info = fetch_json(http, target, "/object_info", OBJECT_INFO_BODY_CAP).await;
         for node in &checks.nodes {
-            let check = format!("node {node}");
-            results.push(match info {
-                Err(e) => CheckResult::new(check, false, e.message.clone()),
-                Ok(info) if info.get(node).is_some() => CheckResult::new(check, true, "present"),
-                Ok(_) => CheckResult::new(
-                    check,
-                    false,
-                    format!(
-                        "{node} is not in /object_info (is its custom node installed and imported?)"
-                    ),
-                ),
-            });
+            results.push(node_check(&info, node));
         }
         for (name, wf) in &checks.workflows {
-            let check = format!("workflow {name}");
-            results.push(match info {
-                Err(e) => {
-                    workflow_models_ok = false;
-                    CheckResult::new(check, false, e.message.clone())
-                }
-                Ok(info) => {
-                    let report = workflow::validate(wf, info);
-                    workflow_models_ok &= report.models_ok();
-                    let detail = match report.problems.first() {
-                        None => match report.models_checked {
-                            0 => "valid (it names no model files)".to_string(),
-                            1 => "valid (1 model input checked)".to_string(),
-                            n => format!("valid ({n} model inputs checked)"),
-                        },
-                        Some(first) if report.problems.len() == 1 => first.to_string(),
-                        Some(first) => format!("{first} (+{} more)", report.problems.len() - 1),
-                    };
-                    CheckResult {
-                        check,
-                        ok: report.workflow_ok(),
-                        detail,
-                        problems: report.problems,
-                    }
-                }
-            });
+            let (result, models_ok) = workflow_check(&info, name, wf);
+            workflow_models_ok &= models_ok;
+            results.push(result);
         }
     }
-
-    let mut folders: Vec<&str> = checks.models.iter().map(|(f, _)| f.as_str()).collect();
-    folders.sort_unstable();
-    folders.dedup();
-    let mut listings = Vec::new();
-    for folder in folders {
-        let route = format!("/models/{}", encode_segment(folder));
-        let listing = fetch_json(http, target, &route, QUEUE_BODY_CAP).await;
-        listings.push((folder, listing));
-    }
+    let listings = model_listings(http, target, &checks.models).await;
     for (folder, file) in &checks.models {
-        let check = format!("model {folder}/{file}");
         let listing = listings.iter().find(|(f, _)| f == folder).map(|(_, l)| l);
-        results.push(match listing {
-            Some(Ok(serde_json::Value::Array(files))) => {
-                if files.iter().any(|f| f.as_str() == Some(file)) {
-                    CheckResult::new(check, true, "listed")
-                } else {
-                    CheckResult::new(
-                        check,
-                        false,
-                        format!(
-                            "'{file}' is not listed by GET /models/{folder} ({} file(s) there)",
-                            files.len()
-                        ),
-                    )
-                }
-            }
-            Some(Ok(_)) => CheckResult::new(
-                check,
-                false,
-                format!("GET /models/{folder} did not answer with a list"),
-            ),
-            Some(Err(e)) if e.status == Some(404) => CheckResult::new(
-                check,
-                false,
-                format!("the server has no model folder '{folder}'"),
-            ),
-            Some(Err(e)) => CheckResult::new(check, false, e.message.clone()),
-            None => CheckResult::new(check, false, "not checked"),
-        });
+        results.push(model_check(listing, folder, file));
     }
-
     if let Some(origin) = &checks.cors_origin {
-        let check = format!("cors {origin}");
-        let result = match http.cors_allows(target, origin).await {
-            Ok(Some(allowed)) => CheckResult::new(
-                check,
-                true,
-                format!("Access-Control-Allow-Origin: {allowed}"),
-            ),
-            Ok(None) => CheckResult::new(
-                check,
-                false,
-                "no Access-Control-Allow-Origin for that Origin (start ComfyUI with --enable-cors-header)",
-            ),
-            Err(e) => CheckResult::new(check, false, e.message),
-        };
+        let result = cors_check(http, target, origin).await;
         status.cors_enabled = Some(result.ok);
         results.push(result);
     }
-
     if let Some(max) = checks.max_queue {
-        let check = format!("queue ≤ {max}");
-        results.push(match status.queue_remaining {
-            Some(q) if q <= max => CheckResult::new(check, true, format!("{q} remaining")),
-            Some(q) => CheckResult::new(check, false, format!("{q} remaining, more than {max}")),
-            None => CheckResult::new(check, false, "queue unknown"),
-        });
+        results.push(queue_check(status.queue_remaining, max));
     }
 
-    let all = |prefix: &str| {
-        results
-            .iter()
-            .filter(|r| r.check.starts_with(prefix))
-            .all(|r| r.ok)
-    };
+    let all =
+        |wanted: fn(&Check) -> bool| results.iter().filter(|r| wanted(&r.check)).all(|r| r.ok);
     if !checks.workflows.is_empty() {
-        status.workflows_ready = Some(all("workflow "));
+        status.workflows_ready = Some(all(|c| matches!(c, Check::Workflow(_))));
     }
     if !checks.models.is_empty() || !checks.workflows.is_empty() {
-        status.models_ready = Some(all("model ") && workflow_models_ok);
+        let models = all(|c| matches!(c, Check::Model { .. }));
+        status.models_ready = Some(models && workflow_models_ok);
     }
     status.fully_ready = Some(status.available && results.iter().all(|r| r.ok));
     results
 }
 
-async fn fetch_json(
+/// `node X`: the class is in `/object_info`.
+fn node_check(info: &Fetched, node: &str) -> CheckResult {
+    let check = Check::Node(node.to_string());
+    match info {
+        Err(e) => CheckResult::new(check, false, e.message.clone()),
+        Ok(info) if info.get(node).is_some() => CheckResult::new(check, true, "present"),
+        Ok(_) => CheckResult::new(
+            check,
+            false,
+            format!("{node} is not in /object_info (is its custom node installed and imported?)"),
+        ),
+    }
+}
+
+/// `workflow NAME`: it validates against `/object_info`. Also returns
+/// whether the model files it names exist, which `models_ready` counts.
+fn workflow_check(info: &Fetched, name: &str, wf: &Workflow) -> (CheckResult, bool) {
+    let check = Check::Workflow(name.to_string());
+    let info = match info {
+        Err(e) => return (CheckResult::new(check, false, e.message.clone()), false),
+        Ok(info) => info,
+    };
+    let report = workflow::validate(wf, info);
+    let detail = match report.problems.first() {
+        None => match report.models_checked {
+            0 => "valid (it names no model files)".to_string(),
+            1 => "valid (1 model input checked)".to_string(),
+            n => format!("valid ({n} model inputs checked)"),
+        },
+        Some(first) if report.problems.len() == 1 => first.to_string(),
+        Some(first) => format!("{first} (+{} more)", report.problems.len() - 1),
+    };
+    let models_ok = report.models_ok();
+    let result = CheckResult {
+        check,
+        ok: report.workflow_ok(),
+        detail,
+        problems: report.problems,
+    };
+    (result, models_ok)
+}
+
+/// Each model folder's listing, fetched once however many files it must hold.
+async fn model_listings<'a>(
     http: &HttpClient,
     target: &Target,
-    route: &str,
-    cap: usize,
-) -> Result<serde_json::Value, ProbeError> {
+    models: &'a [(String, String)],
+) -> Vec<(&'a str, Fetched)> {
+    let mut folders: Vec<&str> = models.iter().map(|(f, _)| f.as_str()).collect();
+    folders.sort_unstable();
+    folders.dedup();
+    let mut listings = Vec::new();
+    for folder in folders {
+        let route = format!("/models/{}", encode_segment(folder));
+        listings.push((
+            folder,
+            fetch_json(http, target, &route, QUEUE_BODY_CAP).await,
+        ));
+    }
+    listings
+}
+
+/// `model FOLDER/FILE`: the folder's listing names the file.
+fn model_check(listing: Option<&Fetched>, folder: &str, file: &str) -> CheckResult {
+    let check = Check::Model {
+        folder: folder.to_string(),
+        file: file.to_string(),
+    };
+    match listing {
+        Some(Ok(serde_json::Value::Array(files))) => {
+            if files.iter().any(|f| f.as_str() == Some(file)) {
+                CheckResult::new(check, true, "listed")
+            } else {
+                CheckResult::new(
+                    check,
+                    false,
+                    format!(
+                        "'{file}' is not listed by GET /models/{folder} ({} file(s) there)",
+                        files.len()
+                    ),
+                )
+            }
+        }
+        Some(Ok(_)) => CheckResult::new(
+            check,
+            false,
+            format!("GET /models/{folder} did not answer with a list"),
+        ),
+        Some(Err(e)) if e.status == Some(404) => CheckResult::new(
+            check,
+            false,
+            format!("the server has no model folder '{folder}'"),
+        ),
+        Some(Err(e)) => CheckResult::new(check, false, e.message.clone()),
+        None => CheckResult::new(check, false, "not checked"),
+    }
+}
+
+/// `cors ORIGIN`: the server answers that Origin with CORS headers.
+async fn cors_check(http: &HttpClient, target: &Target, origin: &str) -> CheckResult {
+    let check = Check::Cors(origin.to_string());
+    match http.cors_allows(target, origin).await {
+        Ok(Some(allowed)) => CheckResult::new(
+            check,
+            true,
+            format!("Access-Control-Allow-Origin: {allowed}"),
+        ),
+        Ok(None) => CheckResult::new(
+            check,
+            false,
+            "no Access-Control-Allow-Origin for that Origin (start ComfyUI with --enable-cors-header)",
+        ),
+        Err(e) => CheckResult::new(check, false, e.message),
+    }
+}
+
+/// `queue ≤ MAX`: no more than `max` prompts remain.
+fn queue_check(remaining: Option<u64>, max: u64) -> CheckResult {
+    let check = Check::MaxQueue(max);
+    match remaining {
+        Some(q) if q <= max => CheckResult::new(check, true, format!("{q} remaining")),
+        Some(q) => CheckResult::new(check, false, format!("{q} remaining, more than {max}")),
+        None => CheckResult::new(check, false, "queue unknown"),
+    }
+}
+
+async fn fetch_json(http: &HttpClient, target: &Target, route: &str, cap: usize) -> Fetched {
     let body = http.get(target, route, cap).await?;
     serde_json::from_slice(&body).map_err(|e| {
         ProbeError::new(
@@ -229,4 +297,44 @@ async fn fetch_json(
 /// Percent-encodes one path segment (folder names are plain, but be safe).
 fn encode_segment(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn checks_are_named_as_before_in_text_and_json() {
+        let model = Check::Model {
+            folder: "checkpoints".into(),
+            file: "x.safetensors".into(),
+        };
+        assert_eq!(model.to_string(), "model checkpoints/x.safetensors");
+        assert_eq!(Check::MaxQueue(5).to_string(), "queue ≤ 5");
+        let result = queue_check(Some(7), 5);
+        let json = serde_json::to_value(&result).unwrap();
+        assert_eq!(json["check"], "queue ≤ 5");
+        assert_eq!(json["ok"], false);
+        assert_eq!(json["detail"], "7 remaining, more than 5");
+    }
+
+    #[test]
+    fn each_check_judges_its_own_answer() {
+        let info: Fetched = Ok(serde_json::json!({"KSampler": {}}));
+        assert!(node_check(&info, "KSampler").ok);
+        assert!(!node_check(&info, "Missing").ok);
+        let listing: Fetched = Ok(serde_json::json!(["a.safetensors"]));
+        assert!(model_check(Some(&listing), "checkpoints", "a.safetensors").ok);
+        let missing = model_check(Some(&listing), "checkpoints", "b.safetensors");
+        assert!(!missing.ok && missing.detail.contains("1 file(s) there"));
+        let gone = ProbeError::new(super::super::ErrorKind::HttpStatus, "404").with_status(404);
+        let gone: Fetched = Err(gone);
+        assert!(
+            model_check(Some(&gone), "loras", "x")
+                .detail
+                .contains("no model folder")
+        );
+        assert!(queue_check(Some(5), 5).ok);
+        assert!(!queue_check(None, 5).ok);
+    }
 }

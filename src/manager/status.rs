@@ -1,5 +1,5 @@
-//! `Status`: the seed's ComfyUIStatus made real, with field names taken from
-//! what a real server sends.
+//! `Status`: what one check found out about a server, with field names
+//! taken from what a real server sends, so scripts can read both the same way.
 
 use std::fmt;
 

@@ -2,24 +2,23 @@
 
 use indicatif::HumanBytes;
 
-use super::Output;
 use super::safe::term_safe;
+use super::{Output, style};
 use crate::manager::Status;
 use crate::manager::readiness::CheckResult;
 
 /// The compact block `comfyctl health` prints.
 pub fn status_block(status: &Status, out: &Output) -> String {
-    let s = out.style();
     let mut lines = Vec::new();
     let (mark, state) = if status.available {
         (
-            s.clone().green().apply_to("●"),
-            s.clone().green().bold().apply_to("available"),
+            style::good(out).apply_to("●"),
+            style::good(out).bold().apply_to("available"),
         )
     } else {
         (
-            s.clone().red().apply_to("✗"),
-            s.clone().red().bold().apply_to("unavailable"),
+            style::bad(out).apply_to("✗"),
+            style::bad(out).bold().apply_to("unavailable"),
         )
     };
     let version = status
@@ -28,7 +27,7 @@ pub fn status_block(status: &Status, out: &Output) -> String {
         .map(|v| format!("  ComfyUI {}", term_safe(v)))
         .unwrap_or_default();
     lines.push(format!("{mark} {state}  {}{version}", status.url));
-    let label = |name: &str| s.clone().dim().apply_to(format!("{name:<9}")).to_string();
+    let label = |name: &str| style::dim(out).apply_to(format!("{name:<9}")).to_string();
     if status.available {
         lines.push(format!("  {}{}", label("queue"), queue_summary(status)));
         for d in &status.devices {
@@ -50,7 +49,7 @@ pub fn status_block(status: &Status, out: &Output) -> String {
         lines.push(format!(
             "  {}{}",
             label("error"),
-            s.clone().red().apply_to(term_safe(&e.message))
+            style::bad(out).apply_to(term_safe(&e.message))
         ));
     }
     lines.join("\n")
@@ -59,18 +58,16 @@ pub fn status_block(status: &Status, out: &Output) -> String {
 /// `health --expect down` got what it asked for: the server is gone. Reads
 /// as success, not as an outage.
 pub fn gone_line(status: &Status, out: &Output) -> String {
-    let s = out.style();
     format!(
         "{} {}  {}  nothing is listening any more (connection refused)",
-        s.clone().green().apply_to("●"),
-        s.green().bold().apply_to("gone"),
+        style::good(out).apply_to("●"),
+        style::good(out).bold().apply_to("gone"),
         status.url
     )
 }
 
 /// One row for a server in a multi-server listing.
 pub fn status_row(status: &Status, out: &Output) -> String {
-    let s = out.style();
     if status.available {
         let version = term_safe(status.version.as_deref().unwrap_or("?"));
         let latency = status
@@ -79,7 +76,7 @@ pub fn status_row(status: &Status, out: &Output) -> String {
             .unwrap_or_default();
         format!(
             "{} {}  ComfyUI {version} · queue {}{latency}",
-            s.clone().green().apply_to("●"),
+            style::good(out).apply_to("●"),
             status.url,
             queue_summary(status)
         )
@@ -90,22 +87,21 @@ pub fn status_row(status: &Status, out: &Output) -> String {
             .map_or("unavailable", |e| e.message.as_str());
         format!(
             "{} {}  {}",
-            s.clone().red().apply_to("✗"),
+            style::bad(out).apply_to("✗"),
             status.url,
-            s.red().apply_to(term_safe(error))
+            style::bad(out).apply_to(term_safe(error))
         )
     }
 }
 
 /// One line per readiness check, with per-node workflow problems under it.
 pub fn checks_block(results: &[CheckResult], out: &Output) -> String {
-    let s = out.style();
     let mut lines = Vec::new();
     for r in results {
         let mark = if r.ok {
-            s.clone().green().apply_to("✓")
+            style::good(out).apply_to("✓")
         } else {
-            s.clone().red().apply_to("✗")
+            style::bad(out).apply_to("✗")
         };
         lines.push(format!("  {mark} {}: {}", r.check, term_safe(&r.detail)));
         // The detail line already shows the first problem.
@@ -129,13 +125,17 @@ pub fn queue_summary(status: &Status) -> String {
 
 /// `0 remaining · 0 running · 0 pending`, with `?` for what is unknown.
 pub fn queue_text(remaining: Option<u64>, running: Option<u64>, pending: Option<u64>) -> String {
-    let n = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
     format!(
         "{} remaining · {} running · {} pending",
-        n(remaining),
-        n(running),
-        n(pending)
+        count(remaining),
+        count(running),
+        count(pending)
     )
+}
+
+/// A count, or `?` when the server did not say.
+pub fn count(v: Option<u64>) -> String {
+    v.map_or_else(|| "?".to_string(), |v| v.to_string())
 }
 
 fn device_line(d: &crate::manager::Device) -> String {

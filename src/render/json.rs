@@ -5,7 +5,7 @@ use serde::Serialize;
 
 use crate::manager::jobs::JobsReport;
 use crate::manager::readiness::CheckResult;
-use crate::manager::{FallbackMode, Status};
+use crate::manager::{FallbackMode, ProbeError, Status};
 
 /// What `health --json` and `connect --json` print: the Status, plus
 /// `fallback` (null while available) and, for `connect`, `attempts`.
@@ -56,4 +56,32 @@ impl<'a> Report<'a> {
     pub fn to_line(&self) -> String {
         serde_json::to_string(self).expect("a Status always serialises")
     }
+}
+
+/// One server's result in `reconnect --json`.
+#[derive(Debug, Serialize)]
+pub struct ReconnectReport<'a> {
+    /// The server, credentials redacted.
+    pub url: &'a str,
+    /// The full session (HTTP, WebSocket, first `status`) came back.
+    pub reconnected: bool,
+    /// Attempts made, the successful one included.
+    pub attempts: u32,
+    /// Time until it came back, or until reconnect stopped trying.
+    pub elapsed_ms: u64,
+    /// The same `{kind, message, status}` object as Status: the kind and
+    /// status of the last attempt, the whole story as the message.
+    pub error: Option<ProbeError>,
+    /// The fallback the pipeline should use; null once reconnected.
+    pub fallback: Option<FallbackMode>,
+}
+
+/// `items` as one line of JSON: an array when the command line named a
+/// list (`as_array`) or there is more than one, else the only object.
+pub fn one_or_array<T: Serialize>(items: &[T], as_array: bool) -> String {
+    let json = match items {
+        [one] if !as_array => serde_json::to_string(one),
+        _ => serde_json::to_string(items),
+    };
+    json.expect("report structs always serialise")
 }

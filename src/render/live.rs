@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::plain::{state_style, summary_text};
+use super::plain::summary_text;
 use super::safe::term_safe;
+use super::style;
 use super::view::{View, short_duration};
 use super::width::{columns, fit};
 use super::{Output, Renderer};
@@ -67,20 +68,19 @@ pub fn status_line(view: &View, out: &Output, width: usize) -> String {
     let Some(state) = view.state else {
         return fit("starting", width);
     };
-    let s = out.style();
     // (priority, text): lower priorities are dropped first.
     let mut parts: Vec<(u8, String)> = vec![(
         9,
-        state_style(out, state).apply_to(state.as_str()).to_string(),
+        style::state(out, state)
+            .apply_to(state.as_str())
+            .to_string(),
     )];
     let mut short_warning = None;
     if let Some((attempt, delay, at)) = view.reconnect.filter(|_| state.is_down()) {
         let left = delay.saturating_sub(at.elapsed());
         let warning = view.warning.as_deref().unwrap_or("backend unavailable");
         let badge = |text: &str| {
-            s.clone()
-                .black()
-                .on_yellow()
+            style::badge(out)
                 .apply_to(format!(" ⚠ {text} "))
                 .to_string()
         };
@@ -113,7 +113,7 @@ pub fn status_line(view: &View, out: &Output, width: usize) -> String {
     }
     parts.push((
         4,
-        s.dim()
+        style::dim(out)
             .apply_to(format!("{} in state", short_duration(view.since.elapsed())))
             .to_string(),
     ));
@@ -155,7 +155,7 @@ impl Renderer for Live {
         match &envelope.event {
             Event::State { state, reason, .. } => {
                 let name =
-                    state_style(&self.out, *state).apply_to(format!("{:<12}", state.as_str()));
+                    style::state(&self.out, *state).apply_to(format!("{:<12}", state.as_str()));
                 self.bar.println(format!(
                     "{ts} {name} {} {}",
                     envelope.url,
@@ -170,7 +170,7 @@ impl Renderer for Live {
             }
             Event::Job(job) => {
                 if let Some(text) = super::jobs::job_line(job) {
-                    let style = self.out.style().red();
+                    let style = style::bad(&self.out);
                     self.bar.println(format!("{ts} {}", style.apply_to(text)));
                 }
             }
@@ -274,7 +274,11 @@ mod tests {
             previous: None,
             reason: String::new(),
         }));
-        v.queue = (Some(12), Some(1), Some(11));
+        v.queue = super::super::view::Queue {
+            remaining: Some(12),
+            running: Some(1),
+            pending: Some(11),
+        };
         v.latency_ms = Some(17.2);
         v.running_prompt = Some("0e163167-aaaa".into());
         v.node = Some(("KSampler-with-a-long-name".into(), Some((5.0, 10.0))));

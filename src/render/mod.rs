@@ -9,6 +9,7 @@ pub mod ndjson;
 pub mod plain;
 pub mod safe;
 pub mod spinner;
+pub mod style;
 pub mod table;
 pub mod tty;
 pub mod view;
@@ -192,13 +193,13 @@ impl Output {
 
     /// The fallback warning, in its own style, on stderr.
     pub fn warn(&self, message: &str) {
-        let style = Style::new().force_styling(self.color).yellow().bold();
-        self.eprintln(&format!("{} {message}", style.apply_to("warning:")));
+        let prefix = style::warning(self).apply_to("warning:");
+        self.eprintln(&format!("{prefix} {message}"));
     }
 
     /// A note about what comfyctl chose (e.g. the auto-detected server).
     pub fn note(&self, message: &str) {
-        let style = Style::new().force_styling(self.color).dim();
-        self.eprintln(&style.apply_to(format!("comfyctl: {message}")).to_string());
+        let note = style::dim(self).apply_to(format!("comfyctl: {message}"));
+        self.eprintln(&note.to_string());
     }
 }

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use super::safe::term_safe;
 use super::view::{View, short_duration};
 use super::{Output, Renderer};
-use crate::manager::{Envelope, Event, State, Summary};
+use crate::manager::{Envelope, Event, Summary};
 
 /// What the plain renderer remembers about one server: its view, the last
 /// status line it printed, and when it last reported a reconnect attempt.
@@ -60,18 +60,6 @@ pub fn summary_text(s: &Summary) -> String {
     )
 }
 
-/// The colour of a state's name, wherever states are shown.
-pub fn state_style(out: &Output, state: State) -> console::Style {
-    let s = out.style();
-    match state {
-        State::Connected => s.green().bold(),
-        State::Degraded | State::Stalled => s.yellow().bold(),
-        State::Disconnected | State::Failed => s.red().bold(),
-        State::Reconnecting => s.magenta().bold(),
-        State::Connecting => s.cyan(),
-    }
-}
-
 impl Renderer for Plain {
     fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
         let server = self.servers.entry(envelope.url.clone()).or_default();
@@ -83,7 +71,7 @@ impl Renderer for Plain {
                 reason,
             } => {
                 let from = previous.map(|p| format!(" (was {p})")).unwrap_or_default();
-                let name = state_style(&self.out, *state).apply_to(state.as_str());
+                let name = super::style::state(&self.out, *state).apply_to(state.as_str());
                 self.line(envelope, &format!("{name}{from}: {}", term_safe(reason)))?;
             }
             Event::Status { .. } | Event::Queue { .. } | Event::Progress { .. } => {

@@ -109,7 +109,6 @@ fn layout(width: usize) -> ([bool; 7], usize) {
 /// summarised if they do not fit; columns dropped (latency, version, time in
 /// state, progress, queue) and the server cut with `…` if it is too narrow.
 fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width: usize) -> String {
-    let s = out.style();
     let mut rows: Vec<(&String, &View)> = views.iter().collect();
     rows.sort_by_key(|(url, v)| (Table::rank(v.state), (*url).clone()));
     let (shown, server_w) = layout(width);
@@ -151,7 +150,7 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
             ("10m ok/fail med".into(), 15, true, recent_on),
         ],
     );
-    let mut lines = vec![s.clone().bold().apply_to(header).to_string()];
+    let mut lines = vec![super::style::heading(&out).apply_to(header).to_string()];
     let room = height.saturating_sub(3);
     let troubled = rows
         .iter()
@@ -169,12 +168,17 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
         let styled = v
             .state
             .map_or_else(
-                || s.clone().cyan(),
-                |st| super::plain::state_style(&out, st),
+                || super::style::starting(&out),
+                |st| super::style::state(&out, st),
             )
             .apply_to(format!("{state:<STATE_WIDTH$}"));
-        let n = |x: Option<u64>| x.map_or("?".to_string(), |x| x.to_string());
-        let queue = format!("{}/{}/{}", n(v.queue.0), n(v.queue.1), n(v.queue.2));
+        let n = super::human::count;
+        let queue = format!(
+            "{}/{}/{}",
+            n(v.queue.remaining),
+            n(v.queue.running),
+            n(v.queue.pending)
+        );
         let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
         let job_age = v.running.age().map_or("-".into(), short_duration);
         lines.push(line(
@@ -198,7 +202,7 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
     }
     if hidden_ok > 0 {
         lines.push(
-            s.dim()
+            super::style::dim(&out)
                 .apply_to(fit(&format!("… and {hidden_ok} more connected"), width))
                 .to_string(),
         );
@@ -368,7 +372,11 @@ mod tests {
         let mut views = BTreeMap::new();
         let mut up = view(State::Connected);
         up.version = Some("0.3.64".into());
-        up.queue = (Some(3), Some(1), Some(2));
+        up.queue = super::super::view::Queue {
+            remaining: Some(3),
+            running: Some(1),
+            pending: Some(2),
+        };
         up.latency_ms = Some(17.2);
         views.insert(
             "http://gpu-box-with-a-rather-long-hostname.example:8188".to_string(),

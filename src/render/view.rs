@@ -3,12 +3,23 @@
 use std::time::{Duration, Instant};
 
 use super::safe::term_safe;
-use crate::manager::{Envelope, Event, FallbackMode, State};
+use crate::manager::{Envelope, Event, FallbackMode, ProgressKind, State};
 
 /// A server string made safe once, as it enters the view: every renderer
 /// that shows the view then prints only harmless text.
 fn safe(s: Option<&str>) -> Option<String> {
     s.map(|v| term_safe(v).into_owned())
+}
+
+/// A server's queue, as far as it has told us.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Queue {
+    /// `exec_info.queue_remaining`, from a poll or a WebSocket `status`.
+    pub remaining: Option<u64>,
+    /// Entries in `queue_running` (HTTP polls only).
+    pub running: Option<u64>,
+    /// Entries in `queue_pending` (HTTP polls only).
+    pub pending: Option<u64>,
 }
 
 /// The latest known picture of a server, built from its events.
@@ -20,8 +31,8 @@ pub struct View {
     pub since: Instant,
     /// ComfyUI version, from the last good HTTP poll.
     pub version: Option<String>,
-    /// Queue counts: remaining (WS or HTTP), running and pending (HTTP).
-    pub queue: (Option<u64>, Option<u64>, Option<u64>),
+    /// Queue counts; None where nothing has said.
+    pub queue: Queue,
     /// Latency of the last HTTP poll, ms.
     pub latency_ms: Option<f64>,
     /// The running prompt id from `GET /queue`.
@@ -46,7 +57,7 @@ impl Default for View {
             state: None,
             since: Instant::now(),
             version: None,
-            queue: (None, None, None),
+            queue: Queue::default(),
             latency_ms: None,
             running_prompt: None,
             node: None,
@@ -73,7 +84,7 @@ impl View {
                 } else if state.is_down() {
                     // Nothing is known about a server that is down; do not
                     // keep showing what it said before.
-                    self.queue = (None, None, None);
+                    self.queue = Queue::default();
                     self.latency_ms = None;
                     self.running_prompt = None;
                     self.node = None;
@@ -86,11 +97,11 @@ impl View {
                 running_prompt,
             } if status.available => {
                 self.version = safe(status.version.as_deref());
-                self.queue = (
-                    status.queue_remaining,
-                    status.queue_running,
-                    status.queue_pending,
-                );
+                self.queue = Queue {
+                    remaining: status.queue_remaining,
+                    running: status.queue_running,
+                    pending: status.queue_pending,
+                };
                 self.latency_ms = status.latency_ms;
                 self.running_prompt = safe(running_prompt.as_deref());
                 self.running.observe(running_prompt.as_deref());
@@ -98,7 +109,7 @@ impl View {
                     self.node = None;
                 }
             }
-            Event::Queue { queue_remaining } => self.queue.0 = Some(*queue_remaining),
+            Event::Queue { queue_remaining } => self.queue.remaining = Some(*queue_remaining),
             Event::Progress {
                 kind,
                 prompt_id,
@@ -109,10 +120,8 @@ impl View {
                 if prompt_id.is_some() {
                     self.running_prompt = safe(prompt_id.as_deref());
                 }
-                let done = kind == "execution_success"
-                    || kind == "execution_error"
-                    || kind == "execution_interrupted"
-                    || (kind == "executing" && node.is_none());
+                let done =
+                    kind.ends_prompt() || (*kind == ProgressKind::Executing && node.is_none());
                 self.node = if done {
                     None
                 } else {
@@ -139,7 +148,8 @@ impl View {
 
     /// `1 remaining · 1 running · 0 pending`.
     pub fn queue_text(&self) -> String {
-        super::human::queue_text(self.queue.0, self.queue.1, self.queue.2)
+        let q = &self.queue;
+        super::human::queue_text(q.remaining, q.running, q.pending)
     }
 
     /// `prompt 0e163167 node 2 50%`, or empty when nothing runs.

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::manager::{Envelope, Event, State};
 use crate::render::Output;
+use crate::render::ndjson::{Body, Line, StateLine};
 
 /// A state change that passed damping and should be announced.
 #[derive(Debug, Clone, PartialEq)]
@@ -26,6 +27,18 @@ pub struct Alert {
     pub reason: String,
     /// RFC 3339 with milliseconds.
     pub ts: String,
+}
+
+impl Alert {
+    /// The webhook body: the same `state` line `watch --json` prints.
+    pub fn line(&self) -> Line<'_> {
+        let body = Body::State(StateLine {
+            state: self.state,
+            previous: self.previous,
+            reason: &self.reason,
+        });
+        Line::new(&self.url, self.ts.clone(), body)
+    }
 }
 
 /// Flap damping for alerts: a new state is announced only once it has held
@@ -61,7 +74,7 @@ impl Gate {
         let entry = self.targets.entry(envelope.url.to_string()).or_default();
         match &envelope.event {
             Event::State { state, reason, .. } => {
-                let ts = humantime::format_rfc3339_millis(envelope.at).to_string();
+                let ts = crate::render::ndjson::ts(envelope.at);
                 // While damping, disconnected → reconnecting is one outage:
                 // keep counting it, with the reason that started it.
                 let continues = self.fail_after > 1
@@ -154,10 +167,7 @@ pub fn spawn_webhook(url: url::Url, timeout: Duration, out: Output) -> mpsc::Sen
     let shown = webhook_origin(&url);
     tokio::spawn(async move {
         while let Some(alert) = rx.recv().await {
-            let body = serde_json::json!({
-                "event": "state", "url": alert.url, "state": alert.state,
-                "previous": alert.previous, "reason": alert.reason, "ts": alert.ts,
-            });
+            let body = alert.line();
             let mut last_error = String::new();
             for attempt in 0..3u32 {
                 if attempt > 0 {
@@ -257,6 +267,17 @@ mod tests {
             (alert.state, alert.previous),
             (State::Disconnected, Some(State::Connected))
         );
+    }
+
+    #[test]
+    fn the_webhook_posts_the_ndjson_state_line() {
+        let mut gate = Gate::new(1, 1);
+        let envelope = state(State::Connected);
+        let alert = gate.feed(&envelope).unwrap();
+        let posted = serde_json::to_string(&alert.line()).unwrap();
+        let printed = serde_json::to_string(&crate::render::ndjson::line(&envelope).unwrap());
+        assert_eq!(posted, printed.unwrap());
+        assert!(posted.starts_with(r#"{"event":"state","ts":""#), "{posted}");
     }
 
     #[test]
