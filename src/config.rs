@@ -1,53 +1,125 @@
-//! Raw CLI arguments → a validated [`Config`]. No clap type goes past here.
+//! Raw CLI arguments → one validated [`Plan`] per command, and the
+//! [`Output`] decision. The only module (with `lib.rs` and `main.rs`) that
+//! sees clap: commands take their plan, the manager its own settings types.
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderName, HeaderValue};
 
 use crate::cli::{
-    ColorArg, ExpectArg, FallbackArg, GlobalArgs, HealthArgs, ReconnectPolicyArgs, WatchArgs,
+    Cli, ColorArg, Command, ConnectArgs, ExpectArg, FallbackArg, GlobalArgs, HealthArgs,
+    ReconnectArgs, ReconnectPolicyArgs, UntilArg, WatchArgs,
 };
 use crate::error::Error;
 use crate::manager::readiness::Checks;
-use crate::manager::{FallbackMode, Target, TlsSettings, WatchSettings, workflow};
+use crate::manager::{
+    ClientSettings, ConnectPolicy, FallbackMode, Target, TlsSettings, WatchSettings, workflow,
+};
 use crate::render::Output;
 
-/// Everything the manager needs to know, validated.
+/// A validated command line: what to run, with everything it needs.
 #[derive(Debug, Clone)]
-pub struct Config {
+pub enum Plan {
+    /// `comfyctl health`.
+    Health(HealthPlan),
+    /// `comfyctl connect`.
+    Connect(ConnectPlan),
+    /// `comfyctl watch`.
+    Watch(WatchPlan),
+    /// `comfyctl reconnect`.
+    Reconnect(ReconnectPlan),
+    /// `comfyctl completions SHELL`: the script to print.
+    Completions(Vec<u8>),
+}
+
+/// What every command that talks to servers shares.
+#[derive(Debug, Clone)]
+pub struct Common {
     /// The servers; empty means "find a local one" (8188, then 8000).
     pub targets: Vec<Target>,
-    /// Time limit for each request or attempt.
-    pub timeout: Duration,
-    /// Retries after the first attempt (`connect`).
-    pub max_retries: u32,
-    /// Backoff growth factor between attempts.
-    pub retry_backoff: f64,
-    /// What callers should do while the backend is unavailable.
-    pub fallback_mode: FallbackMode,
-    /// Extra request headers (values are marked sensitive).
-    pub headers: Vec<(HeaderName, HeaderValue)>,
     /// `--json` prints an array (not one object): `--targets` was used or
     /// more than one URL was given, however many remain after dropping
     /// duplicates. Scripts can then rely on the shape from the command line.
     pub json_array: bool,
-    /// Which certificates https:// servers may present.
-    pub tls: TlsSettings,
+    /// `--any`: with several servers, one success is enough.
+    pub any: bool,
+    /// How requests are made: timeout, headers, TLS trust.
+    pub client: ClientSettings,
+    /// What callers should do while the backend is unavailable.
+    pub fallback: FallbackMode,
 }
 
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            targets: Vec::new(),
-            timeout: Duration::from_secs(5),
-            max_retries: 3,
-            retry_backoff: 2.0,
-            fallback_mode: FallbackMode::Placeholder,
-            headers: Vec::new(),
-            json_array: false,
-            tls: TlsSettings::default(),
+/// What `connect` should do.
+#[derive(Debug, Clone)]
+pub struct ConnectPlan {
+    /// Servers, client and fallback.
+    pub common: Common,
+    /// Retries and backoff.
+    pub policy: ConnectPolicy,
+}
+
+/// What `reconnect` should do.
+#[derive(Debug, Clone)]
+pub struct ReconnectPlan {
+    /// Servers, client and fallback.
+    pub common: Common,
+    /// The monitors' pacing (reconnection backoff, attempts).
+    pub settings: WatchSettings,
+    /// Give up after this long in all.
+    pub deadline: Duration,
+}
+
+/// `--until` as a plan: the state `watch` stops at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Every server (or, with `--any`, one) is connected.
+    Connected,
+    /// Every server (or, with `--any`, one) is down.
+    Disconnected,
+}
+
+/// What `watch` should do.
+#[derive(Debug, Clone)]
+pub struct WatchPlan {
+    /// Servers, client and fallback.
+    pub common: Common,
+    /// The monitors' pacing and judgement.
+    pub settings: WatchSettings,
+    /// Where events go besides the screen.
+    pub sinks: WatchSinks,
+    /// Stop once this state holds.
+    pub until: Option<Until>,
+    /// Stop after this many HTTP polls per server.
+    pub count: Option<u64>,
+}
+
+/// Turns the parsed command line into its [`Plan`], or every problem with
+/// it at once (`Error::Config`, exit 2).
+pub fn plan(cli: &Cli) -> Result<Plan, Error> {
+    let mut problems = Problems::default();
+    let global = &cli.global;
+    let plan = match &cli.command {
+        // Completions need no server: a bad $COMFYUI_URL must not stop them.
+        Command::Completions(args) => return Ok(Plan::Completions(completion_script(args.shell))),
+        Command::Health(args) => {
+            let common = common(global, &mut problems);
+            Plan::Health(health_plan(common, args, &mut problems))
         }
-    }
+        Command::Connect(args) => {
+            let common = common(global, &mut problems);
+            Plan::Connect(connect_plan(common, args, &mut problems))
+        }
+        Command::Watch(args) => {
+            let common = common(global, &mut problems);
+            Plan::Watch(watch_plan(common, args, &mut problems))
+        }
+        Command::Reconnect(args) => {
+            let common = common(global, &mut problems);
+            Plan::Reconnect(reconnect_plan(common, args, &mut problems))
+        }
+    };
+    problems.finish()?;
+    Ok(plan)
 }
 
 /// The smallest duration a "greater than 0" flag takes.
@@ -95,41 +167,72 @@ pub fn parse_bounded(flag: &str, input: &str) -> Result<Duration, String> {
     parse_duration(flag, input).and_then(|d| check_duration(flag, d))
 }
 
+/// Every count flag's accepted range, `(flag, min, max)`, in one table
+/// (`u64::MAX`: no upper bound).
+pub const COUNT_LIMITS: [(&str, u64, u64); 5] = [
+    // With the 30 s cap, 10,000 retries are already days.
+    ("--retries", 0, 10_000),
+    ("--fail-after", 1, 100),
+    ("--recover-after", 1, 100),
+    ("--count", 1, u64::MAX),
+    ("--max-attempts", 1, u64::MAX),
+];
+
+/// `--backoff`'s accepted range (connect, watch and reconnect).
+pub const BACKOFF_LIMITS: (f64, f64) = (1.0, 10.0);
+
 /// Most servers one process watches.
 const MAX_TARGETS: usize = 10_000;
-/// Most `--retries` accepted; with the 30 s cap this is already days.
-const MAX_RETRIES: u32 = 10_000;
 
-impl Config {
-    /// Every problem with this configuration, not only the first. Empty
-    /// means valid.
-    pub fn validate(&self) -> Vec<String> {
-        let mut problems = Vec::new();
-        if let Err(e) = check_duration("--timeout", self.timeout) {
-            problems.push(e);
-        }
-        if self.max_retries > MAX_RETRIES {
-            problems.push(format!("--retries: must be at most {MAX_RETRIES}"));
-        }
-        if !self.retry_backoff.is_finite() || self.retry_backoff < 1.0 || self.retry_backoff > 10.0
-        {
-            problems.push(format!(
-                "--backoff: must be between 1.0 and 10.0, got {}",
-                self.retry_backoff
-            ));
-        }
-        for (name, _) in &self.headers {
-            if name == "origin" {
-                problems.push(
-                    "--header Origin: not allowed; a stock ComfyUI answers 403 to a foreign Origin"
-                        .to_string(),
-                );
-            } else if name == "host" {
-                problems.push("--header Host: not allowed; put the host in --url".to_string());
-            }
-        }
-        problems
+/// Checks `value` against `flag`'s row of [`COUNT_LIMITS`].
+pub fn check_count(flag: &str, value: u64) -> Result<u64, String> {
+    let Some((_, min, max)) = COUNT_LIMITS.iter().find(|(f, _, _)| *f == flag) else {
+        return Ok(value);
+    };
+    if (*min..=*max).contains(&value) {
+        Ok(value)
+    } else if *min == 0 {
+        Err(format!("{flag}: must be at most {max}"))
+    } else if *max == u64::MAX {
+        Err(format!("{flag}: must be at least {min}"))
+    } else {
+        Err(format!("{flag}: must be between {min} and {max}"))
     }
+}
+
+/// Parses `--backoff` and checks it against [`BACKOFF_LIMITS`].
+fn parse_backoff(input: &str, problems: &mut Problems) -> f64 {
+    let default = ConnectPolicy::default().backoff;
+    let Some(factor) = problems.take(parse_f64("--backoff", input)) else {
+        return default;
+    };
+    let (min, max) = BACKOFF_LIMITS;
+    if !factor.is_finite() || factor < min || factor > max {
+        problems.extend(vec![format!(
+            "--backoff: must be between {min:.1} and {max:.1}, got {factor}"
+        )]);
+    }
+    factor
+}
+
+/// Problems with the client settings: the timeout's range, and headers a
+/// stock server or the URL must decide.
+fn validate_client(client: &ClientSettings) -> Vec<String> {
+    let mut problems = Vec::new();
+    if let Err(e) = check_duration("--timeout", client.timeout) {
+        problems.push(e);
+    }
+    for (name, _) in &client.headers {
+        if name == "origin" {
+            problems.push(
+                "--header Origin: not allowed; a stock ComfyUI answers 403 to a foreign Origin"
+                    .to_string(),
+            );
+        } else if name == "host" {
+            problems.push("--header Host: not allowed; put the host in --url".to_string());
+        }
+    }
+    problems
 }
 
 /// Parses a duration flag: humantime (`500ms`, `5s`, `2m`, `1h 30m`) or a
@@ -230,15 +333,9 @@ fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
-/// Builds the [`Config`] shared by every command from the global flags.
-/// `retries` and `backoff` come from the commands that take them.
-pub fn from_global(
-    global: &GlobalArgs,
-    retries: Option<u32>,
-    backoff: Option<&str>,
-    problems: &mut Problems,
-) -> Config {
-    let mut config = Config::default();
+/// The servers named by `--url`, `$COMFYUI_URL` or `--targets`, parsed,
+/// deduplicated and bounded; the bool is [`Common::json_array`].
+fn targets(global: &GlobalArgs, problems: &mut Problems) -> (Vec<Target>, bool) {
     // COMFYUI_URL is read here, not by clap, so that its errors name the
     // variable and an empty value (or an empty item) counts as unset.
     let env_urls: Vec<String> = if global.url.is_empty() && global.targets.is_none() {
@@ -259,70 +356,62 @@ pub fn from_global(
     } else {
         ("--url", &global.url)
     };
-    config.json_array = urls.len() > 1 || global.targets.is_some();
+    let json_array = urls.len() > 1 || global.targets.is_some();
+    let mut targets = Vec::new();
     for url in urls {
         if let Some(t) = problems.take(Target::parse(url).map_err(|e| format!("{source}: {e}"))) {
-            config.targets.push(t);
+            targets.push(t);
         }
     }
     if let Some(path) = &global.targets {
-        match std::fs::read_to_string(path) {
-            Err(e) => problems.extend(vec![format!(
-                "--targets: cannot read {}: {e}",
-                path.display()
-            )]),
-            Ok(text) => {
-                let mut found = 0;
-                for (n, line) in text.lines().enumerate() {
-                    let line = line.split('#').next().unwrap_or("").trim();
-                    if line.is_empty() {
-                        continue;
-                    }
-                    found += 1;
-                    let parsed = Target::parse(line)
-                        .map_err(|e| format!("--targets: {} line {}: {e}", path.display(), n + 1));
-                    if let Some(t) = problems.take(parsed) {
-                        config.targets.push(t);
-                    }
-                }
-                if found == 0 {
-                    problems.extend(vec![format!("--targets {}: no URLs in it", path.display())]);
-                }
-            }
-        }
+        targets.extend(targets_file(path, problems));
     }
     // The same server twice would run two monitors writing one metrics
     // series; compare normalised URLs (host case, default port, trailing /).
     let mut seen = std::collections::HashSet::new();
-    config.targets.retain(|t| seen.insert(t.to_string()));
-    if config.targets.len() > MAX_TARGETS {
+    targets.retain(|t| seen.insert(t.to_string()));
+    if targets.len() > MAX_TARGETS {
         problems.extend(vec![format!(
             "--url/--targets: at most {MAX_TARGETS} servers"
         )]);
     }
-    if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
-        config.timeout = t;
-    }
-    config.headers = global
-        .headers
-        .iter()
-        .filter_map(|h| problems.take(parse_header(h)))
-        .collect();
-    config.tls.insecure = global.insecure;
-    // --insecure wins, as in curl; the file is still checked so a typo in
-    // COMFYCTL_CACERT does not go unnoticed.
-    if let Some(path) = &global.cacert {
-        let certs = TlsSettings::load_pem(path).map_err(|e| format!("--cacert: {e}"));
-        if let Some(certs) = problems.take(certs) {
-            config.tls.ca_certs = certs;
+    (targets, json_array)
+}
+
+/// The servers listed in a `--targets` file, one per line (`#` comments).
+fn targets_file(path: &std::path::Path, problems: &mut Problems) -> Vec<Target> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.extend(vec![format!(
+                "--targets: cannot read {}: {e}",
+                path.display()
+            )]);
+            return Vec::new();
+        }
+    };
+    let mut targets = Vec::new();
+    let mut found = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        found += 1;
+        let parsed = Target::parse(line)
+            .map_err(|e| format!("--targets: {} line {}: {e}", path.display(), n + 1));
+        if let Some(t) = problems.take(parsed) {
+            targets.push(t);
         }
     }
-    if let Some(r) = retries {
-        config.max_retries = r;
+    if found == 0 {
+        problems.extend(vec![format!("--targets {}: no URLs in it", path.display())]);
     }
-    if let Some(b) = backoff.and_then(|b| problems.take(parse_f64("--backoff", b))) {
-        config.retry_backoff = b;
-    }
+    targets
+}
+
+/// `--fallback`, else `$COMFYCTL_FALLBACK`, else placeholder.
+fn fallback(global: &GlobalArgs, problems: &mut Problems) -> FallbackMode {
     let fallback = match global.fallback {
         Some(f) => Some(f),
         None => env_value("COMFYCTL_FALLBACK").and_then(|v| {
@@ -332,48 +421,102 @@ pub fn from_global(
             problems.take(parsed)
         }),
     };
-    config.fallback_mode = match fallback.unwrap_or(FallbackArg::Placeholder) {
+    match fallback.unwrap_or(FallbackArg::Placeholder) {
         FallbackArg::Placeholder => FallbackMode::Placeholder,
         FallbackArg::Skip => FallbackMode::Skip,
         FallbackArg::Abort => FallbackMode::Abort,
-    };
-    problems.extend(config.validate());
-    config
+    }
 }
 
-/// Builds the pacing of reconnection from its flags (`config` must come from
-/// `from_global` with this command's `--backoff`).
-pub fn reconnect_policy(
-    config: &Config,
+/// Builds what every server command shares from the global flags.
+fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
+    let (targets, json_array) = targets(global, problems);
+    let mut client = ClientSettings::default();
+    if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
+        client.timeout = t;
+    }
+    client.headers = global
+        .headers
+        .iter()
+        .filter_map(|h| problems.take(parse_header(h)))
+        .collect();
+    client.tls.insecure = global.insecure;
+    // --insecure wins, as in curl; the file is still checked so a typo in
+    // COMFYCTL_CACERT does not go unnoticed.
+    if let Some(path) = &global.cacert {
+        let certs = TlsSettings::load_pem(path).map_err(|e| format!("--cacert: {e}"));
+        if let Some(certs) = problems.take(certs) {
+            client.tls.ca_certs = certs;
+        }
+    }
+    let fallback = fallback(global, problems);
+    problems.extend(validate_client(&client));
+    Common {
+        targets,
+        json_array,
+        any: global.any,
+        client,
+        fallback,
+    }
+}
+
+/// Builds `connect`'s plan.
+fn connect_plan(common: Common, args: &ConnectArgs, problems: &mut Problems) -> ConnectPlan {
+    let _ = problems.take(check_count("--retries", u64::from(args.retries)));
+    let backoff = parse_backoff(&args.backoff, problems);
+    ConnectPlan {
+        common,
+        policy: ConnectPolicy {
+            retries: args.retries,
+            backoff,
+        },
+    }
+}
+
+/// Builds the pacing of reconnection from its flags (watch and reconnect).
+fn reconnect_settings(
+    common: &Common,
     args: &ReconnectPolicyArgs,
     deadline: Option<&str>,
     problems: &mut Problems,
 ) -> WatchSettings {
-    // --backoff was parsed and range-checked into `config` by `from_global`.
-    let factor = config.retry_backoff;
+    let factor = parse_backoff(&args.backoff, problems);
     let max_delay = problems
         .take(parse_bounded("--max-delay", &args.max_delay))
         .unwrap_or(Duration::from_millis(250));
     let deadline = deadline.and_then(|d| problems.take(parse_bounded("--deadline", d)));
-    if args.max_attempts == Some(0) {
-        problems.extend(vec!["--max-attempts: must be at least 1".into()]);
+    if let Some(n) = args.max_attempts {
+        let _ = problems.take(check_count("--max-attempts", u64::from(n)));
     }
     WatchSettings {
         interval: Duration::from_secs(5),
-        timeout: config.timeout,
+        timeout: common.client.timeout,
         fail_after: 1,
         recover_after: 1,
         reconnect: WatchSettings::reconnect_backoff(factor, max_delay),
         max_attempts: args.max_attempts,
         deadline,
-        fallback: config.fallback_mode,
+        fallback: common.fallback,
         max_job_time: None,
     }
 }
 
-/// Builds `watch`'s settings.
-pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems) -> WatchSettings {
-    let mut settings = reconnect_policy(config, &args.policy, args.deadline.as_deref(), problems);
+/// Builds `reconnect`'s plan.
+fn reconnect_plan(common: Common, args: &ReconnectArgs, problems: &mut Problems) -> ReconnectPlan {
+    let settings = reconnect_settings(&common, &args.policy, Some(&args.deadline), problems);
+    // A bad --deadline is already a problem; the value then never runs.
+    let deadline = settings.deadline.unwrap_or(Duration::from_secs(300));
+    ReconnectPlan {
+        common,
+        settings,
+        deadline,
+    }
+}
+
+/// Builds `watch`'s plan: settings, sinks and stop rules.
+fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> WatchPlan {
+    let mut settings =
+        reconnect_settings(&common, &args.policy, args.deadline.as_deref(), problems);
     if let Some(i) = problems.take(parse_bounded("--interval", &args.interval)) {
         settings.interval = i;
     }
@@ -381,17 +524,24 @@ pub fn watch_settings(config: &Config, args: &WatchArgs, problems: &mut Problems
         ("--fail-after", args.fail_after),
         ("--recover-after", args.recover_after),
     ] {
-        if !(1..=100).contains(&n) {
-            problems.extend(vec![format!("{flag}: must be between 1 and 100")]);
-        }
+        let _ = problems.take(check_count(flag, u64::from(n)));
     }
     settings.fail_after = args.fail_after;
     settings.recover_after = args.recover_after;
-    if args.count == Some(0) {
-        problems.extend(vec!["--count: must be at least 1".into()]);
+    if let Some(n) = args.count {
+        let _ = problems.take(check_count("--count", n));
     }
     settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
-    settings
+    WatchPlan {
+        common,
+        settings,
+        sinks: watch_sinks(args, problems),
+        until: args.until.map(|u| match u {
+            UntilArg::Connected => Until::Connected,
+            UntilArg::Disconnected => Until::Disconnected,
+        }),
+        count: args.count,
+    }
 }
 
 /// Parses `--max-job-time` (watch and health): greater than 0.
@@ -432,7 +582,7 @@ fn is_listen_addr(addr: &str) -> bool {
 }
 
 /// Builds `watch`'s sinks from their flags.
-pub fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
+fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
     let hook_timeout = problems
         .take(parse_bounded("--hook-timeout", &args.hook_timeout))
         .unwrap_or(Duration::from_secs(10));
@@ -497,6 +647,8 @@ fn find_program(program: &std::path::Path) -> Result<(), String> {
 /// readiness checks.
 #[derive(Debug, Clone)]
 pub struct HealthPlan {
+    /// Servers, client and fallback.
+    pub common: Common,
     /// The overall deadline of `--wait`; `None` checks once.
     pub wait: Option<Duration>,
     /// Poll interval while waiting.
@@ -513,7 +665,7 @@ pub struct HealthPlan {
 
 /// Builds `health`'s plan; workflow files are read and parsed here, so a
 /// missing or malformed file is a usage error (exit 2) naming the flag.
-pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
+fn health_plan(common: Common, args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
     let wait = args
         .wait
         .as_deref()
@@ -577,6 +729,7 @@ pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
         ]);
     }
     HealthPlan {
+        common,
         wait,
         interval,
         expect_down,
@@ -584,6 +737,15 @@ pub fn health_plan(args: &HealthArgs, problems: &mut Problems) -> HealthPlan {
         max_failed: args.max_failed,
         max_job_time,
     }
+}
+
+/// The completion script for `shell`, generated from the clap definition
+/// (the files in `completions/` are this output, checked by a test).
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "comfyctl", &mut buf);
+    buf
 }
 
 /// Decides the output mode once, in this order: `--json` or `--color`, then
@@ -686,16 +848,44 @@ mod tests {
     }
 
     #[test]
-    fn validate_lists_every_problem() {
-        let config = Config {
-            timeout: Duration::ZERO,
-            retry_backoff: -1.0,
-            max_retries: 1_000_000,
-            headers: vec![parse_header("Origin: http://x").unwrap()],
-            ..Config::default()
+    fn plan_lists_every_problem() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "comfyctl",
+            "connect",
+            "--url",
+            "127.0.0.1:1",
+            "--timeout",
+            "0",
+            "--backoff",
+            "-1",
+            "--retries",
+            "1000000",
+            "-H",
+            "Origin: http://x",
+        ])
+        .unwrap();
+        let Err(Error::Config(problems)) = plan(&cli) else {
+            panic!("a bad command line must not plan");
         };
-        let problems = config.validate();
         assert_eq!(problems.len(), 4, "{problems:?}");
-        assert!(Config::default().validate().is_empty());
+        let cli = Cli::try_parse_from(["comfyctl", "connect", "--url", "127.0.0.1:1"]).unwrap();
+        assert!(matches!(plan(&cli), Ok(Plan::Connect(_))));
+    }
+
+    #[test]
+    fn every_count_flag_is_bounded_by_the_table() {
+        for (flag, min, max) in COUNT_LIMITS {
+            assert_eq!(check_count(flag, min), Ok(min), "{flag}");
+            assert_eq!(check_count(flag, max), Ok(max), "{flag}");
+            if min > 0 {
+                let err = check_count(flag, min - 1).unwrap_err();
+                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+            }
+            if max < u64::MAX {
+                let err = check_count(flag, max + 1).unwrap_err();
+                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+            }
+        }
     }
 }

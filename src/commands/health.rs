@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cli::{GlobalArgs, HealthArgs};
-use crate::config::{self, HealthPlan, Problems};
+use crate::config::HealthPlan;
 use crate::error::{Error, Exit};
 use crate::manager::jobs::{self, JobsReport};
 use crate::manager::readiness::{self, CheckResult, Checks};
@@ -117,33 +116,34 @@ struct Outcome {
 }
 
 /// Runs `health` for every server at once, once or waiting.
-pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result<Exit, Error> {
-    let mut problems = Problems::default();
-    let config = config::from_global(global, None, None, &mut problems);
-    let plan = config::health_plan(args, &mut problems);
-    problems.finish()?;
-    let (targets, candidates) = super::resolve_or_discover(&config, out).await?;
-    let http = HttpClient::with_tls(&config.headers, config.timeout, &config.tls);
+pub async fn run(plan: &HealthPlan, out: &Output) -> Result<Exit, Error> {
+    let common = &plan.common;
+    let manager::Resolved {
+        targets,
+        candidates,
+        ..
+    } = super::resolve(common, out).await?;
+    let http = HttpClient::new(&common.client);
     let multi = targets.len() > 1;
     let spinner = plan.wait.map(|_| Spinner::start(out, "waiting"));
 
     let outcomes = futures_util::future::join_all(
         targets
             .iter()
-            .map(|t| check(&http, t, &candidates, &plan, out, spinner.as_ref(), multi)),
+            .map(|t| check(&http, t, &candidates, plan, out, spinner.as_ref(), multi)),
     )
     .await;
     drop(spinner);
 
     // JSON is an array whenever the command line named a list (see
-    // `Config::json_array`), so its shape never depends on a count.
-    if multi || (out.json && config.json_array) {
-        report_many(out, &plan, &outcomes, config.fallback_mode)?;
+    // `Common::json_array`), so its shape never depends on a count.
+    if multi || (out.json && common.json_array) {
+        report_many(out, plan, &outcomes, common.fallback)?;
     } else if let Some(o) = outcomes.first() {
-        report(out, &plan, o, config.fallback_mode)?;
+        report(out, plan, o, common.fallback)?;
     }
     let exits: Vec<Exit> = outcomes.iter().map(|o| o.exit).collect();
-    Ok(super::combine(&exits, global.any))
+    Ok(super::combine(&exits, common.any))
 }
 
 /// Checks one server: once, or polling until ready or the deadline.

@@ -7,10 +7,9 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::cli::{GlobalArgs, ReconnectArgs};
-use crate::config::{self, Problems};
+use crate::config::ReconnectPlan;
 use crate::error::{Error, Exit};
-use crate::manager::{ErrorKind, Event, ProbeError, State};
+use crate::manager::{ErrorKind, Event, Fleet, ProbeError, State};
 use crate::render::view::short_duration;
 use crate::render::{Output, spinner::Spinner};
 
@@ -25,22 +24,18 @@ struct Progress {
 }
 
 /// Reconnects; exit 0 with the time it took, or 1 with "reconnection failed".
-pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Result<Exit, Error> {
-    let mut problems = Problems::default();
-    let config = config::from_global(global, None, Some(&args.policy.backoff), &mut problems);
-    let settings =
-        config::reconnect_policy(&config, &args.policy, Some(&args.deadline), &mut problems);
-    problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await?;
-    let deadline = settings.deadline.expect("reconnect always has a deadline");
+pub async fn run(plan: &ReconnectPlan, out: &Output) -> Result<Exit, Error> {
+    let common = &plan.common;
+    let targets = super::resolve(common, out).await?.targets;
+    let deadline = plan.deadline;
 
     let started = Instant::now();
-    let super::Fleet {
+    let Fleet {
         events: mut rx,
         stop: stop_tx,
         tasks,
         monitors,
-    } = super::Fleet::start(targets, &config, &settings);
+    } = Fleet::start(targets, Vec::new(), &common.client, &plan.settings);
     let order: Vec<Arc<str>> = monitors.into_iter().map(|(url, _)| url).collect();
     let mut progress: HashMap<Arc<str>, Progress> = order
         .iter()
@@ -86,7 +81,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                 }
                 let back = progress.values().filter(|p| p.connected_after.is_some()).count();
                 let failed = progress.values().filter(|p| p.failure.is_some()).count();
-                let finished = if global.any {
+                let finished = if common.any {
                     back >= 1 || failed == size
                 } else {
                     back == size || failed >= 1
@@ -118,7 +113,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
         let p = &progress[url];
         let attempts = p.attempts + u32::from(p.connected_after.is_some());
         let stopped =
-            global.any && someone_won && p.connected_after.is_none() && p.failure.is_none();
+            common.any && someone_won && p.connected_after.is_none() && p.failure.is_none();
         let (exit, line, error) = match p.connected_after {
             Some(took) => (
                 Exit::Ok,
@@ -172,17 +167,17 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
             "url": url.as_ref(), "reconnected": exit == Exit::Ok, "attempts": attempts,
             "elapsed_ms": p.connected_after.unwrap_or(started.elapsed()).as_millis() as u64,
             "error": error,
-            "fallback": error.is_some().then_some(config.fallback_mode),
+            "fallback": error.is_some().then_some(common.fallback),
         }));
         exits.push(exit);
         lines.extend(line);
         if error.is_some() {
-            out.warn(&config.fallback_mode.warning(url));
+            out.warn(&common.fallback.warning(url));
         }
     }
     if out.json {
         // An array whenever the command line named a list, as for health.
-        let value = if config.json_array || size > 1 {
+        let value = if common.json_array || size > 1 {
             serde_json::Value::Array(json)
         } else {
             json.remove(0)
@@ -191,5 +186,5 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
     } else {
         out.println(&lines.join("\n"))?;
     }
-    Ok(super::combine(&exits, global.any))
+    Ok(super::combine(&exits, common.any))
 }

@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 
 use super::parse;
+use super::settings::ClientSettings;
 use super::status::{ErrorKind, ProbeError, Status, now_rfc3339};
 use super::target::Target;
-use super::tls::TlsSettings;
 
 /// Largest body accepted from `/system_stats` and `/prompt`.
 pub const HEALTH_BODY_CAP: usize = 1 << 20;
@@ -34,19 +34,17 @@ pub struct HttpClient {
 }
 
 impl HttpClient {
-    /// Builds the client. `headers` are sent with every request; no `Origin`
-    /// is ever sent, because a stock server answers 403 to a foreign one.
-    pub fn new(headers: &[(HeaderName, HeaderValue)], timeout: Duration) -> HttpClient {
-        HttpClient::with_tls(headers, timeout, &TlsSettings::default())
-    }
-
-    /// [`HttpClient::new`] with certificate trust from `tls` (`--cacert`,
-    /// `--insecure`), applied to HTTP and to the WebSocket alike.
-    pub fn with_tls(
-        headers: &[(HeaderName, HeaderValue)],
-        timeout: Duration,
-        tls: &TlsSettings,
-    ) -> HttpClient {
+    /// Builds the client from `settings`: its headers are sent with every
+    /// request; no `Origin` is ever sent, because a stock server answers
+    /// 403 to a foreign one. Certificate trust (`tls`) applies to HTTP and
+    /// to the WebSocket alike.
+    pub fn new(settings: &ClientSettings) -> HttpClient {
+        let ClientSettings {
+            timeout,
+            headers,
+            tls,
+        } = settings;
+        let timeout = *timeout;
         let mut map = HeaderMap::new();
         map.insert(
             USER_AGENT,

@@ -298,7 +298,7 @@ impl Monitor {
             let mut candidates_refused = true;
             let mut found = None;
             if !self.candidates.is_empty() {
-                match super::discover_round(&self.http, &self.candidates).await {
+                match super::discovery::discover_round(&self.http, &self.candidates).await {
                     Ok(target) => found = Some(target),
                     Err(refused) => candidates_refused = refused,
                 }
@@ -828,7 +828,10 @@ mod tests {
     fn an_idle_monitor_future_is_small() {
         let (tx, _rx) = mpsc::channel(1);
         let target = Target::parse("127.0.0.1:1").unwrap();
-        let http = HttpClient::new(&[], Duration::from_secs(1));
+        let http = HttpClient::new(&crate::manager::ClientSettings {
+            timeout: Duration::from_secs(1),
+            ..Default::default()
+        });
         let settings = WatchSettings {
             interval: Duration::from_secs(5),
             timeout: Duration::from_secs(5),

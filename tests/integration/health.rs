@@ -205,7 +205,7 @@ fn discovery_picks_the_candidate_that_answers_like_comfyui() {
     let mock = MockServer::start(&[]);
     let dead = comfyctl::manager::Target::parse(&format!("127.0.0.1:{}", free_port())).unwrap();
     let live = comfyctl::manager::Target::parse(&mock.url()).unwrap();
-    let http = comfyctl::manager::HttpClient::new(&[], std::time::Duration::from_secs(5));
+    let http = comfyctl::manager::HttpClient::new(&comfyctl::manager::ClientSettings::default());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
