@@ -11,7 +11,7 @@
 
 pub mod alert;
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub mod config;
 pub mod error;
 pub mod manager;

@@ -9,7 +9,7 @@ use super::{Target, parse};
 
 /// Where a server is looked for when no URL is given: stock ComfyUI, then
 /// ComfyUI Desktop.
-pub const DEFAULT_CANDIDATES: [&str; 2] = ["127.0.0.1:8188", "127.0.0.1:8000"];
+const DEFAULT_CANDIDATES: [&str; 2] = ["127.0.0.1:8188", "127.0.0.1:8000"];
 
 /// Test-only: `COMFYCTL_DISCOVER_PORTS=P1,P2` replaces the ports probed on
 /// 127.0.0.1 when no URL is given, because tests cannot bind 8188/8000.
@@ -74,7 +74,7 @@ fn builtin_candidates() -> Vec<Target> {
 /// The addresses probed when no URL is given: the built-in ones, or the
 /// loopback ports of `COMFYCTL_DISCOVER_PORTS` (test-only, undocumented in
 /// --help). A bad value is an error naming the variable.
-pub fn discovery_candidates() -> Result<Vec<Target>, String> {
+fn discovery_candidates() -> Result<Vec<Target>, String> {
     let Some(raw) = std::env::var_os(DISCOVER_PORTS_ENV) else {
         return Ok(builtin_candidates());
     };

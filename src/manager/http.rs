@@ -98,11 +98,6 @@ impl HttpClient {
             .map(tokio_tungstenite::Connector::Rustls)
     }
 
-    /// The per-request timeout.
-    pub fn timeout(&self) -> Duration {
-        self.timeout
-    }
-
     /// A GET of `route` under the target's prefix, with the URL's
     /// credentials as basic auth unless `-H Authorization:` was given (a
     /// request header would replace the user's default one).

@@ -6,18 +6,18 @@ mod backoff;
 mod discovery;
 mod event;
 mod fleet;
-pub mod http;
-pub mod jobs;
+pub(crate) mod http;
+pub(crate) mod jobs;
 mod monitor;
 pub mod parse;
-pub mod port;
-pub mod readiness;
+pub(crate) mod port;
+pub(crate) mod readiness;
 mod settings;
 mod status;
 mod target;
-pub mod tls;
-pub mod workflow;
-pub mod ws;
+pub(crate) mod tls;
+pub(crate) mod workflow;
+pub(crate) mod ws;
 
 use std::time::Duration;
 
@@ -25,16 +25,14 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 pub use backoff::Backoff;
-pub use discovery::{
-    DEFAULT_CANDIDATES, Resolved, discover, discover_round, discovery_candidates, resolve,
-};
+pub use discovery::{Resolved, discover, discover_round, resolve};
 pub use event::{Envelope, Event, FallbackMode, State, Summary};
 pub use fleet::Fleet;
 pub use http::HttpClient;
 pub use monitor::{Monitor, Stop, WatchSettings};
 pub use settings::{ClientSettings, ConnectPolicy};
-pub use status::{Device, ErrorKind, ProbeError, Status, now_rfc3339, unix_ms};
-pub use target::{Target, redact_str, redact_url};
+pub use status::{Device, ErrorKind, ProbeError, Status, unix_ms};
+pub use target::{Target, redact_str};
 pub use tls::TlsSettings;
 
 /// A one-shot connection to one server: the HTTP probe, the WebSocket
@@ -76,7 +74,7 @@ impl ConnectionManager {
 
     /// One full attempt: the HTTP probe, then the WebSocket handshake, then
     /// the first `status` message, all within the client's timeout.
-    pub async fn attempt(&mut self) -> Status {
+    async fn attempt(&mut self) -> Status {
         let timeout = self.client.timeout;
         let deadline = Instant::now() + timeout;
         let (mut status, _) = self.http.probe(&self.target).await;
