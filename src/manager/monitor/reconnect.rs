@@ -30,66 +30,10 @@ impl Monitor {
             attempt += 1;
             // Every candidate refused (or there was no discovery): only then
             // may the next attempt come fast.
-            let mut candidates_refused = true;
-            let mut found = None;
-            if !self.candidates.is_empty() {
-                match crate::manager::discovery::discover_round(&self.http, &self.candidates).await
-                {
-                    Ok(target) => found = Some(target),
-                    Err(refused) => candidates_refused = refused,
-                }
-            }
-            if let Some(target) = found {
-                self.candidates.clear();
-                if target != self.target {
-                    self.url = Arc::from(target.to_string());
-                    self.target = target;
-                }
-                discovered = Some(format!("no --url given; found ComfyUI at {}; ", self.url));
-            }
-            let error = match self.try_session().await {
-                Ok((stream, queue_remaining))
-                    if self.state != Some(State::Degraded)
-                        || good_ws + 1 >= self.settings.recover_after =>
-                {
-                    let reason = match self.state {
-                        Some(State::Connecting) => {
-                            "HTTP answers; WebSocket open; status received".to_string()
-                        }
-                        _ => format!(
-                            "session back after {} attempt{}",
-                            attempt,
-                            if attempt == 1 { "" } else { "s" }
-                        ),
-                    };
-                    let reason = format!("{}{reason}", discovered.take().unwrap_or_default());
-                    self.set_state(State::Connected, reason).await;
-                    self.emit(Event::Queue { queue_remaining }).await;
-                    return Some(stream);
-                }
-                Ok(_) => {
-                    good_ws += 1;
-                    None
-                }
-                Err((http_ok, error)) => {
-                    good_ws = 0;
-                    if http_ok {
-                        if self.state != Some(State::Degraded) {
-                            self.set_state(State::Degraded, error.message.clone()).await;
-                        }
-                    } else if self.state != Some(State::Reconnecting) {
-                        if self.state != Some(State::Disconnected) {
-                            self.set_state(State::Disconnected, error.message.clone())
-                                .await;
-                        }
-                        self.set_state(
-                            State::Reconnecting,
-                            "trying to get the session back".into(),
-                        )
-                        .await;
-                    }
-                    Some(error)
-                }
+            let candidates_refused = self.discovery_round(&mut discovered).await;
+            let error = match self.attempt(attempt, &mut good_ws, &mut discovered).await {
+                Ok(stream) => return Some(stream),
+                Err(error) => error,
             };
             let gave_up = self.settings.max_attempts.is_some_and(|max| attempt >= max)
                 || self
@@ -116,16 +60,7 @@ impl Monitor {
                 && error
                     .as_ref()
                     .is_some_and(|e| e.kind == crate::manager::ErrorKind::ConnectionRefused);
-            let delay = if self.state == Some(State::Degraded) {
-                answered = 0;
-                self.settings.interval
-            } else if refused {
-                answered = 0;
-                self.settings.reconnect.delay(attempt)
-            } else {
-                answered += 1;
-                self.settings.answered_backoff().delay(answered)
-            };
+            let delay = self.next_delay(refused, attempt, &mut answered);
             if self.state == Some(State::Reconnecting) {
                 self.emit(Event::Reconnecting {
                     attempt,
@@ -141,6 +76,94 @@ impl Monitor {
             } else {
                 tokio::time::sleep(delay).await;
             }
+        }
+    }
+
+    /// No URL given: one round over the candidates; a server found becomes
+    /// the target (and `discovered` the note for the next state). Returns
+    /// whether every candidate refused (or there were none).
+    async fn discovery_round(&mut self, discovered: &mut Option<String>) -> bool {
+        if self.candidates.is_empty() {
+            return true;
+        }
+        let target =
+            match crate::manager::discovery::discover_round(&self.http, &self.candidates).await {
+                Ok(target) => target,
+                Err(refused) => return refused,
+            };
+        self.candidates.clear();
+        if target != self.target {
+            self.url = Arc::from(target.to_string());
+            self.target = target;
+        }
+        *discovered = Some(format!("no --url given; found ComfyUI at {}; ", self.url));
+        true
+    }
+
+    /// One attempt and the state it leads to: the stream once the session
+    /// counts as back (after `recover_after` good ones while degraded), or
+    /// the error (`None` for a good attempt that does not count yet).
+    async fn attempt(
+        &mut self,
+        attempt: u32,
+        good_ws: &mut u32,
+        discovered: &mut Option<String>,
+    ) -> Result<WsStream, Option<ProbeError>> {
+        match self.try_session().await {
+            Ok((stream, queue_remaining))
+                if self.state != Some(State::Degraded)
+                    || *good_ws + 1 >= self.settings.recover_after =>
+            {
+                let reason = match self.state {
+                    Some(State::Connecting) => {
+                        "HTTP answers; WebSocket open; status received".to_string()
+                    }
+                    _ => format!(
+                        "session back after {} attempt{}",
+                        attempt,
+                        if attempt == 1 { "" } else { "s" }
+                    ),
+                };
+                let reason = format!("{}{reason}", discovered.take().unwrap_or_default());
+                self.set_state(State::Connected, reason).await;
+                self.emit(Event::Queue { queue_remaining }).await;
+                Ok(stream)
+            }
+            Ok(_) => {
+                *good_ws += 1;
+                Err(None)
+            }
+            Err((http_ok, error)) => {
+                *good_ws = 0;
+                if http_ok {
+                    if self.state != Some(State::Degraded) {
+                        self.set_state(State::Degraded, error.message.clone()).await;
+                    }
+                } else if self.state != Some(State::Reconnecting) {
+                    if self.state != Some(State::Disconnected) {
+                        self.set_state(State::Disconnected, error.message.clone())
+                            .await;
+                    }
+                    self.set_state(State::Reconnecting, "trying to get the session back".into())
+                        .await;
+                }
+                Err(Some(error))
+            }
+        }
+    }
+
+    /// The pause before the next attempt: once per interval while
+    /// degraded, the fast schedule while refused, else the answered one.
+    fn next_delay(&self, refused: bool, attempt: u32, answered: &mut u32) -> Duration {
+        if self.state == Some(State::Degraded) {
+            *answered = 0;
+            self.settings.interval
+        } else if refused {
+            *answered = 0;
+            self.settings.reconnect.delay(attempt)
+        } else {
+            *answered += 1;
+            self.settings.answered_backoff().delay(*answered)
         }
     }
 
