@@ -1,4 +1,5 @@
-//! The command line, as clap derive types. Nothing past `config.rs` sees clap.
+//! The command line, as clap derive types. `config.rs` turns them into a
+//! `Plan`; nothing past it sees clap.
 //!
 //! Values that can be malformed (URLs, durations, numbers with units) are
 //! taken as strings here and parsed in `config.rs`, so that one run reports
@@ -41,6 +42,8 @@ pub struct GlobalArgs {
     /// --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first
     /// ComfyUI wins.
     #[arg(long, value_delimiter = ',', global = true, value_name = "URL")]
+    // The brackets are --help text (clap reads this doc), not rustdoc links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     pub url: Vec<String>,
 
     /// A file with one server URL per line (`#` starts a comment).

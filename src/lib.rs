@@ -1,20 +1,24 @@
 //! comfyctl: tells people, shell scripts and CI pipelines whether a ComfyUI
 //! server is up, ready and keeping up.
 //!
-//! Data flows one way: [`config`] → [`manager`] → events → [`render`] → exit
-//! code. Embedders use [`manager::ConnectionManager`] with a [`config::Config`].
+//! Data flows one way: [`config`] (the command line → a validated
+//! [`config::Plan`]) → [`manager`] → events → [`render`] → exit code.
+//! Embedders use the manager alone, with its own settings types:
+//! [`manager::ConnectionManager`] (one-shot connect with retries) and
+//! [`manager::Fleet`] / [`manager::Monitor`] (watching), configured by
+//! [`manager::ClientSettings`], [`manager::ConnectPolicy`] and
+//! [`manager::WatchSettings`].
 
 pub mod cli;
-pub mod commands;
+pub(crate) mod commands;
 pub mod config;
 pub mod error;
 pub mod manager;
 pub mod render;
 pub mod sinks;
 
-use std::io::Write;
-
 use cli::{Cli, Command};
+use config::Plan;
 use error::{Error, Exit};
 
 /// Runs a parsed command line to its exit code. Ctrl-C and SIGTERM end it
@@ -25,20 +29,18 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
     if global.insecure && !matches!(cli.command, Command::Completions(_)) {
         out.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic");
     }
+    let plan = config::plan(&cli)?;
     let work = async {
-        match &cli.command {
-            Command::Health(args) => commands::health::run(global, args, &out).await,
-            Command::Connect(args) => commands::connect::run(global, args, &out).await,
-            Command::Reconnect(args) => commands::reconnect::run(global, args, &out).await,
+        match &plan {
+            Plan::Health(plan) => commands::health::run(plan, &out).await,
+            Plan::Connect(plan) => commands::connect::run(plan, &out).await,
+            Plan::Reconnect(plan) => commands::reconnect::run(plan, &out).await,
             // watch turns Ctrl-C into a summary and exit 0 itself.
-            Command::Watch(args) => return commands::watch::run(global, args, &out).await,
-            Command::Completions(args) => {
-                std::io::stdout().write_all(&commands::completions::script(args.shell))?;
-                Ok(Exit::Ok)
-            }
+            Plan::Watch(plan) => return commands::watch::run(plan, &out).await,
+            Plan::Completions(script) => commands::completions::run(script),
         }
     };
-    let interruptible = !matches!(cli.command, Command::Watch(_));
+    let interruptible = !matches!(plan, Plan::Watch(_));
     tokio::select! {
         result = work => result,
         () = shutdown_signal(), if interruptible => {

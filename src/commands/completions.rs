@@ -1,13 +1,11 @@
 //! `comfyctl completions SHELL`: the scripts committed in `completions/`.
 
-use clap::CommandFactory;
-use clap_complete::Shell;
+use std::io::Write;
 
-use crate::cli::Cli;
+use crate::error::{Error, Exit};
 
-/// The completion script for `shell`.
-pub fn script(shell: Shell) -> Vec<u8> {
-    let mut buf = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "comfyctl", &mut buf);
-    buf
+/// Writes `script` (from [`crate::config::completion_script`]) to stdout.
+pub fn run(script: &[u8]) -> Result<Exit, Error> {
+    std::io::stdout().write_all(script)?;
+    Ok(Exit::Ok)
 }

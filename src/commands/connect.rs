@@ -3,35 +3,26 @@
 
 use tokio::sync::mpsc;
 
-use crate::cli::{ConnectArgs, GlobalArgs};
-use crate::config::{self, Problems};
+use crate::config::ConnectPlan;
 use crate::error::{Error, Exit};
 use crate::manager::{ConnectionManager, Event, Status};
 use crate::render::safe::term_safe;
 use crate::render::{Output, human, json::Report, spinner::Spinner, style};
 
 /// Connects to every server at once, retrying, and reports the outcomes.
-pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Result<Exit, Error> {
-    let mut problems = Problems::default();
-    let config = config::from_global(
-        global,
-        Some(args.retries),
-        Some(&args.backoff),
-        &mut problems,
-    );
-    problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await?;
-    let fallback = config.fallback_mode;
+pub async fn run(plan: &ConnectPlan, out: &Output) -> Result<Exit, Error> {
+    let common = &plan.common;
+    let targets = super::resolve(common, out).await?.targets;
+    let fallback = common.fallback;
     let multi = targets.len() > 1;
 
     let spinner = Spinner::start(out, "connecting");
     let results = futures_util::future::join_all(targets.into_iter().map(|target| {
-        let config = config.clone();
         let spinner = &spinner;
         async move {
             let url = target.to_string();
             let (tx, mut rx) = mpsc::channel(64);
-            let mut manager = ConnectionManager::new(config, target, Some(tx));
+            let mut manager = ConnectionManager::new(&common.client, plan.policy, target, Some(tx));
             let render = async {
                 while let Some(event) = rx.recv().await {
                     if let Some(message) = progress_message(&url, &event) {
@@ -59,7 +50,7 @@ pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Resul
             .map(|(status, attempts)| Report::new(status, fallback, Some(*attempts)))
             .collect();
         // An array whenever the command line named a list, as for health.
-        let line = if multi || config.json_array {
+        let line = if multi || common.json_array {
             serde_json::to_string(&reports).expect("Status serialises")
         } else {
             reports[0].to_line()
@@ -74,7 +65,7 @@ pub async fn run(global: &GlobalArgs, args: &ConnectArgs, out: &Output) -> Resul
         .iter()
         .map(|(status, _)| exit_for(status, out, fallback))
         .collect();
-    Ok(super::combine(&exits, global.any))
+    Ok(super::combine(&exits, common.any))
 }
 
 fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {

@@ -7,10 +7,9 @@ use std::pin::pin;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::cli::{GlobalArgs, ReconnectArgs};
-use crate::config::{self, Problems};
+use crate::config::ReconnectPlan;
 use crate::error::{Error, Exit};
-use crate::manager::{ErrorKind, Event, ProbeError, State};
+use crate::manager::{ErrorKind, Event, Fleet, ProbeError, State};
 use crate::render::json::{ReconnectReport, one_or_array};
 use crate::render::view::short_duration;
 use crate::render::{Output, spinner::Spinner, style};
@@ -26,22 +25,18 @@ struct Progress {
 }
 
 /// Reconnects; exit 0 with the time it took, or 1 with "reconnection failed".
-pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Result<Exit, Error> {
-    let mut problems = Problems::default();
-    let config = config::from_global(global, None, Some(&args.policy.backoff), &mut problems);
-    let settings =
-        config::reconnect_policy(&config, &args.policy, Some(&args.deadline), &mut problems);
-    problems.finish()?;
-    let targets = super::resolve_targets(&config, out).await?;
-    let deadline = settings.deadline.expect("reconnect always has a deadline");
+pub async fn run(plan: &ReconnectPlan, out: &Output) -> Result<Exit, Error> {
+    let common = &plan.common;
+    let targets = super::resolve(common, out).await?.targets;
+    let deadline = plan.deadline;
 
     let started = Instant::now();
-    let super::Fleet {
+    let Fleet {
         events: mut rx,
         stop: stop_tx,
         tasks,
         monitors,
-    } = super::Fleet::start(targets, &config, &settings);
+    } = Fleet::start(targets, Vec::new(), &common.client, &plan.settings);
     let order: Vec<Arc<str>> = monitors.into_iter().map(|(url, _)| url).collect();
     let mut progress: HashMap<Arc<str>, Progress> = order
         .iter()
@@ -87,7 +82,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                 }
                 let back = progress.values().filter(|p| p.connected_after.is_some()).count();
                 let failed = progress.values().filter(|p| p.failure.is_some()).count();
-                let finished = if global.any {
+                let finished = if common.any {
                     back >= 1 || failed == size
                 } else {
                     back == size || failed >= 1
@@ -119,7 +114,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
         let p = &progress[url];
         let attempts = p.attempts + u32::from(p.connected_after.is_some());
         let stopped =
-            global.any && someone_won && p.connected_after.is_none() && p.failure.is_none();
+            common.any && someone_won && p.connected_after.is_none() && p.failure.is_none();
         let (exit, line, error) = match p.connected_after {
             Some(took) => (
                 Exit::Ok,
@@ -165,7 +160,7 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
                 (exit, Some(line), Some(error))
             }
         };
-        let fallback = error.is_some().then_some(config.fallback_mode);
+        let fallback = error.is_some().then_some(common.fallback);
         json.push(ReconnectReport {
             url,
             reconnected: exit == Exit::Ok,
@@ -177,14 +172,14 @@ pub async fn run(global: &GlobalArgs, args: &ReconnectArgs, out: &Output) -> Res
         exits.push(exit);
         lines.extend(line);
         if fallback.is_some() {
-            out.warn(&config.fallback_mode.warning(url));
+            out.warn(&common.fallback.warning(url));
         }
     }
     if out.json {
         // An array whenever the command line named a list, as for health.
-        out.println(&one_or_array(&json, config.json_array))?;
+        out.println(&one_or_array(&json, common.json_array))?;
     } else {
         out.println(&lines.join("\n"))?;
     }
-    Ok(super::combine(&exits, global.any))
+    Ok(super::combine(&exits, common.any))
 }

@@ -8,10 +8,9 @@ use std::pin::pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::cli::{GlobalArgs, UntilArg, WatchArgs};
-use crate::config::{self, Problems};
+use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
-use crate::manager::{Event, FallbackMode, State};
+use crate::manager::{Event, FallbackMode, Fleet, State};
 use crate::render::{self, Output};
 use crate::sinks::alert::{self, Gate};
 use crate::sinks::metrics::{self, Metrics};
@@ -19,21 +18,22 @@ use crate::sinks::metrics::{self, Metrics};
 /// Watches until Ctrl-C/SIGTERM (exit 0, after the summary), `--count`,
 /// `--until`, `--fallback abort` (exit 1 once down), or reconnection giving
 /// up (exit 1).
-pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<Exit, Error> {
-    let mut problems = Problems::default();
-    let config = config::from_global(global, None, Some(&args.policy.backoff), &mut problems);
-    let settings = config::watch_settings(&config, args, &mut problems);
-    let sinks = config::watch_sinks(args, &mut problems);
-    problems.finish()?;
-    let (targets, candidates) = super::resolve_or_discover(&config, out).await?;
-    let count = targets.len();
+pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
+    let (settings, sinks) = (&plan.settings, &plan.sinks);
+    let resolved = super::resolve(&plan.common, out).await?;
+    let count = resolved.targets.len();
 
-    let super::Fleet {
+    let Fleet {
         events: mut rx,
         stop: stop_tx,
         tasks,
         monitors,
-    } = super::Fleet::start_discovering(targets, candidates, &config, &settings);
+    } = Fleet::start(
+        resolved.targets,
+        resolved.candidates,
+        &plan.common.client,
+        settings,
+    );
     let activity: HashMap<String, _> = monitors
         .into_iter()
         .map(|(url, clock)| (url.to_string(), clock))
@@ -64,7 +64,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut signal = pin!(crate::shutdown_signal());
     let mut exit: Option<Exit> = None;
-    let mut rules = StopRules::new(count, global.any);
+    let mut rules = StopRules::new(count, plan);
     loop {
         tokio::select! {
             envelope = rx.recv() => {
@@ -80,7 +80,7 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
                         let _ = sink.try_send(alert.clone());
                     }
                 }
-                let verdict = rules.observe(&envelope.url, &envelope.event, args);
+                let verdict = rules.observe(&envelope.url, &envelope.event);
                 if let Some(v) = verdict && exit.is_none() {
                     exit = Some(v);
                     let _ = stop_tx.send(true);
@@ -104,15 +104,19 @@ pub async fn run(global: &GlobalArgs, args: &WatchArgs, out: &Output) -> Result<
 struct StopRules {
     size: usize,
     any: bool,
+    until: Option<Until>,
+    count: Option<u64>,
     states: HashMap<Arc<str>, State>,
     polls: HashMap<Arc<str>, u64>,
 }
 
 impl StopRules {
-    fn new(size: usize, any: bool) -> StopRules {
+    fn new(size: usize, plan: &WatchPlan) -> StopRules {
         StopRules {
             size,
-            any,
+            any: plan.common.any,
+            until: plan.until,
+            count: plan.count,
             states: HashMap::new(),
             polls: HashMap::new(),
         }
@@ -129,7 +133,7 @@ impl StopRules {
     }
 
     /// Folds an event in; returns the exit code if watching should stop.
-    fn observe(&mut self, url: &Arc<str>, event: &Event, args: &WatchArgs) -> Option<Exit> {
+    fn observe(&mut self, url: &Arc<str>, event: &Event) -> Option<Exit> {
         match event {
             Event::State { state, .. } => {
                 self.states.insert(url.clone(), *state);
@@ -137,13 +141,13 @@ impl StopRules {
                 if (self.any && self.holds(failed)) || (!self.any && *state == State::Failed) {
                     return Some(Exit::Unavailable);
                 }
-                match args.until {
-                    Some(UntilArg::Connected) if self.holds(|s| s == State::Connected) => {
+                match self.until {
+                    Some(Until::Connected) if self.holds(|s| s == State::Connected) => {
                         Some(Exit::Ok)
                     }
-                    Some(UntilArg::Disconnected) if self.holds(State::is_down) => Some(Exit::Ok),
+                    Some(Until::Disconnected) if self.holds(State::is_down) => Some(Exit::Ok),
                     // The count may have been reached while connecting.
-                    _ => self.counted(args),
+                    _ => self.counted(),
                 }
             }
             Event::Warning {
@@ -156,7 +160,7 @@ impl StopRules {
             }
             Event::Status { .. } => {
                 *self.polls.entry(url.clone()).or_default() += 1;
-                self.counted(args)
+                self.counted()
             }
             _ => None,
         }
@@ -166,8 +170,8 @@ impl StopRules {
     /// been judged. A poll that ends while a server is still `connecting`
     /// counts, but the run waits for its verdict (`connected`, `degraded`
     /// or down), so a healthy server is never reported from `connecting`.
-    fn counted(&self, args: &WatchArgs) -> Option<Exit> {
-        let n = args.count?;
+    fn counted(&self) -> Option<Exit> {
+        let n = self.count?;
         let done = self
             .polls
             .iter()

@@ -209,7 +209,7 @@ fn discovery_picks_the_candidate_that_answers_like_comfyui() {
     let refused = RefusedPort::new();
     let dead = comfyctl::manager::Target::parse(&refused.addr()).unwrap();
     let live = comfyctl::manager::Target::parse(&mock.url()).unwrap();
-    let http = comfyctl::manager::HttpClient::new(&[], std::time::Duration::from_secs(5));
+    let http = comfyctl::manager::HttpClient::new(&comfyctl::manager::ClientSettings::default());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

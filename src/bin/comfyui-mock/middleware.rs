@@ -84,7 +84,7 @@ async fn route(mock: &Mock, req: Request, next: Next) -> Response {
 }
 
 /// ComfyUI's `origin_only_middleware`: when the Host is a loopback address
-/// and an Origin is sent, their host[:port] must match. A side without a
+/// and an Origin is sent, their `host[:port]` must match. A side without a
 /// port is compared by hostname only.
 pub fn origin_allowed(headers: &HeaderMap) -> bool {
     let (Some(host), Some(origin)) = (

@@ -20,7 +20,7 @@ use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
 
 pub use parse::{Page, parse_history, parse_jobs};
-pub use report::{Failure, JobsReport, RecentCounts, RunningJob, report};
+pub use report::{JobsReport, report};
 pub use tracker::{JobTracker, Stall};
 
 /// Jobs `watch` asks for per request: more than finish in one interval on

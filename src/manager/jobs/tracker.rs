@@ -224,7 +224,8 @@ impl JobTracker {
     }
 
     /// The source chosen for this session, once known.
-    pub fn source(&self) -> Option<JobSource> {
+    #[cfg(test)]
+    fn source(&self) -> Option<JobSource> {
         self.source
     }
 }

@@ -5,8 +5,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::cli::{GlobalArgs, HealthArgs};
-use crate::config::{self, HealthPlan, Problems};
+use crate::config::HealthPlan;
 use crate::error::{Error, Exit};
 use crate::manager::jobs::{self, JobsReport};
 use crate::manager::readiness::{self, CheckResult, Checks};
@@ -15,6 +14,10 @@ use crate::render::jobs as jobs_text;
 use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner, style};
+
+mod report;
+
+use report::{report, report_many};
 
 /// Poll period while connections are refused (when `--interval` is longer).
 const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
@@ -117,33 +120,34 @@ struct Outcome {
 }
 
 /// Runs `health` for every server at once, once or waiting.
-pub async fn run(global: &GlobalArgs, args: &HealthArgs, out: &Output) -> Result<Exit, Error> {
-    let mut problems = Problems::default();
-    let config = config::from_global(global, None, None, &mut problems);
-    let plan = config::health_plan(args, &mut problems);
-    problems.finish()?;
-    let (targets, candidates) = super::resolve_or_discover(&config, out).await?;
-    let http = HttpClient::with_tls(&config.headers, config.timeout, &config.tls);
+pub async fn run(plan: &HealthPlan, out: &Output) -> Result<Exit, Error> {
+    let common = &plan.common;
+    let manager::Resolved {
+        targets,
+        candidates,
+        ..
+    } = super::resolve(common, out).await?;
+    let http = HttpClient::new(&common.client);
     let multi = targets.len() > 1;
     let spinner = plan.wait.map(|_| Spinner::start(out, "waiting"));
 
     let outcomes = futures_util::future::join_all(
         targets
             .iter()
-            .map(|t| check(&http, t, &candidates, &plan, out, spinner.as_ref(), multi)),
+            .map(|t| check(&http, t, &candidates, plan, out, spinner.as_ref(), multi)),
     )
     .await;
     drop(spinner);
 
     // JSON is an array whenever the command line named a list (see
-    // `Config::json_array`), so its shape never depends on a count.
-    if multi || (out.json && config.json_array) {
-        report_many(out, &plan, &outcomes, config.fallback_mode)?;
+    // `Common::json_array`), so its shape never depends on a count.
+    if multi || (out.json && common.json_array) {
+        report_many(out, plan, &outcomes, common.fallback)?;
     } else if let Some(o) = outcomes.first() {
-        report(out, &plan, o, config.fallback_mode)?;
+        report(out, plan, o, common.fallback)?;
     }
     let exits: Vec<Exit> = outcomes.iter().map(|o| o.exit).collect();
-    Ok(super::combine(&exits, global.any))
+    Ok(super::combine(&exits, common.any))
 }
 
 /// Checks one server: once, or polling until ready or the deadline.
@@ -294,122 +298,4 @@ fn verdict(
     // still there.
     let ready = missing(plan, status, results, jobs).is_none();
     Exit::judge(plan.expect_down || ever_reachable, ready)
-}
-
-fn report(
-    out: &Output,
-    plan: &HealthPlan,
-    o: &Outcome,
-    fallback: FallbackMode,
-) -> Result<(), Error> {
-    let with_checks = !plan.checks.is_empty();
-    let (status, results) = (&o.status, &o.results);
-    let gone = plan.expect_down && o.exit == Exit::Ok;
-    if out.json {
-        let mut report = Report::new(status, fallback, None)
-            .with_checks(with_checks.then_some(results.as_slice()));
-        if plan.expect_down {
-            // Going away was asked for: no fallback to fall back to.
-            report.fallback = None;
-        } else {
-            report = report.with_jobs(o.jobs.as_ref().and_then(|j| j.as_ref().ok()));
-        }
-        out.println(&report.to_line())?;
-    } else {
-        let mut text = if gone {
-            human::gone_line(status, out)
-        } else {
-            human::status_block(status, out)
-        };
-        if with_checks && status.available {
-            text.push('\n');
-            text.push_str(&human::checks_block(results, out));
-        }
-        match &o.jobs {
-            Some(Ok(report)) => {
-                let label = style::dim(out).apply_to(format!("{:<9}", "jobs"));
-                text.push_str(&format!("\n  {label}{}", jobs_text::health_line(report)));
-            }
-            Some(Err(e)) => {
-                let label = style::dim(out).apply_to(format!("{:<9}", "jobs"));
-                text.push_str(&format!("\n  {label}unknown: {}", term_safe(e)));
-            }
-            None => {}
-        }
-        if let Some(waited) = o.waited {
-            text.push_str(&format!("\n  {}", outcome_text(plan, o, waited)));
-        } else if let Some(reason) = jobs_missing(plan, &o.jobs) {
-            text.push_str(&format!("\n  not ready: {}", term_safe(&reason)));
-        }
-        out.println(&text)?;
-    }
-    if !status.available && !plan.expect_down {
-        out.warn(&fallback.warning(&status.url));
-    }
-    Ok(())
-}
-
-fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
-    match missing(plan, &o.status, &o.results, &o.jobs) {
-        None if plan.expect_down => format!("gone after {}", short_duration(waited)),
-        None => format!("ready after {}", short_duration(waited)),
-        Some(reason) if plan.expect_down => {
-            format!("gave up after {}; {reason}", short_duration(waited))
-        }
-        Some(reason) => format!(
-            "gave up after {}; still missing: {}",
-            short_duration(waited),
-            term_safe(&reason)
-        ),
-    }
-}
-
-/// Several servers: one row each (or a JSON array of Status).
-fn report_many(
-    out: &Output,
-    plan: &HealthPlan,
-    outcomes: &[Outcome],
-    fallback: FallbackMode,
-) -> Result<(), Error> {
-    let with_checks = !plan.checks.is_empty();
-    if out.json {
-        let reports: Vec<Report> = outcomes
-            .iter()
-            .map(|o| {
-                let mut report = Report::new(&o.status, fallback, None)
-                    .with_checks(with_checks.then_some(o.results.as_slice()));
-                if plan.expect_down {
-                    report.fallback = None;
-                    report
-                } else {
-                    report.with_jobs(o.jobs.as_ref().and_then(|j| j.as_ref().ok()))
-                }
-            })
-            .collect();
-        out.println(&serde_json::to_string(&reports).expect("Status serialises"))?;
-    } else {
-        let rows: Vec<String> = outcomes
-            .iter()
-            .map(|o| {
-                if plan.expect_down && o.exit == Exit::Ok {
-                    return human::gone_line(&o.status, out);
-                }
-                let mut row = human::status_row(&o.status, out);
-                if let Some(reason) = missing(plan, &o.status, &o.results, &o.jobs)
-                    && o.status.available
-                {
-                    row.push_str(&format!(" · not ready: {}", term_safe(&reason)));
-                }
-                row
-            })
-            .collect();
-        out.println(&rows.join("\n"))?;
-    }
-    for o in outcomes
-        .iter()
-        .filter(|o| !o.status.available && !plan.expect_down)
-    {
-        out.warn(&fallback.warning(&o.status.url));
-    }
-    Ok(())
 }

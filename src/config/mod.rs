@@ -1,0 +1,513 @@
+//! Raw CLI arguments → one validated [`Plan`] per command, and the
+//! [`Output`] decision. The only module (with `lib.rs` and `main.rs`) that
+//! sees clap: commands take their plan, the manager its own settings types.
+
+use std::time::Duration;
+
+use reqwest::header::{HeaderName, HeaderValue};
+
+use crate::cli::{
+    Cli, ColorArg, Command, ConnectArgs, ExpectArg, FallbackArg, GlobalArgs, HealthArgs,
+    ReconnectArgs, ReconnectPolicyArgs, UntilArg, WatchArgs,
+};
+use crate::error::Error;
+use crate::manager::readiness::Checks;
+use crate::manager::{
+    ClientSettings, ConnectPolicy, FallbackMode, Target, TlsSettings, WatchSettings, workflow,
+};
+use crate::render::Output;
+
+mod health;
+mod limits;
+mod sinks;
+
+pub use health::HealthPlan;
+use health::*;
+use limits::*;
+pub use limits::{
+    BACKOFF_LIMITS, COUNT_LIMITS, DURATION_LIMITS, Problems, check_count, check_duration,
+    parse_bounded, parse_duration, parse_header,
+};
+pub use sinks::WatchSinks;
+use sinks::*;
+
+/// A validated command line: what to run, with everything it needs.
+#[derive(Debug, Clone)]
+pub enum Plan {
+    /// `comfyctl health`.
+    Health(HealthPlan),
+    /// `comfyctl connect`.
+    Connect(ConnectPlan),
+    /// `comfyctl watch`.
+    Watch(WatchPlan),
+    /// `comfyctl reconnect`.
+    Reconnect(ReconnectPlan),
+    /// `comfyctl completions SHELL`: the script to print.
+    Completions(Vec<u8>),
+}
+
+/// What every command that talks to servers shares.
+#[derive(Debug, Clone)]
+pub struct Common {
+    /// The servers; empty means "find a local one" (8188, then 8000).
+    pub targets: Vec<Target>,
+    /// `--json` prints an array (not one object): `--targets` was used or
+    /// more than one URL was given, however many remain after dropping
+    /// duplicates. Scripts can then rely on the shape from the command line.
+    pub json_array: bool,
+    /// `--any`: with several servers, one success is enough.
+    pub any: bool,
+    /// How requests are made: timeout, headers, TLS trust.
+    pub client: ClientSettings,
+    /// What callers should do while the backend is unavailable.
+    pub fallback: FallbackMode,
+}
+
+/// What `connect` should do.
+#[derive(Debug, Clone)]
+pub struct ConnectPlan {
+    /// Servers, client and fallback.
+    pub common: Common,
+    /// Retries and backoff.
+    pub policy: ConnectPolicy,
+}
+
+/// What `reconnect` should do.
+#[derive(Debug, Clone)]
+pub struct ReconnectPlan {
+    /// Servers, client and fallback.
+    pub common: Common,
+    /// The monitors' pacing (reconnection backoff, attempts).
+    pub settings: WatchSettings,
+    /// Give up after this long in all.
+    pub deadline: Duration,
+}
+
+/// `--until` as a plan: the state `watch` stops at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Until {
+    /// Every server (or, with `--any`, one) is connected.
+    Connected,
+    /// Every server (or, with `--any`, one) is down.
+    Disconnected,
+}
+
+/// What `watch` should do.
+#[derive(Debug, Clone)]
+pub struct WatchPlan {
+    /// Servers, client and fallback.
+    pub common: Common,
+    /// The monitors' pacing and judgement.
+    pub settings: WatchSettings,
+    /// Where events go besides the screen.
+    pub sinks: WatchSinks,
+    /// Stop once this state holds.
+    pub until: Option<Until>,
+    /// Stop after this many HTTP polls per server.
+    pub count: Option<u64>,
+}
+
+/// Turns the parsed command line into its [`Plan`], or every problem with
+/// it at once (`Error::Config`, exit 2).
+pub fn plan(cli: &Cli) -> Result<Plan, Error> {
+    let mut problems = Problems::default();
+    let global = &cli.global;
+    let plan = match &cli.command {
+        // Completions need no server: a bad $COMFYUI_URL must not stop them.
+        Command::Completions(args) => return Ok(Plan::Completions(completion_script(args.shell))),
+        Command::Health(args) => {
+            let common = common(global, &mut problems);
+            Plan::Health(health_plan(common, args, &mut problems))
+        }
+        Command::Connect(args) => {
+            let common = common(global, &mut problems);
+            Plan::Connect(connect_plan(common, args, &mut problems))
+        }
+        Command::Watch(args) => {
+            let common = common(global, &mut problems);
+            Plan::Watch(watch_plan(common, args, &mut problems))
+        }
+        Command::Reconnect(args) => {
+            let common = common(global, &mut problems);
+            Plan::Reconnect(reconnect_plan(common, args, &mut problems))
+        }
+    };
+    problems.finish()?;
+    Ok(plan)
+}
+
+/// An environment variable's value; unset, empty or not UTF-8 is `None`.
+fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The servers named by `--url`, `$COMFYUI_URL` or `--targets`, parsed,
+/// deduplicated and bounded; the bool is [`Common::json_array`].
+fn targets(global: &GlobalArgs, problems: &mut Problems) -> (Vec<Target>, bool) {
+    // COMFYUI_URL is read here, not by clap, so that its errors name the
+    // variable and an empty value (or an empty item) counts as unset.
+    let env_urls: Vec<String> = if global.url.is_empty() && global.targets.is_none() {
+        env_value("COMFYUI_URL")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    let (source, urls) = if global.url.is_empty() {
+        ("COMFYUI_URL", &env_urls)
+    } else {
+        ("--url", &global.url)
+    };
+    let json_array = urls.len() > 1 || global.targets.is_some();
+    let mut targets = Vec::new();
+    for url in urls {
+        if let Some(t) = problems.take(Target::parse(url).map_err(|e| format!("{source}: {e}"))) {
+            targets.push(t);
+        }
+    }
+    if let Some(path) = &global.targets {
+        targets.extend(targets_file(path, problems));
+    }
+    // The same server twice would run two monitors writing one metrics
+    // series; compare normalised URLs (host case, default port, trailing /).
+    let mut seen = std::collections::HashSet::new();
+    targets.retain(|t| seen.insert(t.to_string()));
+    if targets.len() > MAX_TARGETS {
+        problems.extend(vec![format!(
+            "--url/--targets: at most {MAX_TARGETS} servers"
+        )]);
+    }
+    (targets, json_array)
+}
+
+/// The servers listed in a `--targets` file, one per line (`#` comments).
+fn targets_file(path: &std::path::Path, problems: &mut Problems) -> Vec<Target> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.extend(vec![format!(
+                "--targets: cannot read {}: {e}",
+                path.display()
+            )]);
+            return Vec::new();
+        }
+    };
+    let mut targets = Vec::new();
+    let mut found = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        found += 1;
+        let parsed = Target::parse(line)
+            .map_err(|e| format!("--targets: {} line {}: {e}", path.display(), n + 1));
+        if let Some(t) = problems.take(parsed) {
+            targets.push(t);
+        }
+    }
+    if found == 0 {
+        problems.extend(vec![format!("--targets {}: no URLs in it", path.display())]);
+    }
+    targets
+}
+
+/// `--fallback`, else `$COMFYCTL_FALLBACK`, else placeholder.
+fn fallback(global: &GlobalArgs, problems: &mut Problems) -> FallbackMode {
+    let fallback = match global.fallback {
+        Some(f) => Some(f),
+        None => env_value("COMFYCTL_FALLBACK").and_then(|v| {
+            let parsed = <FallbackArg as clap::ValueEnum>::from_str(v.trim(), true).map_err(|_| {
+                format!("COMFYCTL_FALLBACK: '{v}' is not one of placeholder, skip, abort")
+            });
+            problems.take(parsed)
+        }),
+    };
+    match fallback.unwrap_or(FallbackArg::Placeholder) {
+        FallbackArg::Placeholder => FallbackMode::Placeholder,
+        FallbackArg::Skip => FallbackMode::Skip,
+        FallbackArg::Abort => FallbackMode::Abort,
+    }
+}
+
+/// Builds what every server command shares from the global flags.
+fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
+    let (targets, json_array) = targets(global, problems);
+    let mut client = ClientSettings::default();
+    if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
+        client.timeout = t;
+    }
+    client.headers = global
+        .headers
+        .iter()
+        .filter_map(|h| problems.take(parse_header(h)))
+        .collect();
+    client.tls.insecure = global.insecure;
+    // --insecure wins, as in curl; the file is still checked so a typo in
+    // COMFYCTL_CACERT does not go unnoticed.
+    if let Some(path) = &global.cacert {
+        let certs = TlsSettings::load_pem(path).map_err(|e| format!("--cacert: {e}"));
+        if let Some(certs) = problems.take(certs) {
+            client.tls.ca_certs = certs;
+        }
+    }
+    let fallback = fallback(global, problems);
+    problems.extend(validate_client(&client));
+    Common {
+        targets,
+        json_array,
+        any: global.any,
+        client,
+        fallback,
+    }
+}
+
+/// Builds `connect`'s plan.
+fn connect_plan(common: Common, args: &ConnectArgs, problems: &mut Problems) -> ConnectPlan {
+    let _ = problems.take(check_count("--retries", u64::from(args.retries)));
+    let backoff = parse_backoff(&args.backoff, problems);
+    ConnectPlan {
+        common,
+        policy: ConnectPolicy {
+            retries: args.retries,
+            backoff,
+        },
+    }
+}
+
+/// Builds the pacing of reconnection from its flags (watch and reconnect).
+fn reconnect_settings(
+    common: &Common,
+    args: &ReconnectPolicyArgs,
+    deadline: Option<&str>,
+    problems: &mut Problems,
+) -> WatchSettings {
+    let factor = parse_backoff(&args.backoff, problems);
+    let max_delay = problems
+        .take(parse_bounded("--max-delay", &args.max_delay))
+        .unwrap_or(Duration::from_millis(250));
+    let deadline = deadline.and_then(|d| problems.take(parse_bounded("--deadline", d)));
+    if let Some(n) = args.max_attempts {
+        let _ = problems.take(check_count("--max-attempts", u64::from(n)));
+    }
+    WatchSettings {
+        interval: Duration::from_secs(5),
+        timeout: common.client.timeout,
+        fail_after: 1,
+        recover_after: 1,
+        reconnect: WatchSettings::reconnect_backoff(factor, max_delay),
+        max_attempts: args.max_attempts,
+        deadline,
+        fallback: common.fallback,
+        max_job_time: None,
+    }
+}
+
+/// Builds `reconnect`'s plan.
+fn reconnect_plan(common: Common, args: &ReconnectArgs, problems: &mut Problems) -> ReconnectPlan {
+    let settings = reconnect_settings(&common, &args.policy, Some(&args.deadline), problems);
+    // A bad --deadline is already a problem; the value then never runs.
+    let deadline = settings.deadline.unwrap_or(Duration::from_secs(300));
+    ReconnectPlan {
+        common,
+        settings,
+        deadline,
+    }
+}
+
+/// Builds `watch`'s plan: settings, sinks and stop rules.
+fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> WatchPlan {
+    let mut settings =
+        reconnect_settings(&common, &args.policy, args.deadline.as_deref(), problems);
+    if let Some(i) = problems.take(parse_bounded("--interval", &args.interval)) {
+        settings.interval = i;
+    }
+    for (flag, n) in [
+        ("--fail-after", args.fail_after),
+        ("--recover-after", args.recover_after),
+    ] {
+        let _ = problems.take(check_count(flag, u64::from(n)));
+    }
+    settings.fail_after = args.fail_after;
+    settings.recover_after = args.recover_after;
+    if let Some(n) = args.count {
+        let _ = problems.take(check_count("--count", n));
+    }
+    settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
+    WatchPlan {
+        common,
+        settings,
+        sinks: watch_sinks(args, problems),
+        until: args.until.map(|u| match u {
+            UntilArg::Connected => Until::Connected,
+            UntilArg::Disconnected => Until::Disconnected,
+        }),
+        count: args.count,
+    }
+}
+
+/// Parses `--max-job-time` (watch and health): greater than 0.
+fn max_job_time(input: Option<&str>, problems: &mut Problems) -> Option<Duration> {
+    let d = problems.take(parse_duration("--max-job-time", input?))?;
+    if d.is_zero() {
+        problems.extend(vec!["--max-job-time: must be greater than 0".into()]);
+    }
+    Some(d)
+}
+
+/// The completion script for `shell`, generated from the clap definition
+/// (the files in `completions/` are this output, checked by a test).
+pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "comfyctl", &mut buf);
+    buf
+}
+
+/// Decides the output mode once, in this order: `--json` or `--color`, then
+/// `NO_COLOR`, then `TERM=dumb`, then whether stdout is a terminal.
+/// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests).
+pub fn output(global: &GlobalArgs) -> Output {
+    let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
+    let tty = crate::render::forced_tty() || console::Term::stdout().is_term();
+    let dumb = env("TERM").is_some_and(|t| t == "dumb");
+    let color = match global.color {
+        _ if global.json => false,
+        ColorArg::Always => true,
+        ColorArg::Never => false,
+        ColorArg::Auto => env("NO_COLOR").is_none() && !dumb && tty,
+    };
+    Output {
+        json: global.json,
+        color,
+        live: tty && !dumb && !global.json && !global.quiet,
+        quiet: global.quiet,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("--t", "5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(
+            parse_duration("--t", "250ms"),
+            Ok(Duration::from_millis(250))
+        );
+        assert_eq!(parse_duration("--t", "2"), Ok(Duration::from_secs(2)));
+        assert_eq!(
+            parse_duration("--t", "1.5"),
+            Ok(Duration::from_millis(1500))
+        );
+        let err = parse_duration("--timeout", "5 parsecs").unwrap_err();
+        assert!(
+            err.starts_with("--timeout:") && err.contains("5 parsecs"),
+            "{err}"
+        );
+        assert!(parse_duration("--t", "-1").is_err());
+        assert!(parse_duration("--t", "NaN").is_err());
+    }
+
+    #[test]
+    fn metrics_listens_on_ip_or_host_with_a_port() {
+        for ok in [
+            "127.0.0.1:9464",
+            "[::1]:0",
+            "localhost:0",
+            "monitor-host:9464",
+        ] {
+            assert!(is_listen_addr(ok), "{ok}");
+        }
+        for bad in ["localhost", ":9464", "localhost:x", "a b:1", "http://h:1"] {
+            assert!(!is_listen_addr(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_duration_flag_is_bounded_by_the_table() {
+        for (flag, min, max) in DURATION_LIMITS {
+            assert_eq!(check_duration(flag, max), Ok(max), "{flag}");
+            assert_eq!(check_duration(flag, min), Ok(min), "{flag}");
+            let err = check_duration(flag, max + Duration::from_secs(1)).unwrap_err();
+            assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+            assert!(check_duration(flag, Duration::ZERO).is_err(), "{flag}");
+            let err = parse_bounded(flag, "500000000000y").unwrap_err();
+            assert!(err.starts_with(flag), "{err}");
+        }
+    }
+
+    #[test]
+    fn header_errors_without_a_colon_show_no_value() {
+        let err = parse_header("X-Api-Key=sk-abcdef123456").unwrap_err();
+        assert!(
+            err.contains("X-Api-Key") && !err.contains("sk-abc"),
+            "{err}"
+        );
+        let err = parse_header("sk-abcdef123456").unwrap_err();
+        assert!(!err.contains("sk-abc"), "{err}");
+        let err = parse_header("=sk-abcdef123456").unwrap_err();
+        assert!(!err.contains("sk-abc"), "{err}");
+    }
+
+    #[test]
+    fn headers_never_echo_values() {
+        let (n, v) = parse_header("Authorization: Bearer abc").unwrap();
+        assert_eq!(n, "authorization");
+        assert!(v.is_sensitive());
+        let err = parse_header("Bad Name: secret-value").unwrap_err();
+        assert!(!err.contains("secret-value"), "{err}");
+        let err = parse_header("X-Token: line\nbreak").unwrap_err();
+        assert!(!err.contains("line"), "{err}");
+        assert!(parse_header("nocolon").unwrap_err().contains("colon"));
+    }
+
+    #[test]
+    fn plan_lists_every_problem() {
+        use clap::Parser;
+        let cli = Cli::try_parse_from([
+            "comfyctl",
+            "connect",
+            "--url",
+            "127.0.0.1:1",
+            "--timeout",
+            "0",
+            "--backoff",
+            "-1",
+            "--retries",
+            "1000000",
+            "-H",
+            "Origin: http://x",
+        ])
+        .unwrap();
+        let Err(Error::Config(problems)) = plan(&cli) else {
+            panic!("a bad command line must not plan");
+        };
+        assert_eq!(problems.len(), 4, "{problems:?}");
+        let cli = Cli::try_parse_from(["comfyctl", "connect", "--url", "127.0.0.1:1"]).unwrap();
+        assert!(matches!(plan(&cli), Ok(Plan::Connect(_))));
+    }
+
+    #[test]
+    fn every_count_flag_is_bounded_by_the_table() {
+        for (flag, min, max) in COUNT_LIMITS {
+            assert_eq!(check_count(flag, min), Ok(min), "{flag}");
+            assert_eq!(check_count(flag, max), Ok(max), "{flag}");
+            if min > 0 {
+                let err = check_count(flag, min - 1).unwrap_err();
+                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+            }
+            if max < u64::MAX {
+                let err = check_count(flag, max + 1).unwrap_err();
+                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+            }
+        }
+    }
+}

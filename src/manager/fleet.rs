@@ -1,0 +1,74 @@
+//! The fleet runner: one [`Monitor`] per server, their events merged into
+//! one stream, one stop switch for all.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+use super::{ClientSettings, Envelope, HttpClient, Monitor, Stop, Summary, Target, WatchSettings};
+
+/// Per server, how much the fleet's first attempts are spread out.
+const FLEET_START_SPREAD: Duration = Duration::from_millis(2);
+
+/// Monitors running for a fleet: their event stream, stop switch and tasks.
+pub struct Fleet {
+    /// Every monitor's events, in arrival order.
+    pub events: mpsc::Receiver<Envelope>,
+    /// Send `true` to stop every monitor (each then emits its summary).
+    pub stop: tokio::sync::watch::Sender<bool>,
+    /// One task per monitor; each ends with its summary.
+    pub tasks: Vec<JoinHandle<Summary>>,
+    /// Each monitor's URL and last-WebSocket-frame clock, in target order.
+    pub monitors: Vec<(Arc<str>, Arc<AtomicU64>)>,
+}
+
+impl Fleet {
+    /// Starts one monitor per target, sharing one HTTP client (and so one
+    /// connection pool) across the fleet. A single monitor also keeps
+    /// probing `candidates` (no URL given) until one answers like ComfyUI.
+    pub fn start(
+        targets: Vec<Target>,
+        candidates: Vec<Target>,
+        client: &ClientSettings,
+        settings: &WatchSettings,
+    ) -> Fleet {
+        let discovering = targets.len() == 1;
+        let (tx, events) = mpsc::channel(256.max(targets.len() * 4));
+        let (stop, stopped) = Stop::new();
+        let http = HttpClient::new(client);
+        let mut tasks = Vec::with_capacity(targets.len());
+        let mut monitors = Vec::with_capacity(targets.len());
+        // Spread the first attempts over up to 2 ms per server (at most one
+        // interval): opening a thousand sessions in one instant is a burst
+        // for the servers and for our peak memory. One server starts at once.
+        let spread =
+            (FLEET_START_SPREAD * (targets.len() as u32).saturating_sub(1)).min(settings.interval);
+        for target in targets {
+            let delay = spread.mul_f64(rand::random::<f64>());
+            let monitor = Monitor::new(
+                target,
+                http.clone(),
+                client.headers.clone(),
+                settings.clone(),
+                tx.clone(),
+            )
+            .with_start_delay(delay)
+            .with_candidates(if discovering {
+                candidates.clone()
+            } else {
+                Vec::new()
+            });
+            monitors.push((Arc::from(monitor.url()), monitor.activity()));
+            tasks.push(tokio::spawn(monitor.run(stopped.clone())));
+        }
+        Fleet {
+            events,
+            stop,
+            tasks,
+            monitors,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! Reconnection: attempts until the full session (HTTP, WebSocket, first
+//! `status`) works, paced by the settings' backoffs.
+
+use super::*;
+
+impl Monitor {
+    /// Attempts until the full session works: HTTP, then the WebSocket,
+    /// then its first `status`. `None` once reconnection gave up.
+    pub(super) async fn establish(&mut self, quick_drops: u32) -> Option<WsStream> {
+        let mut attempt = 0u32;
+        let mut good_ws = 0u32;
+        // Failed attempts in a row where the peer was not simply refusing.
+        let mut answered = 0u32;
+        let mut discovered: Option<String> = None;
+        let outage_start = Instant::now();
+        loop {
+            if self.state == Some(State::Disconnected) {
+                self.set_state(State::Reconnecting, "trying to get the session back".into())
+                    .await;
+                // A server that is gone (its port refuses) is not one that
+                // keeps dropping sessions: it gets the fast schedule.
+                if quick_drops > 0
+                    && !super::super::port::refuses(&self.target, self.settings.timeout).await
+                {
+                    // The server is up but keeps dropping the session: back
+                    // off towards one try per interval, not per max-delay.
+                    let backoff = Backoff {
+                        cap: self.settings.interval,
+                        ..self.settings.reconnect
+                    };
+                    tokio::time::sleep(backoff.delay(quick_drops)).await;
+                }
+            }
+            attempt += 1;
+            // Every candidate refused (or there was no discovery): only then
+            // may the next attempt come fast.
+            let candidates_refused = self.discovery_round(&mut discovered).await;
+            let error = match self.attempt(attempt, &mut good_ws, &mut discovered).await {
+                Ok(stream) => return Some(stream),
+                Err(error) => error,
+            };
+            let gave_up = self.settings.max_attempts.is_some_and(|max| attempt >= max)
+                || self
+                    .settings
+                    .deadline
+                    .is_some_and(|d| outage_start.elapsed() >= d);
+            if gave_up && self.state != Some(State::Degraded) {
+                let why = error
+                    .as_ref()
+                    .map_or("unknown error", |e| e.message.as_str());
+                self.set_state(
+                    State::Failed,
+                    format!("reconnection failed after {attempt} attempts: {why}"),
+                )
+                .await;
+                return None;
+            }
+            // Only a refused connection is retried fast: it costs the server
+            // nothing. A peer that answers (a 502 proxy, a 401, a refused
+            // WebSocket) or does not answer at all is paced towards one
+            // attempt per interval, so a proxy in front of a dead backend is
+            // not loaded for as long as the outage lasts.
+            let refused = candidates_refused
+                && error
+                    .as_ref()
+                    .is_some_and(|e| e.kind == crate::manager::ErrorKind::ConnectionRefused);
+            let delay = self.next_delay(refused, attempt, &mut answered);
+            if self.state == Some(State::Reconnecting) {
+                self.emit(Event::Reconnecting {
+                    attempt,
+                    error,
+                    next_delay: delay,
+                })
+                .await;
+            }
+            if refused && self.candidates.is_empty() {
+                // Between attempts, watch the port itself: a refused connect
+                // is free, and the session is back soon after the port opens.
+                crate::manager::port::wait_until_not_refused(&self.target, delay).await;
+            } else {
+                tokio::time::sleep(delay).await;
+            }
+        }
+    }
+
+    /// No URL given: one round over the candidates; a server found becomes
+    /// the target (and `discovered` the note for the next state). Returns
+    /// whether every candidate refused (or there were none).
+    async fn discovery_round(&mut self, discovered: &mut Option<String>) -> bool {
+        if self.candidates.is_empty() {
+            return true;
+        }
+        let target =
+            match crate::manager::discovery::discover_round(&self.http, &self.candidates).await {
+                Ok(target) => target,
+                Err(refused) => return refused,
+            };
+        self.candidates.clear();
+        if target != self.target {
+            self.url = Arc::from(target.to_string());
+            self.target = target;
+        }
+        *discovered = Some(format!("no --url given; found ComfyUI at {}; ", self.url));
+        true
+    }
+
+    /// One attempt and the state it leads to: the stream once the session
+    /// counts as back (after `recover_after` good ones while degraded), or
+    /// the error (`None` for a good attempt that does not count yet).
+    async fn attempt(
+        &mut self,
+        attempt: u32,
+        good_ws: &mut u32,
+        discovered: &mut Option<String>,
+    ) -> Result<WsStream, Option<ProbeError>> {
+        match self.try_session().await {
+            Ok((stream, queue_remaining))
+                if self.state != Some(State::Degraded)
+                    || *good_ws + 1 >= self.settings.recover_after =>
+            {
+                let reason = match self.state {
+                    Some(State::Connecting) => {
+                        "HTTP answers; WebSocket open; status received".to_string()
+                    }
+                    _ => format!(
+                        "session back after {} attempt{}",
+                        attempt,
+                        if attempt == 1 { "" } else { "s" }
+                    ),
+                };
+                let reason = format!("{}{reason}", discovered.take().unwrap_or_default());
+                self.set_state(State::Connected, reason).await;
+                self.emit(Event::Queue { queue_remaining }).await;
+                Ok(stream)
+            }
+            Ok(_) => {
+                *good_ws += 1;
+                Err(None)
+            }
+            Err((http_ok, error)) => {
+                *good_ws = 0;
+                if http_ok {
+                    if self.state != Some(State::Degraded) {
+                        self.set_state(State::Degraded, error.message.clone()).await;
+                    }
+                } else if self.state != Some(State::Reconnecting) {
+                    if self.state != Some(State::Disconnected) {
+                        self.set_state(State::Disconnected, error.message.clone())
+                            .await;
+                    }
+                    self.set_state(State::Reconnecting, "trying to get the session back".into())
+                        .await;
+                }
+                Err(Some(error))
+            }
+        }
+    }
+
+    /// The pause before the next attempt: once per interval while
+    /// degraded, the fast schedule while refused, else the answered one.
+    fn next_delay(&self, refused: bool, attempt: u32, answered: &mut u32) -> Duration {
+        if self.state == Some(State::Degraded) {
+            *answered = 0;
+            self.settings.interval
+        } else if refused {
+            *answered = 0;
+            self.settings.reconnect.delay(attempt)
+        } else {
+            *answered += 1;
+            self.settings.answered_delay(*answered)
+        }
+    }
+
+    /// One attempt. On failure, says whether HTTP answered.
+    async fn try_session(&mut self) -> Result<(WsStream, u64), (bool, ProbeError)> {
+        let deadline = Instant::now() + self.settings.timeout;
+        // Boxed: these futures are large (the WebSocket handshake ~11 KB) and
+        // live only during an attempt; a fleet of monitors should not carry
+        // that space while idle.
+        let (status, queue) = Box::pin(self.http.probe(&self.target)).await;
+        let http_ok = status.available;
+        let http_error = status.error.clone();
+        // While down, report the failed poll once per interval, not once
+        // per (much more frequent) attempt.
+        if http_ok
+            || self
+                .last_status
+                .is_none_or(|t| t.elapsed() >= self.settings.interval)
+        {
+            self.emit_status(status, queue).await;
+        }
+        if !http_ok {
+            return Err((false, http_error.unwrap_or_else(unknown_error)));
+        }
+        let left = deadline.saturating_duration_since(Instant::now());
+        let left = left.max(Duration::from_millis(100));
+        match Box::pin(ws::open(
+            &self.target,
+            &self.headers,
+            &self.client_id,
+            left,
+            self.http.ws_connector(),
+        ))
+        .await
+        {
+            Ok(opened) => {
+                // The first `status` message was a frame too.
+                self.activity
+                    .store(crate::manager::unix_ms(), Ordering::Relaxed);
+                Ok(opened)
+            }
+            Err(e) => Err((true, e)),
+        }
+    }
+}
