@@ -224,6 +224,19 @@ fn not_jobs(route: &str, detail: &str) -> ProbeError {
     )
 }
 
+/// A finished job for unit tests: created at 1, started at 2, ended at 5.
+#[cfg(test)]
+pub(crate) fn test_job(id: &str, status: JobStatus) -> Job {
+    Job {
+        id: id.into(),
+        status,
+        create_ms: Some(1),
+        start_ms: Some(2),
+        end_ms: Some(5),
+        error: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -98,17 +98,7 @@ pub fn report(jobs: &[Job], running_prompt: Option<&str>, now_ms: u64) -> JobsRe
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn job(id: &str, status: JobStatus) -> Job {
-        Job {
-            id: id.into(),
-            status,
-            create_ms: Some(1),
-            start_ms: Some(2),
-            end_ms: Some(5),
-            error: None,
-        }
-    }
+    use crate::manager::jobs::test_job as job;
 
     #[test]
     fn health_report_counts_the_page_and_estimates_the_running_age() {

@@ -234,17 +234,7 @@ impl JobTracker {
 mod tests {
     use super::*;
     use crate::manager::jobs::JobStatus;
-
-    fn job(id: &str, status: JobStatus) -> Job {
-        Job {
-            id: id.into(),
-            status,
-            create_ms: Some(1),
-            start_ms: Some(2),
-            end_ms: Some(5),
-            error: None,
-        }
-    }
+    use crate::manager::jobs::test_job as job;
 
     #[test]
     fn each_finished_job_is_reported_once_after_the_baseline() {
