@@ -7,7 +7,12 @@ use crate::config::ConnectPlan;
 use crate::error::{Error, Exit};
 use crate::manager::{ConnectionManager, Event, Status};
 use crate::render::safe::term_safe;
-use crate::render::{Output, human, json::Report, spinner::Spinner, style};
+use crate::render::{
+    Output, human,
+    json::{Report, one_or_array},
+    spinner::Spinner,
+    style,
+};
 
 /// Connects to every server at once, retrying, and reports the outcomes.
 pub async fn run(plan: &ConnectPlan, out: &Output) -> Result<Exit, Error> {
@@ -50,12 +55,7 @@ pub async fn run(plan: &ConnectPlan, out: &Output) -> Result<Exit, Error> {
             .map(|(status, attempts)| Report::new(status, fallback, Some(*attempts)))
             .collect();
         // An array whenever the command line named a list, as for health.
-        let line = if multi || common.json_array {
-            serde_json::to_string(&reports).expect("Status serialises")
-        } else {
-            reports[0].to_line()
-        };
-        out.println(&line)?;
+        out.println(&one_or_array(&reports, multi || common.json_array))?;
     } else {
         for (status, attempts) in &results {
             out.println(&outcome_line(status, *attempts, out))?;
