@@ -224,7 +224,7 @@ fn discovery_picks_the_candidate_that_answers_like_comfyui() {
 }
 
 #[test]
-fn a_body_that_never_finishes_runs_into_the_timeout() {
+fn a_body_that_never_finishes_runs_into_the_timeout_and_says_it_stalled() {
     let mock = MockServer::start(&["--slow-body"]);
     let out = comfyctl()
         .args(["health", "--json", "--timeout", "1s", "--url", &mock.url()])
@@ -234,6 +234,8 @@ fn a_body_that_never_finishes_runs_into_the_timeout() {
         .clone();
     let status = json(&out.stdout);
     assert_eq!(status["error"]["kind"], "timeout", "{status}");
+    let message = status["error"]["message"].as_str().unwrap();
+    assert!(message.contains("body stalled"), "{message}");
 }
 
 #[test]

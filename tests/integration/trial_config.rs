@@ -721,21 +721,6 @@ fn wait_always_allows_one_complete_check() {
 }
 
 #[test]
-fn a_body_that_stalls_says_so() {
-    let mock = MockServer::start(&["--slow-body"]);
-    let out = comfyctl()
-        .args(["health", "--json", "--timeout", "1s", "--url", &mock.url()])
-        .assert()
-        .code(1)
-        .get_output()
-        .clone();
-    let status = json(&out.stdout);
-    assert_eq!(status["error"]["kind"], "timeout", "{status}");
-    let message = status["error"]["message"].as_str().unwrap();
-    assert!(message.contains("body stalled"), "{message}");
-}
-
-#[test]
 fn on_change_must_name_an_executable_at_start() {
     let not_executable = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     for program in [
