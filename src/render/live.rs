@@ -163,10 +163,7 @@ impl Renderer for Live {
                 ));
             }
             Event::Warning { message, .. } => {
-                // Warnings go to stderr in every mode; the live line is taken
-                // off the screen while one is written so the two never mix.
-                let out = self.out;
-                self.bar.suspend(|| out.warn(&term_safe(message)));
+                super::warn_over_live(&self.bar, self.out, message);
             }
             Event::Job(job) => {
                 if let Some(text) = super::jobs::job_line(job) {

@@ -117,6 +117,13 @@ impl indicatif::TermLike for Forced {
     }
 }
 
+/// Writes a server's warning as one terminal-safe `warning:` line on stderr
+/// (as in every mode), with the live region `bar` taken off the screen
+/// meanwhile so the two never mix.
+pub fn warn_over_live(bar: &indicatif::ProgressBar, out: Output, message: &str) {
+    bar.suspend(|| out.warn(&safe::term_safe(message)));
+}
+
 /// Takes a live region (spinner, status line, table) off the screen for good.
 ///
 /// indicatif leaves the cursor at the right edge of its last line, so the
