@@ -22,79 +22,15 @@ impl Target {
     /// The error says what to fix, without repeating any credentials.
     pub fn parse(input: &str) -> Result<Target, String> {
         let input = input.trim();
-        if input.is_empty() {
-            return Err("the URL is empty; give http://HOST:PORT".into());
-        }
+        reject_unreadable(input)?;
         let typed_scheme = input.contains("://");
-        if !typed_scheme && looks_like_mangled_scheme(input) {
-            // `http//user:pw@host` would parse as host `http` with the
-            // credentials in the path; say so without echoing any of it.
-            return Err(
-                "the scheme looks mistyped (the URL is not shown); write http://HOST:PORT or https://HOST"
-                    .into(),
-            );
-        }
-        let with_scheme = if typed_scheme {
-            input.to_string()
-        } else {
-            format!("http://{input}")
-        };
-        let mut url = Url::parse(&with_scheme).map_err(|e| {
-            let shown = redact_str(input);
-            match e {
-                url::ParseError::InvalidPort => {
-                    format!("'{shown}' has an invalid port; use 1-65535")
-                }
-                url::ParseError::EmptyHost => format!("'{shown}' has no host"),
-                other => format!("'{shown}' is not a valid URL ({other})"),
-            }
-        })?;
-        let shown = redact_url(&url);
-        match url.scheme() {
-            "http" | "https" => {}
-            "ws" | "wss" => {
-                return Err(format!(
-                    "'{shown}': give the HTTP URL (http:// or https://); the WebSocket URL is derived from it"
-                ));
-            }
-            other => {
-                return Err(format!(
-                    "'{shown}': unsupported scheme '{other}'; use http:// or https://"
-                ));
-            }
-        }
-        match url.host_str() {
-            None | Some("") => return Err(format!("'{shown}' has no host")),
-            Some(_) => {}
-        }
-        if url.port() == Some(0) {
-            return Err(format!("'{shown}' has port 0; use 1-65535"));
-        }
-        if !typed_scheme && url.path().starts_with("//") {
-            return Err(
-                "the URL's path starts with '//' (a mistyped scheme?); write http://HOST:PORT"
-                    .into(),
-            );
-        }
+        let mut url = parse_url(input, typed_scheme)?;
+        check_server_url(&url, typed_scheme)?;
         if !typed_scheme && !has_typed_port(input) {
             // Cannot fail: http with a host takes any port.
             let _ = url.set_port(Some(COMFYUI_PORT));
         }
-        if url.query().is_some() || url.fragment().is_some() {
-            return Err(format!(
-                "'{shown}': a server URL takes no ?query or #fragment"
-            ));
-        }
-        let credentials = if url.username().is_empty() && url.password().is_none() {
-            None
-        } else {
-            let user = percent_decode(url.username());
-            let pass = url.password().map(percent_decode).unwrap_or_default();
-            Some((user, pass))
-        };
-        // Setting these cannot fail for http(s) URLs with a host.
-        let _ = url.set_username("");
-        let _ = url.set_password(None);
+        let credentials = take_credentials(&mut url);
         // A trailing slash would double up when paths are appended.
         let trimmed = url.path().trim_end_matches('/').to_string();
         url.set_path(&trimmed);
@@ -148,6 +84,98 @@ impl Target {
 
 /// ComfyUI's default port, used for a bare host typed without one.
 pub const COMFYUI_PORT: u16 = 8188;
+
+/// Refuses input that cannot be read as a URL without guessing: nothing at
+/// all, or a scheme that lost its colon or slashes. Runs before any parsing
+/// so that the error never echoes what may be credentials.
+fn reject_unreadable(input: &str) -> Result<(), String> {
+    if input.is_empty() {
+        return Err("the URL is empty; give http://HOST:PORT".into());
+    }
+    if !input.contains("://") && looks_like_mangled_scheme(input) {
+        // `http//user:pw@host` would parse as host `http` with the
+        // credentials in the path; say so without echoing any of it.
+        return Err(
+            "the scheme looks mistyped (the URL is not shown); write http://HOST:PORT or https://HOST"
+                .into(),
+        );
+    }
+    Ok(())
+}
+
+/// Parses `input` as a URL, reading a bare `host[:port]` as `http://`; the
+/// error names the part to fix and shows the input redacted.
+fn parse_url(input: &str, typed_scheme: bool) -> Result<Url, String> {
+    let with_scheme = if typed_scheme {
+        input.to_string()
+    } else {
+        format!("http://{input}")
+    };
+    Url::parse(&with_scheme).map_err(|e| {
+        let shown = redact_str(input);
+        match e {
+            url::ParseError::InvalidPort => {
+                format!("'{shown}' has an invalid port; use 1-65535")
+            }
+            url::ParseError::EmptyHost => format!("'{shown}' has no host"),
+            other => format!("'{shown}' is not a valid URL ({other})"),
+        }
+    })
+}
+
+/// Whether a parsed URL can address a ComfyUI server: http(s), a host, a
+/// usable port, and nothing (path `//`, query, fragment) that would be
+/// silently dropped or misread.
+fn check_server_url(url: &Url, typed_scheme: bool) -> Result<(), String> {
+    let shown = redact_url(url);
+    match url.scheme() {
+        "http" | "https" => {}
+        "ws" | "wss" => {
+            return Err(format!(
+                "'{shown}': give the HTTP URL (http:// or https://); the WebSocket URL is derived from it"
+            ));
+        }
+        other => {
+            return Err(format!(
+                "'{shown}': unsupported scheme '{other}'; use http:// or https://"
+            ));
+        }
+    }
+    match url.host_str() {
+        None | Some("") => return Err(format!("'{shown}' has no host")),
+        Some(_) => {}
+    }
+    if url.port() == Some(0) {
+        return Err(format!("'{shown}' has port 0; use 1-65535"));
+    }
+    if !typed_scheme && url.path().starts_with("//") {
+        return Err(
+            "the URL's path starts with '//' (a mistyped scheme?); write http://HOST:PORT".into(),
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(format!(
+            "'{shown}': a server URL takes no ?query or #fragment"
+        ));
+    }
+    Ok(())
+}
+
+/// Moves the URL's `user:password` out of it (percent-decoded), so the URL
+/// left behind can be shown anywhere.
+fn take_credentials(url: &mut Url) -> Option<(String, String)> {
+    let credentials = if url.username().is_empty() && url.password().is_none() {
+        None
+    } else {
+        let user = percent_decode(url.username());
+        let pass = url.password().map(percent_decode).unwrap_or_default();
+        Some((user, pass))
+    };
+    // Setting these cannot fail for http(s) URLs with a host.
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    credentials
+}
 
 /// True when `input` (typed without `://`) starts like a scheme that lost
 /// its colon or slashes: `http//h`, `https:/h`, `http:h`, `ws//h`, or is a

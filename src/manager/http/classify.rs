@@ -86,80 +86,97 @@ pub fn classify_chain(
     target: &Target,
 ) -> Option<ProbeError> {
     let authority = target.authority();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(err) = current {
-        if let Some(io) = err.downcast_ref::<std::io::Error>() {
-            use std::io::ErrorKind as K;
-            match io.kind() {
-                K::ConnectionRefused => {
-                    return Some(ProbeError::new(
-                        ErrorKind::ConnectionRefused,
-                        format!(
-                            "connection refused: nothing is listening on {authority} (is ComfyUI running?)"
-                        ),
-                    ));
-                }
-                K::TimedOut => {
-                    return Some(ProbeError::new(
-                        ErrorKind::Timeout,
-                        format!("timed out connecting to {authority}"),
-                    ));
-                }
-                K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
-                    return Some(ProbeError::new(
-                        ErrorKind::Network,
-                        format!("{authority} closed the connection without answering"),
-                    ));
-                }
-                _ => {}
-            }
+    std::iter::successors(Some(e), |err| err.source()).find_map(|err| {
+        err.downcast_ref::<std::io::Error>()
+            .and_then(|io| io_cause(io, &authority))
+            .or_else(|| message_cause(err, &authority))
+    })
+}
+
+/// The socket errors that say what happened without reading any text:
+/// nothing listening, no answer, or a connection dropped mid-request.
+fn io_cause(io: &std::io::Error, authority: &str) -> Option<ProbeError> {
+    use std::io::ErrorKind as K;
+    match io.kind() {
+        K::ConnectionRefused => Some(ProbeError::new(
+            ErrorKind::ConnectionRefused,
+            format!(
+                "connection refused: nothing is listening on {authority} (is ComfyUI running?)"
+            ),
+        )),
+        K::TimedOut => Some(ProbeError::new(
+            ErrorKind::Timeout,
+            format!("timed out connecting to {authority}"),
+        )),
+        K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
+            Some(closed_without_answer(authority))
         }
-        let text = err.to_string().to_ascii_lowercase();
-        // hyper's "incomplete message": closed before a whole response head.
-        if text.contains("connection closed before message completed") {
-            return Some(ProbeError::new(
-                ErrorKind::Network,
-                format!("{authority} closed the connection without answering"),
-            ));
-        }
-        if text.contains("dns error") || text.contains("failed to lookup address") {
-            let host = authority
-                .rsplit_once(':')
-                .map(|(h, _)| h)
-                .unwrap_or(&authority);
-            return Some(ProbeError::new(
-                ErrorKind::Dns,
-                format!("cannot resolve host '{host}' (DNS lookup failed; check the URL)"),
-            ));
-        }
-        // rustls reading an HTTP answer as a TLS record.
-        if text.contains("invalidcontenttype") || text.contains("corrupt message") {
-            return Some(ProbeError::new(
-                ErrorKind::Tls,
-                format!("TLS with {authority} failed: the server speaks plain HTTP? try http://"),
-            ));
-        }
-        if text.contains("certificate")
-            || text.contains("tls")
-            || text.contains("handshake")
-            || text.contains("invalid peer")
-        {
-            let detail = innermost(err);
-            // An unknown issuer or a name mismatch is what a private CA or a
-            // self-signed proxy looks like; say how to trust it.
-            let hint = if detail.contains("invalid peer certificate") {
-                " (trust its CA with --cacert FILE, or skip verification with --insecure)"
-            } else {
-                ""
-            };
-            return Some(ProbeError::new(
-                ErrorKind::Tls,
-                format!("TLS with {authority} failed: {detail}{hint}"),
-            ));
-        }
-        current = err.source();
+        _ => None,
     }
-    None
+}
+
+/// Causes that hyper, the resolver and rustls report only as text (no error
+/// type of their own reaches us), recognised by their message.
+fn message_cause(err: &(dyn std::error::Error + 'static), authority: &str) -> Option<ProbeError> {
+    let text = err.to_string().to_ascii_lowercase();
+    // hyper's "incomplete message": closed before a whole response head.
+    if text.contains("connection closed before message completed") {
+        return Some(closed_without_answer(authority));
+    }
+    if text.contains("dns error") || text.contains("failed to lookup address") {
+        let host = authority
+            .rsplit_once(':')
+            .map(|(h, _)| h)
+            .unwrap_or(authority);
+        return Some(ProbeError::new(
+            ErrorKind::Dns,
+            format!("cannot resolve host '{host}' (DNS lookup failed; check the URL)"),
+        ));
+    }
+    tls_cause(err, &text, authority)
+}
+
+/// A TLS failure (`text` is `err`'s message, lowercased), with the way out
+/// for the two usual ones: a plain-HTTP server, an untrusted certificate.
+fn tls_cause(
+    err: &(dyn std::error::Error + 'static),
+    text: &str,
+    authority: &str,
+) -> Option<ProbeError> {
+    // rustls reading an HTTP answer as a TLS record.
+    if text.contains("invalidcontenttype") || text.contains("corrupt message") {
+        return Some(ProbeError::new(
+            ErrorKind::Tls,
+            format!("TLS with {authority} failed: the server speaks plain HTTP? try http://"),
+        ));
+    }
+    let is_tls = ["certificate", "tls", "handshake", "invalid peer"]
+        .iter()
+        .any(|word| text.contains(word));
+    if !is_tls {
+        return None;
+    }
+    let detail = innermost(err);
+    // An unknown issuer or a name mismatch is what a private CA or a
+    // self-signed proxy looks like; say how to trust it.
+    let hint = if detail.contains("invalid peer certificate") {
+        " (trust its CA with --cacert FILE, or skip verification with --insecure)"
+    } else {
+        ""
+    };
+    Some(ProbeError::new(
+        ErrorKind::Tls,
+        format!("TLS with {authority} failed: {detail}{hint}"),
+    ))
+}
+
+/// A connection that ended before any response: a reset, an abort, an EOF
+/// at the socket or hyper's "incomplete message" read the same to a user.
+fn closed_without_answer(authority: &str) -> ProbeError {
+    ProbeError::new(
+        ErrorKind::Network,
+        format!("{authority} closed the connection without answering"),
+    )
 }
 
 /// The deepest message in a chain: usually the most specific one, and never
@@ -170,4 +187,76 @@ fn innermost(e: &(dyn std::error::Error + 'static)) -> String {
         current = next;
     }
     current.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::error::Error;
+    use std::fmt;
+
+    use super::*;
+
+    /// A message with an optional cause, as library errors wrap each other.
+    #[derive(Debug)]
+    struct Wrapped(&'static str, Option<Box<dyn Error + 'static>>);
+
+    impl fmt::Display for Wrapped {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str(self.0)
+        }
+    }
+
+    impl Error for Wrapped {
+        fn source(&self) -> Option<&(dyn Error + 'static)> {
+            self.1.as_deref()
+        }
+    }
+
+    fn chain(outer: &'static str, cause: impl Error + 'static) -> Wrapped {
+        Wrapped(outer, Some(Box::new(cause)))
+    }
+
+    fn classify(e: &Wrapped) -> Option<ProbeError> {
+        classify_chain(e, &Target::parse("http://gpu-box:8188").unwrap())
+    }
+
+    #[test]
+    fn a_socket_error_anywhere_in_the_chain_is_classified_by_its_kind() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let e = classify(&chain("client error (Connect)", refused)).unwrap();
+        assert_eq!(e.kind, ErrorKind::ConnectionRefused);
+        assert!(e.message.contains("gpu-box:8188"), "{}", e.message);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        let e = classify(&chain("client error (SendRequest)", reset)).unwrap();
+        assert_eq!(e.kind, ErrorKind::Network);
+        assert!(e.message.contains("closed the connection"), "{}", e.message);
+    }
+
+    #[test]
+    fn resolver_and_tls_failures_are_read_from_their_text() {
+        let dns = Wrapped("dns error: failed to lookup address information", None);
+        let e = classify(&chain("client error (Connect)", dns)).unwrap();
+        assert_eq!(e.kind, ErrorKind::Dns);
+        assert!(e.message.contains("host 'gpu-box'"), "{}", e.message);
+
+        let untrusted = Wrapped("invalid peer certificate: UnknownIssuer", None);
+        let e = classify(&chain("client error (Connect)", untrusted)).unwrap();
+        assert_eq!(e.kind, ErrorKind::Tls);
+        assert!(
+            e.message.contains("UnknownIssuer") && e.message.contains("--cacert"),
+            "{}",
+            e.message
+        );
+
+        let plain = Wrapped("received corrupt message of type InvalidContentType", None);
+        let e = classify(&chain("client error (Connect)", plain)).unwrap();
+        assert_eq!(e.kind, ErrorKind::Tls);
+        assert!(e.message.contains("try http://"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_chain_with_no_known_cause_is_left_to_the_caller() {
+        let other = std::io::Error::other("something else");
+        assert!(classify(&chain("client error (Connect)", other)).is_none());
+    }
 }
