@@ -42,6 +42,29 @@ pub async fn open(
     connector: Option<tokio_tungstenite::Connector>,
 ) -> Result<(WsStream, u64), ProbeError> {
     let deadline = Instant::now() + timeout;
+    let request = upgrade_request(target, headers, client_id)?;
+    let handshake = tokio_tungstenite::connect_async_tls_with_config(
+        request,
+        Some(socket_config()),
+        true,
+        connector,
+    );
+    let (mut stream, _) = match tokio::time::timeout_at(deadline, handshake).await {
+        Err(_) => return Err(timeout_error(target, "WebSocket handshake", shown(timeout))),
+        Ok(Err(e)) => return Err(classify(e, target)),
+        Ok(Ok(pair)) => pair,
+    };
+    let queue_remaining = first_status(&mut stream, target, deadline, timeout).await?;
+    Ok((stream, queue_remaining))
+}
+
+/// The upgrade request for `/ws?clientId=…`: the user's headers, and the
+/// URL's credentials as basic auth unless `-H Authorization:` was given.
+fn upgrade_request(
+    target: &Target,
+    headers: &[(HeaderName, HeaderValue)],
+    client_id: &str,
+) -> Result<tungstenite::handshake::client::Request, ProbeError> {
     let url = target.ws_url(client_id);
     let mut request = url
         .as_str()
@@ -55,34 +78,40 @@ pub async fn open(
     {
         request.headers_mut().insert(AUTHORIZATION, auth);
     }
+    Ok(request)
+}
+
+/// Buffer sizes and message caps for one watcher's socket.
+fn socket_config() -> WebSocketConfig {
     // A watcher receives little (status messages of ~100 bytes), and a fleet
     // holds a socket per server: the default 128 KiB eager read buffer and
     // write batching would cost ~256 KiB per server for nothing.
-    let config = WebSocketConfig::default()
+    WebSocketConfig::default()
         .read_buffer_size(8 * 1024)
         .write_buffer_size(0)
         .max_write_buffer_size(WS_MESSAGE_CAP)
         .max_message_size(Some(WS_MESSAGE_CAP))
-        .max_frame_size(Some(WS_MESSAGE_CAP));
-    let handshake =
-        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, connector);
-    let (mut stream, _) = match tokio::time::timeout_at(deadline, handshake).await {
-        Err(_) => return Err(timeout_error(target, "WebSocket handshake", shown(timeout))),
-        Ok(Err(e)) => return Err(classify(e, target)),
-        Ok(Ok(pair)) => pair,
-    };
+        .max_frame_size(Some(WS_MESSAGE_CAP))
+}
+
+/// Reads until the server's first `status` message (ComfyUI sends one on
+/// connect) and returns its `queue_remaining`; a socket that closes, breaks
+/// or stays silent until `deadline` is an error. `timeout` is only shown.
+async fn first_status(
+    stream: &mut WsStream,
+    target: &Target,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<u64, ProbeError> {
     loop {
-        let next = match tokio::time::timeout_at(deadline, stream.next()).await {
-            Err(_) => {
-                return Err(ProbeError::new(
-                    ErrorKind::WsClosed,
-                    format!(
-                        "the WebSocket opened but sent no status message within {}",
-                        humantime::format_duration(shown(timeout))
-                    ),
-                ));
-            }
-            Ok(next) => next,
+        let Ok(next) = tokio::time::timeout_at(deadline, stream.next()).await else {
+            return Err(ProbeError::new(
+                ErrorKind::WsClosed,
+                format!(
+                    "the WebSocket opened but sent no status message within {}",
+                    humantime::format_duration(shown(timeout))
+                ),
+            ));
         };
         match next {
             None => {
@@ -96,7 +125,7 @@ pub async fn open(
                     queue_remaining, ..
                 }) = parse::ws_message(&text)
                 {
-                    return Ok((stream, queue_remaining));
+                    return Ok(queue_remaining);
                 }
             }
             Some(Ok(Message::Close(frame))) => {

@@ -28,7 +28,7 @@ pub(super) fn not_comfyui(route: &str, detail: &str) -> ProbeError {
 }
 
 /// A non-2xx status, with a hint for the usual causes.
-pub fn http_status_error(route: &str, code: u16, reason: Option<&str>) -> ProbeError {
+pub(super) fn http_status_error(route: &str, code: u16, reason: Option<&str>) -> ProbeError {
     let hint = match code {
         401 => " (check --header / the URL's credentials)",
         403 => {
@@ -45,6 +45,43 @@ pub fn http_status_error(route: &str, code: u16, reason: Option<&str>) -> ProbeE
         format!("GET {route} answered HTTP {code}{reason}{hint}"),
     )
     .with_status(code)
+}
+
+/// The error for a non-2xx response, if it is one. ComfyUI never answers
+/// with an HTML page; a proxy does, so such a page says "not ComfyUI" —
+/// except a 401, which is still about the credentials.
+pub(super) fn refusal(response: &reqwest::Response, route: &str) -> Option<ProbeError> {
+    let status = response.status();
+    if status.is_success() {
+        return None;
+    }
+    let error = http_status_error(route, status.as_u16(), status.canonical_reason());
+    let html = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.starts_with("text/html"));
+    Some(if html && error.status != Some(401) {
+        ProbeError {
+            kind: ErrorKind::NotComfyui,
+            message: format!("not ComfyUI: {} with an HTML page", error.message),
+            status: error.status,
+        }
+    } else {
+        error
+    })
+}
+
+/// A response head arrived in time but its body did not finish.
+pub(super) fn body_stalled(target: &Target, route: &str, timeout: Duration) -> ProbeError {
+    ProbeError::new(
+        ErrorKind::Timeout,
+        format!(
+            "timed out: {} answered GET {route} but the body stalled (not finished within {})",
+            target.authority(),
+            humantime::format_duration(timeout)
+        ),
+    )
 }
 
 /// No answer in time.

@@ -2,6 +2,7 @@
 //! each bounded in time and size, with every failure classified.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -9,8 +10,8 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 
 mod classify;
 
-pub use classify::{classify_chain, http_status_error, timeout_error};
-use classify::{classify_reqwest, not_comfyui, too_large};
+use classify::{body_stalled, classify_reqwest, not_comfyui, refusal, too_large};
+pub use classify::{classify_chain, timeout_error};
 
 use super::parse;
 use super::settings::ClientSettings;
@@ -145,64 +146,51 @@ impl HttpClient {
         let request = self.get_request_url(target, url);
         // Set once the response head is in: a timeout after that is a body
         // that stalled, not a server that never answered.
-        let head_arrived = std::sync::atomic::AtomicBool::new(false);
+        let head_arrived = AtomicBool::new(false);
         let fetch = async {
-            let mut response = request
+            let response = request
                 .send()
                 .await
                 .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?;
-            head_arrived.store(true, std::sync::atomic::Ordering::Relaxed);
-            let status = response.status();
-            if !status.is_success() {
-                let error = http_status_error(route, status.as_u16(), status.canonical_reason());
-                let html = response
-                    .headers()
-                    .get(reqwest::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .is_some_and(|ct| ct.starts_with("text/html"));
-                // ComfyUI never answers with an HTML page; a proxy does.
-                // A proxy's auth wall (401) is still about the credentials.
-                return Err(if html && error.status != Some(401) {
-                    ProbeError {
-                        kind: ErrorKind::NotComfyui,
-                        message: format!("not ComfyUI: {} with an HTML page", error.message),
-                        status: error.status,
-                    }
-                } else {
-                    error
-                });
+            head_arrived.store(true, Ordering::Relaxed);
+            if let Some(error) = refusal(&response, route) {
+                return Err(error);
             }
-            if response.content_length().is_some_and(|n| n > cap as u64) {
-                return Err(too_large(route, cap));
-            }
-            let mut body = Vec::new();
-            while let Some(chunk) = response
-                .chunk()
-                .await
-                .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?
-            {
-                if body.len() + chunk.len() > cap {
-                    return Err(too_large(route, cap));
-                }
-                body.extend_from_slice(&chunk);
-            }
-            Ok(body)
+            self.read_capped(response, target, route, cap).await
         };
-        let result = tokio::time::timeout(self.timeout, fetch).await;
-        match result {
+        match tokio::time::timeout(self.timeout, fetch).await {
             Ok(result) => result,
-            Err(_) if head_arrived.load(std::sync::atomic::Ordering::Relaxed) => {
-                Err(ProbeError::new(
-                    ErrorKind::Timeout,
-                    format!(
-                        "timed out: {} answered GET {route} but the body stalled (not finished within {})",
-                        target.authority(),
-                        humantime::format_duration(self.timeout)
-                    ),
-                ))
+            Err(_) if head_arrived.load(Ordering::Relaxed) => {
+                Err(body_stalled(target, route, self.timeout))
             }
             Err(_) => Err(timeout_error(target, &format!("GET {route}"), self.timeout)),
         }
+    }
+
+    /// Reads a 2xx response's body, refusing it as soon as it is known to
+    /// exceed `cap` (from `Content-Length`, or while it streams in).
+    async fn read_capped(
+        &self,
+        mut response: reqwest::Response,
+        target: &Target,
+        route: &str,
+        cap: usize,
+    ) -> Result<Vec<u8>, ProbeError> {
+        if response.content_length().is_some_and(|n| n > cap as u64) {
+            return Err(too_large(route, cap));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(|e| classify_reqwest(&e, target, route, self.timeout))?
+        {
+            if body.len() + chunk.len() > cap {
+                return Err(too_large(route, cap));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
     }
 
     /// Asks `/system_stats` with `Origin: origin` and returns the

@@ -155,63 +155,75 @@ pub fn parse_history(body: &[u8]) -> Result<Page, String> {
         serde_json::from_slice(body).map_err(|e| e.to_string())?;
     let mut jobs: Vec<Job> = raw
         .into_iter()
-        .filter_map(|(id, entry)| {
-            let status = entry.status?;
-            let mut start = None;
-            let mut end = None;
-            let mut error = None;
-            let mut interrupted = false;
-            for (kind, data) in status.messages {
-                match kind.as_str() {
-                    "execution_start" => start = ms(data.timestamp),
-                    "execution_success" => end = ms(data.timestamp),
-                    "execution_interrupted" => {
-                        interrupted = true;
-                        end = ms(data.timestamp);
-                    }
-                    "execution_error" => {
-                        end = ms(data.timestamp);
-                        error = Some(
-                            RawError {
-                                node_id: data.node_id,
-                                node_type: data.node_type,
-                                exception_type: data.exception_type,
-                                exception_message: data.exception_message,
-                            }
-                            .into_error(),
-                        );
-                    }
-                    _ => {}
-                }
-            }
-            let job_status = match (interrupted, status.status_str.as_deref()) {
-                (true, _) => JobStatus::Cancelled,
-                (false, Some("success")) => JobStatus::Completed,
-                (false, Some("error")) => JobStatus::Failed,
-                _ => return None,
-            };
-            Some(Job {
-                id: bounded(&id, FIELD_MAX),
-                status: job_status,
-                create_ms: entry
-                    .prompt
-                    .as_ref()
-                    .and_then(|p| p.get(3)?.get("create_time")?.as_u64()),
-                start_ms: start,
-                end_ms: end,
-                error: if job_status == JobStatus::Failed {
-                    error
-                } else {
-                    None
-                },
-            })
-        })
+        .filter_map(|(id, entry)| history_job(&id, entry))
         .collect();
     jobs.sort_by_key(|j| std::cmp::Reverse(j.end_ms.or(j.start_ms).unwrap_or(0)));
     Ok(Page {
         jobs,
         has_more: false,
     })
+}
+
+/// One `/history` entry as a job, or `None` while it has no final status
+/// (or one this parser does not know).
+fn history_job(id: &str, entry: RawHistoryEntry) -> Option<Job> {
+    let status = entry.status?;
+    let run = Run::from_messages(status.messages);
+    let job_status = match (run.interrupted, status.status_str.as_deref()) {
+        (true, _) => JobStatus::Cancelled,
+        (false, Some("success")) => JobStatus::Completed,
+        (false, Some("error")) => JobStatus::Failed,
+        _ => return None,
+    };
+    Some(Job {
+        id: bounded(id, FIELD_MAX),
+        status: job_status,
+        create_ms: entry
+            .prompt
+            .as_ref()
+            .and_then(|p| p.get(3)?.get("create_time")?.as_u64()),
+        start_ms: run.start,
+        end_ms: run.end,
+        error: run.error.filter(|_| job_status == JobStatus::Failed),
+    })
+}
+
+/// What a history entry's `execution_*` messages say about its run: the
+/// times, whether it was interrupted, and the error, in message order.
+#[derive(Default)]
+struct Run {
+    start: Option<u64>,
+    end: Option<u64>,
+    error: Option<JobError>,
+    interrupted: bool,
+}
+
+impl Run {
+    fn from_messages(messages: Vec<(String, RawMessage)>) -> Run {
+        let mut run = Run::default();
+        for (kind, data) in messages {
+            match kind.as_str() {
+                "execution_start" => run.start = ms(data.timestamp),
+                "execution_success" => run.end = ms(data.timestamp),
+                "execution_interrupted" => {
+                    run.interrupted = true;
+                    run.end = ms(data.timestamp);
+                }
+                "execution_error" => {
+                    run.end = ms(data.timestamp);
+                    let error = RawError {
+                        node_id: data.node_id,
+                        node_type: data.node_type,
+                        exception_type: data.exception_type,
+                        exception_message: data.exception_message,
+                    };
+                    run.error = Some(error.into_error());
+                }
+                _ => {}
+            }
+        }
+        run
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,14 @@
-//! The per-node rules of [`super::validate`]: inputs, links, values,
-//! combo options and dependency cycles.
+//! The per-node rules of [`super::validate`]: inputs, links, values and
+//! combo options.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
 use super::suggest::{suggest, suggest_options};
 use super::values::{compare, json_num, py_eq, show, show_str, to_float, to_int, truthy};
-use super::{MODEL_EXTENSIONS, MODEL_INPUTS, Problem, Workflow, node_key};
+use super::{MODEL_EXTENSIONS, MODEL_INPUTS, Problem, Workflow};
 
 pub(super) struct Checker<'a> {
     pub(super) workflow: &'a Workflow,
@@ -84,69 +84,55 @@ impl Checker<'_> {
     }
 
     fn link(&mut self, id: &str, class: &str, name: &str, spec: &Value, value: &Value) {
-        let mut report = |msg: String| {
+        let Value::Array(parts) = value else { return };
+        let problem = match link_ends(name, parts, value) {
+            Err(msg) => Some(msg),
+            Ok((src_id, slot)) => self.link_problem(name, spec, src_id, slot),
+        };
+        if let Some(msg) = problem {
             let p = Problem::new(id, class, Some(name), msg).with_value(value);
             self.problems.push(p);
-        };
-        let Value::Array(parts) = value else { return };
-        let [src, slot] = parts.as_slice() else {
-            return report(format!(
-                "{name} is {}, which is not a link; a link is [node id, output index]",
-                show(value)
-            ));
-        };
-        let src_id = match src {
-            Value::String(s) => s.as_str(),
-            // ComfyUI looks the id up as a string key, so 4 does not find "4".
-            Value::Number(n) => {
-                return report(format!(
-                    "{name} links to node {n} written as a number; node ids are strings, as in [\"{n}\", {slot}]"
-                ));
-            }
-            other => {
-                return report(format!(
-                    "{name} links to {}, which is not a node id",
-                    show(other)
-                ));
-            }
-        };
+        }
+    }
+
+    /// What is wrong with input `name` (typed by `spec`) linking to output
+    /// `slot` of node `src_id`: a node not in the workflow, an output it
+    /// does not have, or one of another type. `None` when it fits, or when
+    /// the other end's class is unknown (reported on that node).
+    fn link_problem(&self, name: &str, spec: &Value, src_id: &str, slot: &Value) -> Option<String> {
         let Some(src_node) = self.workflow.nodes.get(src_id) else {
-            return report(format!(
+            return Some(format!(
                 "{name} links to node {src_id}, which is not in the workflow"
             ));
         };
         let Some(slot) = slot.as_u64() else {
-            return report(format!(
+            return Some(format!(
                 "{name} links to output {} of node {src_id}, which is not an output index",
                 show(slot)
             ));
         };
-        // An unknown or missing class on the other end is reported there.
-        let Some(src_class) = src_node.get("class_type").and_then(Value::as_str) else {
-            return;
-        };
+        let src_class = src_node.get("class_type").and_then(Value::as_str)?;
         let outputs = self
             .object_info
             .get(src_class)
             .and_then(|i| i.get("output"))
-            .and_then(Value::as_array);
-        let Some(outputs) = outputs else { return };
+            .and_then(Value::as_array)?;
         let Some(received) = usize::try_from(slot).ok().and_then(|s| outputs.get(s)) else {
-            return report(format!(
+            return Some(format!(
                 "{name} links to output {slot} of node {src_id} ({src_class}), which has {} output(s)",
                 outputs.len()
             ));
         };
         let expected = Spec::of(spec).and_then(|s| s.kind.as_str());
         // Combo inputs and list-typed outputs have no type name to compare.
-        if let (Some(received), Some(expected)) = (received.as_str(), expected)
-            && expected != "COMBO"
-            && !types_match(received, expected)
-        {
-            report(format!(
+        let (Some(received), Some(expected)) = (received.as_str(), expected) else {
+            return None;
+        };
+        (expected != "COMBO" && !types_match(received, expected)).then(|| {
+            format!(
                 "{name} takes {expected} but is linked to output {slot} of node {src_id} ({src_class}), which gives {received}"
-            ));
-        }
+            )
+        })
     }
 
     fn value(&mut self, id: &str, class: &str, name: &str, spec: &Value, raw: &Value) {
@@ -219,74 +205,6 @@ impl Checker<'_> {
         p.did_you_mean = suggest_options(&bad, options);
         self.problems.push(p);
     }
-
-    /// Reports every node on a dependency cycle, as ComfyUI does.
-    pub(super) fn cycles(&mut self) {
-        let nodes = &self.workflow.nodes;
-        let mut deps: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        let mut users: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for (id, node) in nodes {
-            deps.entry(id).or_default();
-            users.entry(id).or_default();
-            let inputs = node.get("inputs").and_then(Value::as_object);
-            for value in inputs.into_iter().flat_map(Map::values) {
-                if let Some(dep) = link_target(value)
-                    && let Some((dep, _)) = nodes.get_key_value(dep)
-                {
-                    deps.entry(id).or_default().insert(dep);
-                    users.entry(dep).or_default().insert(id);
-                }
-            }
-        }
-        // Peel off nodes that depend on nothing left or that nothing left
-        // depends on: they cannot be on a cycle. What remains is small.
-        let mut left: BTreeSet<&str> = deps.keys().copied().collect();
-        let mut queue: VecDeque<&str> = left
-            .iter()
-            .copied()
-            .filter(|n| deps[n].is_empty() || users[n].is_empty())
-            .collect();
-        while let Some(n) = queue.pop_front() {
-            if !left.remove(n) {
-                continue;
-            }
-            for m in deps[n].iter().chain(&users[n]) {
-                let stuck = |set: &BTreeSet<&str>| set.iter().all(|x| !left.contains(x));
-                if left.contains(m) && (stuck(&deps[m]) || stuck(&users[m])) {
-                    queue.push_back(m);
-                }
-            }
-        }
-        let reach = |from: &str| {
-            let mut seen = BTreeSet::new();
-            let mut todo: Vec<&str> = deps[from].iter().copied().collect();
-            while let Some(n) = todo.pop() {
-                if left.contains(n) && seen.insert(n) {
-                    todo.extend(deps[n].iter().copied());
-                }
-            }
-            seen
-        };
-        let reaches: BTreeMap<&str, BTreeSet<&str>> = left.iter().map(|&n| (n, reach(n))).collect();
-        for (&n, from_n) in &reaches {
-            if !from_n.contains(n) {
-                continue;
-            }
-            let mut with: Vec<&str> = from_n
-                .iter()
-                .copied()
-                .filter(|&m| m != n && reaches[m].contains(n))
-                .collect();
-            with.sort_by(|a, b| node_key(a).cmp(&node_key(b)));
-            let msg = if with.is_empty() {
-                "links to itself, a dependency cycle".to_owned()
-            } else {
-                format!("is in a dependency cycle with node(s) {}", with.join(", "))
-            };
-            let class = self.workflow.class_type(n).unwrap_or_default();
-            self.problems.push(Problem::new(n, class, None, msg));
-        }
-    }
 }
 
 /// ComfyUI runs int()/float() on INT/FLOAT values first, then checks min
@@ -328,11 +246,30 @@ fn number_problem(name: &str, spec: &Spec, value: &Value) -> Option<String> {
     None
 }
 
-/// The node id a value links to, if it is a well-formed link.
-pub(super) fn link_target(value: &Value) -> Option<&str> {
-    match value.as_array()?.as_slice() {
-        [Value::String(id), slot] if slot.is_u64() => Some(id),
-        _ => None,
+/// A link's two ends as written, `[node id, output index]`, or why it is
+/// not one. Only the id's type is checked here: whether the slot is an
+/// index is asked after whether the node exists (see `link_problem`).
+fn link_ends<'v>(
+    name: &str,
+    parts: &'v [Value],
+    value: &Value,
+) -> Result<(&'v str, &'v Value), String> {
+    let [src, slot] = parts else {
+        return Err(format!(
+            "{name} is {}, which is not a link; a link is [node id, output index]",
+            show(value)
+        ));
+    };
+    match src {
+        Value::String(s) => Ok((s.as_str(), slot)),
+        // ComfyUI looks the id up as a string key, so 4 does not find "4".
+        Value::Number(n) => Err(format!(
+            "{name} links to node {n} written as a number; node ids are strings, as in [\"{n}\", {slot}]"
+        )),
+        other => Err(format!(
+            "{name} links to {}, which is not a node id",
+            show(other)
+        )),
     }
 }
 

@@ -7,6 +7,7 @@
 //! problem it finds, so one run lists everything to fix.
 
 mod check;
+mod cycles;
 mod suggest;
 #[cfg(test)]
 mod tests;
