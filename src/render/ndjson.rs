@@ -253,7 +253,6 @@ pub fn line(envelope: &Envelope) -> Option<Line<'_>> {
             error: job.error.as_ref(),
         }),
         Event::Summary(summary) => Body::Summary(summary),
-        Event::Attempt { .. } | Event::Retry { .. } => return None,
     };
     Some(Line::new(&envelope.url, ts(envelope.at), body))
 }

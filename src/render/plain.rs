@@ -119,7 +119,6 @@ impl Renderer for Plain {
                     self.line(envelope, &text)?;
                 }
             }
-            Event::Attempt { .. } | Event::Retry { .. } => {}
         }
         Ok(())
     }
