@@ -123,7 +123,7 @@ fn connect_all_reports_in_the_watch_vocabulary() {
     let states = |url: &str| -> Vec<State> {
         events
             .iter()
-            .filter(|e| &*e.url == url)
+            .filter(|e| *e.url == *url)
             .filter_map(|e| match e.event {
                 Event::State { state, .. } => Some(state),
                 _ => None,
@@ -137,11 +137,11 @@ fn connect_all_reports_in_the_watch_vocabulary() {
     assert!(
         events
             .iter()
-            .any(|e| &*e.url == good && e.event == Event::Queue { queue_remaining: 2 })
+            .any(|e| *e.url == *good && e.event == Event::Queue { queue_remaining: 2 })
     );
     let retries: Vec<u32> = events
         .iter()
-        .filter(|e| &*e.url == bad)
+        .filter(|e| *e.url == *bad)
         .filter_map(|e| match &e.event {
             Event::Reconnecting { attempt, error, .. } => {
                 assert_eq!(error.as_ref().unwrap().kind, ErrorKind::ConnectionRefused);

@@ -270,8 +270,7 @@ fn watch_count_on_a_stalled_server_exits_3() {
     let last_state = text
         .lines()
         .map(parse_line)
-        .filter(|e| e["event"] == "state")
-        .last()
+        .rfind(|e| e["event"] == "state")
         .unwrap_or_else(|| panic!("no state event: {text}"));
     assert_eq!(last_state["state"], "stalled", "{text}");
     assert_eq!(out.status.code(), Some(3), "{text}");
