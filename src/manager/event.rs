@@ -244,6 +244,13 @@ pub enum Event {
     },
     /// A job finished (reported once per job id).
     Job(Job),
+    /// No URL was given, and discovery found ComfyUI at this envelope's URL:
+    /// events carry it from now on, and `from`, the address reported until
+    /// now, is no longer watched (consumers keyed by URL move or drop it).
+    Moved {
+        /// The address reported before.
+        from: Arc<str>,
+    },
     /// The final tally; always the last event.
     Summary(Summary),
 }

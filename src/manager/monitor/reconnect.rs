@@ -116,8 +116,9 @@ impl Monitor {
             };
         self.candidates.clear();
         if target != self.target {
-            self.url = Arc::from(target.to_string());
+            let from = std::mem::replace(&mut self.url, Arc::from(target.to_string()));
             self.target = target;
+            self.emit(Event::Moved { from }).await;
         }
         *discovered = Some(format!("no --url given; found ComfyUI at {}; ", self.url));
         true
