@@ -62,13 +62,14 @@ impl From<&Status> for Exit {
     }
 }
 
-/// `watch --count` and `reconnect`: only a full session is ready, and
-/// `degraded` (HTTP answers, the WebSocket does not) is reachable. A
-/// `stalled` server counts as down here: its one job blocks the queue, so
-/// it can take no work.
+/// `watch --count` and `reconnect`: only a full session is ready.
+/// `degraded` (HTTP answers, the WebSocket does not) and `stalled` (a job
+/// has run past `--max-job-time`) are reachable but not ready, as `health
+/// --max-job-time` judges the same stalled server.
 impl From<State> for Exit {
     fn from(state: State) -> Exit {
-        Exit::judge(state == State::Degraded, state == State::Connected)
+        let reachable = matches!(state, State::Degraded | State::Stalled);
+        Exit::judge(reachable, state == State::Connected)
     }
 }
 
@@ -139,7 +140,8 @@ mod tests {
         use crate::manager::{ErrorKind, ProbeError};
         assert_eq!(Exit::from(State::Connected), Exit::Ok);
         assert_eq!(Exit::from(State::Degraded), Exit::NotReady);
-        for down in [State::Stalled, State::Disconnected, State::Failed] {
+        assert_eq!(Exit::from(State::Stalled), Exit::NotReady);
+        for down in [State::Disconnected, State::Failed] {
             assert_eq!(Exit::from(down), Exit::Unavailable);
         }
         let refused = ProbeError::new(ErrorKind::ConnectionRefused, "refused");

@@ -3,11 +3,12 @@
 //!
 //! Data flows one way: [`config`] (the command line → a validated
 //! [`config::Plan`]) → [`manager`] → events → [`render`] → exit code.
-//! Embedders use the manager alone, with its own settings types:
-//! [`manager::ConnectionManager`] (one-shot connect with retries) and
-//! [`manager::Fleet`] / [`manager::Monitor`] (watching), configured by
-//! [`manager::ClientSettings`], [`manager::ConnectPolicy`] and
-//! [`manager::WatchSettings`].
+//! Embedders use the manager alone, with its own settings types. There is
+//! one connection engine, [`manager::Monitor`]: [`manager::Fleet`] runs it
+//! as a watch (configured by [`manager::WatchSettings`]) and
+//! [`manager::connect_all`] as a one-shot connect (a
+//! [`manager::ConnectPolicy`]); both report [`manager::Envelope`]s and take
+//! [`manager::ClientSettings`].
 
 pub mod cli;
 pub(crate) mod commands;

@@ -5,7 +5,7 @@ use tokio::sync::mpsc;
 
 use crate::config::ConnectPlan;
 use crate::error::{Error, Exit};
-use crate::manager::{ConnectionManager, Event, Status};
+use crate::manager::{Envelope, Event, State, Status, connect_all};
 use crate::render::safe::term_safe;
 use crate::render::{
     Output, human,
@@ -22,48 +22,36 @@ pub async fn run(plan: &ConnectPlan, out: &Output) -> Result<Exit, Error> {
     let multi = targets.len() > 1;
 
     let spinner = Spinner::start(out, "connecting");
-    let results = futures_util::future::join_all(targets.into_iter().map(|target| {
-        let spinner = &spinner;
-        async move {
-            let url = target.to_string();
-            let (tx, mut rx) = mpsc::channel(64);
-            let mut manager = ConnectionManager::new(&common.client, plan.policy, target, Some(tx));
-            let render = async {
-                while let Some(event) = rx.recv().await {
-                    if let Some(message) = progress_message(&url, &event) {
-                        spinner.set(message);
-                    }
-                }
-            };
-            let ((status, attempts), ()) = tokio::join!(
-                async {
-                    let result = manager.connect().await;
-                    drop(manager);
-                    result
-                },
-                render
-            );
-            (status, attempts)
+    let total = plan.policy.retries.saturating_add(1);
+    let (tx, mut rx) = mpsc::channel(64);
+    let render = async {
+        while let Some(envelope) = rx.recv().await {
+            if let Some(message) = progress_message(&envelope, total) {
+                spinner.set(message);
+            }
         }
-    }))
-    .await;
+    };
+    let (results, ()) = tokio::join!(
+        connect_all(targets, &common.client, plan.policy, tx),
+        render
+    );
     drop(spinner);
 
     if out.json {
         let reports: Vec<Report> = results
             .iter()
-            .map(|(status, attempts)| Report::new(status, fallback, Some(*attempts)))
+            .map(|c| Report::new(&c.status, fallback, Some(c.attempts)))
             .collect();
         // An array whenever the command line named a list, as for health.
         out.println(&one_or_array(&reports, multi || common.json_array))?;
     } else {
-        for (status, attempts) in &results {
-            out.println(&outcome_line(status, *attempts, out))?;
+        for c in &results {
+            out.println(&outcome_line(&c.status, c.attempts, out))?;
         }
     }
     let exits: Vec<Exit> = results
         .iter()
-        .map(|(status, _)| exit_for(status, out, fallback))
+        .map(|c| exit_for(&c.status, out, fallback))
         .collect();
     Ok(super::combine(&exits, common.any))
 }
@@ -105,25 +93,28 @@ fn success_line(status: &Status, attempts: u32, out: &Output) -> String {
     )
 }
 
-fn progress_message(url: &str, event: &Event) -> Option<String> {
-    Some(match event {
-        Event::Attempt { attempt, of } => {
-            format!("connecting to {url} · attempt {attempt} of {of}")
+/// The spinner's line for one event of `total` attempts.
+fn progress_message(envelope: &Envelope, total: u32) -> Option<String> {
+    Some(match &envelope.event {
+        Event::State {
+            state: State::Connecting,
+            ..
+        } => {
+            format!("connecting to {} · attempt 1 of {total}", envelope.url)
         }
-        Event::Retry {
+        Event::Reconnecting {
             attempt,
-            of,
             error,
-            delay,
+            next_delay,
         } => {
             let why = error
                 .as_ref()
                 .map(|e| e.message.as_str())
                 .unwrap_or("failed");
             format!(
-                "attempt {attempt} of {of} failed: {} · retrying in {:.1}s",
+                "attempt {attempt} of {total} failed: {} · retrying in {:.1}s",
                 term_safe(why),
-                delay.as_secs_f64()
+                next_delay.as_secs_f64()
             )
         }
         _ => return None,

@@ -190,24 +190,6 @@ pub struct Envelope {
 /// Progress reported by the manager.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
-    /// Attempt `attempt` of `of` is starting.
-    Attempt {
-        /// 1-based.
-        attempt: u32,
-        /// Attempts in all.
-        of: u32,
-    },
-    /// Attempt `attempt` failed; the next starts after `delay`.
-    Retry {
-        /// The attempt that failed.
-        attempt: u32,
-        /// Attempts in all.
-        of: u32,
-        /// Why it failed.
-        error: Option<ProbeError>,
-        /// Wait before the next attempt.
-        delay: Duration,
-    },
     /// The connection state changed.
     State {
         /// The new state.
@@ -250,9 +232,10 @@ pub enum Event {
         /// One line.
         message: String,
     },
-    /// A reconnection attempt failed; the next starts after `next_delay`.
+    /// An attempt failed; the next starts after `next_delay` (`watch` and
+    /// `reconnect` while the server is down, `connect` between its tries).
     Reconnecting {
-        /// 1-based, counted within this outage.
+        /// 1-based, counted within this outage (`connect`: within the run).
         attempt: u32,
         /// Why the attempt failed.
         error: Option<ProbeError>,
@@ -261,6 +244,13 @@ pub enum Event {
     },
     /// A job finished (reported once per job id).
     Job(Job),
+    /// No URL was given, and discovery found ComfyUI at this envelope's URL:
+    /// events carry it from now on, and `from`, the address reported until
+    /// now, is no longer watched (consumers keyed by URL move or drop it).
+    Moved {
+        /// The address reported before.
+        from: Arc<str>,
+    },
     /// The final tally; always the last event.
     Summary(Summary),
 }

@@ -8,7 +8,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-use super::{ClientSettings, Envelope, HttpClient, Monitor, Stop, Summary, Target, WatchSettings};
+use super::{
+    Backoff, ClientSettings, ConnectPolicy, Connected, Envelope, FallbackMode, HttpClient, Monitor,
+    Stop, Summary, Target, WatchSettings,
+};
 
 /// Per server, how much the fleet's first attempts are spread out.
 const FLEET_START_SPREAD: Duration = Duration::from_millis(2);
@@ -71,4 +74,41 @@ impl Fleet {
             monitors,
         }
     }
+}
+
+/// `connect` on every target at once: each a [`Monitor`] running the
+/// one-shot `policy` over the same session code as a watch, sharing one
+/// HTTP client. Events go to `events`; results come in target order.
+pub async fn connect_all(
+    targets: Vec<Target>,
+    client: &ClientSettings,
+    policy: ConnectPolicy,
+    events: mpsc::Sender<Envelope>,
+) -> Vec<Connected> {
+    let http = HttpClient::new(client);
+    // Only the timeout applies to a one-shot run: it neither polls nor
+    // reconnects (the policy decides the retries).
+    let settings = WatchSettings {
+        interval: client.timeout,
+        timeout: client.timeout,
+        fail_after: 1,
+        recover_after: 1,
+        reconnect: Backoff::connect(policy.backoff),
+        max_attempts: Some(policy.retries.saturating_add(1)),
+        deadline: None,
+        // Warned of only on `disconnected`, which a one-shot run never reaches.
+        fallback: FallbackMode::Placeholder,
+        max_job_time: None,
+    };
+    let runs = targets.into_iter().map(|target| {
+        let monitor = Monitor::new(
+            target,
+            http.clone(),
+            client.headers.clone(),
+            settings.clone(),
+            events.clone(),
+        );
+        monitor.connect(policy)
+    });
+    futures_util::future::join_all(runs).await
 }

@@ -65,6 +65,8 @@ pub enum Body<'a> {
     Reconnect(ReconnectLine<'a>),
     /// `job`.
     Job(JobLine<'a>),
+    /// `moved`: discovery found the server elsewhere.
+    Moved(MovedLine<'a>),
     /// `summary`: the final tally's fields as they are.
     Summary(&'a Summary),
 }
@@ -78,6 +80,7 @@ impl Body<'_> {
             Body::Progress(_) => "progress",
             Body::Warning(_) => "warning",
             Body::Reconnect(_) => "reconnect",
+            Body::Moved(_) => "moved",
             Body::Job(_) => "job",
             Body::Summary(_) => "summary",
         }
@@ -201,9 +204,16 @@ pub struct JobLine<'a> {
     pub error: Option<&'a JobError>,
 }
 
-/// The line for one event, or None for events that are not part of the
-/// stream (connect's attempt events).
-pub fn line(envelope: &Envelope) -> Option<Line<'_>> {
+/// `moved`: no URL was given and discovery found ComfyUI at `url`; `from`
+/// is the address the lines carried until now.
+#[derive(Debug, Serialize)]
+pub struct MovedLine<'a> {
+    /// The address reported before.
+    pub from: &'a str,
+}
+
+/// The line for one event.
+pub fn line(envelope: &Envelope) -> Line<'_> {
     let body = match &envelope.event {
         Event::State {
             state,
@@ -252,20 +262,18 @@ pub fn line(envelope: &Envelope) -> Option<Line<'_>> {
             duration_ms: job.duration_ms(),
             error: job.error.as_ref(),
         }),
+        Event::Moved { from } => Body::Moved(MovedLine { from }),
         Event::Summary(summary) => Body::Summary(summary),
-        Event::Attempt { .. } | Event::Retry { .. } => return None,
     };
-    Some(Line::new(&envelope.url, ts(envelope.at), body))
+    Line::new(&envelope.url, ts(envelope.at), body)
 }
 
 impl Renderer for Ndjson {
     fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
-        if let Some(line) = line(envelope) {
-            let mut out = std::io::stdout().lock();
-            serde_json::to_writer(&mut out, &line)?;
-            writeln!(out)?;
-            out.flush()?;
-        }
+        let mut out = std::io::stdout().lock();
+        serde_json::to_writer(&mut out, &line(envelope))?;
+        writeln!(out)?;
+        out.flush()?;
         // Warnings also go to stderr, as in every other output mode.
         if let Event::Warning { message, .. } = &envelope.event {
             super::Output::PLAIN.warn(&super::safe::term_safe(message));
@@ -287,7 +295,7 @@ mod tests {
             at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             event,
         };
-        serde_json::to_string(&line(&envelope).expect("a stream event")).unwrap()
+        serde_json::to_string(&line(&envelope)).unwrap()
     }
 
     #[test]

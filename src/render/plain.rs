@@ -114,12 +114,13 @@ impl Renderer for Plain {
                 }
             }
             Event::Summary(s) => self.line(envelope, &summary_text(s))?,
+            // The `connected` line that follows says where it was found.
+            Event::Moved { .. } => {}
             Event::Job(job) => {
                 if let Some(text) = super::jobs::job_line(job) {
                     self.line(envelope, &text)?;
                 }
             }
-            Event::Attempt { .. } | Event::Retry { .. } => {}
         }
         Ok(())
     }

@@ -275,7 +275,7 @@ mod tests {
         let envelope = state(State::Connected);
         let alert = gate.feed(&envelope).unwrap();
         let posted = serde_json::to_string(&alert.line()).unwrap();
-        let printed = serde_json::to_string(&crate::render::ndjson::line(&envelope).unwrap());
+        let printed = serde_json::to_string(&crate::render::ndjson::line(&envelope));
         assert_eq!(posted, printed.unwrap());
         assert!(posted.starts_with(r#"{"event":"state","ts":""#), "{posted}");
     }

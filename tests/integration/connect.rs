@@ -74,3 +74,93 @@ fn connect_gives_up_after_the_retries_with_backoff() {
     let took = started.elapsed();
     assert!(took >= Duration::from_millis(2400), "took {took:?}");
 }
+
+/// The library's one-shot connect runs the monitor's session code: the same
+/// event vocabulary as a watch (`state`, `status`, `reconnecting`, `queue`)
+/// on the same `Envelope` channel, and a polite close once it worked.
+#[test]
+fn connect_all_reports_in_the_watch_vocabulary() {
+    use comfyctl::manager::{ClientSettings, ConnectPolicy, ErrorKind, Event, State, Target};
+    let mock = MockServer::start(&["--queue", "2"]);
+    let refused = RefusedPort::new();
+    let targets = vec![
+        Target::parse(&mock.url()).unwrap(),
+        Target::parse(&refused.addr()).unwrap(),
+    ];
+    let policy = ConnectPolicy {
+        retries: 1,
+        backoff: 1.0,
+    };
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (results, events) = rt.block_on(async {
+        let (tx, mut rx) = tokio::sync::mpsc::channel(64);
+        let collect = async {
+            let mut seen = Vec::new();
+            while let Some(envelope) = rx.recv().await {
+                seen.push(envelope);
+            }
+            seen
+        };
+        let client = ClientSettings::default();
+        tokio::join!(
+            comfyctl::manager::connect_all(targets, &client, policy, tx),
+            collect
+        )
+    });
+    // Results in target order: the mock at once, the refused port after
+    // its retry.
+    assert!(results[0].status.available, "{:?}", results[0].status);
+    assert_eq!(results[0].status.queue_remaining, Some(2));
+    assert_eq!(results[0].attempts, 1);
+    assert!(!results[1].status.available);
+    assert_eq!(results[1].attempts, 2);
+    let error = results[1].status.error.as_ref().unwrap();
+    assert_eq!(error.kind, ErrorKind::ConnectionRefused);
+
+    let states = |url: &str| -> Vec<State> {
+        events
+            .iter()
+            .filter(|e| *e.url == *url)
+            .filter_map(|e| match e.event {
+                Event::State { state, .. } => Some(state),
+                _ => None,
+            })
+            .collect()
+    };
+    let good = results[0].status.url.clone();
+    let bad = results[1].status.url.clone();
+    assert_eq!(states(&good), [State::Connecting, State::Connected]);
+    assert_eq!(states(&bad), [State::Connecting, State::Failed]);
+    assert!(
+        events
+            .iter()
+            .any(|e| *e.url == *good && e.event == Event::Queue { queue_remaining: 2 })
+    );
+    let retries: Vec<u32> = events
+        .iter()
+        .filter(|e| *e.url == *bad)
+        .filter_map(|e| match &e.event {
+            Event::Reconnecting { attempt, error, .. } => {
+                assert_eq!(error.as_ref().unwrap().kind, ErrorKind::ConnectionRefused);
+                Some(*attempt)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        retries,
+        [1],
+        "one retry announced, none after the last attempt"
+    );
+    // The session was closed with a close frame, not dropped.
+    assert!(
+        crate::support::poll_until(Duration::from_secs(10), || mock
+            .stderr()
+            .contains("ended: peer closed")),
+        "{}",
+        mock.stderr()
+    );
+}

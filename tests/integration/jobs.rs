@@ -247,6 +247,35 @@ fn stalled_after_max_job_time_and_clears_when_the_job_finishes() {
     let _ = std::fs::remove_dir_all(dir);
 }
 
+/// A stalled server is reachable but not ready: `watch --count` ends 3,
+/// as `health --max-job-time` does for the same server.
+#[test]
+fn watch_count_on_a_stalled_server_exits_3() {
+    let mock = MockServer::start(&[]);
+    post_job(&mock, "completed", 30_000, 1);
+    let out = comfyctl()
+        .args(["watch", "--json", "--url", &mock.url()])
+        .args([
+            "--interval",
+            "100ms",
+            "--max-job-time",
+            "300ms",
+            "--count",
+            "12",
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let last_state = text
+        .lines()
+        .map(parse_line)
+        .rfind(|e| e["event"] == "state")
+        .unwrap_or_else(|| panic!("no state event: {text}"));
+    assert_eq!(last_state["state"], "stalled", "{text}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
+}
+
 #[test]
 fn no_stall_without_max_job_time() {
     let mock = MockServer::start(&[]);

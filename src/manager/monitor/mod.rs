@@ -3,9 +3,11 @@
 //! reconnection. It reports [`Envelope`]s and never prints.
 //!
 //! Split along its seams: `reconnect` (attempts until a session works),
+//! `connect` (the one-shot policy `connect` runs over the same attempt),
 //! `session` (holding one: messages, pings, polls, jobs) and `stats` (the
 //! time accounting behind the summary).
 
+mod connect;
 mod reconnect;
 mod session;
 mod stats;
@@ -28,6 +30,7 @@ use super::parse::{self, WsMessage};
 use super::status::{ProbeError, Status};
 use super::ws::{self, WsStream};
 use super::{Backoff, HttpClient, Target, http};
+pub use connect::Connected;
 use session::SessionEnd;
 use stats::Stats;
 

@@ -15,21 +15,7 @@ impl Monitor {
         let outage_start = Instant::now();
         loop {
             if self.state == Some(State::Disconnected) {
-                self.set_state(State::Reconnecting, "trying to get the session back".into())
-                    .await;
-                // A server that is gone (its port refuses) is not one that
-                // keeps dropping sessions: it gets the fast schedule.
-                if quick_drops > 0
-                    && !super::super::port::refuses(&self.target, self.settings.timeout).await
-                {
-                    // The server is up but keeps dropping the session: back
-                    // off towards one try per interval, not per max-delay.
-                    let backoff = Backoff {
-                        cap: self.settings.interval,
-                        ..self.settings.reconnect
-                    };
-                    tokio::time::sleep(backoff.delay(quick_drops)).await;
-                }
+                self.begin_outage(quick_drops).await;
             }
             attempt += 1;
             // Every candidate refused (or there was no discovery): only then
@@ -39,20 +25,7 @@ impl Monitor {
                 Ok(stream) => return Some(stream),
                 Err(error) => error,
             };
-            let gave_up = self.settings.max_attempts.is_some_and(|max| attempt >= max)
-                || self
-                    .settings
-                    .deadline
-                    .is_some_and(|d| outage_start.elapsed() >= d);
-            if gave_up && self.state != Some(State::Degraded) {
-                let why = error
-                    .as_ref()
-                    .map_or("unknown error", |e| e.message.as_str());
-                self.set_state(
-                    State::Failed,
-                    format!("reconnection failed after {attempt} attempts: {why}"),
-                )
-                .await;
+            if self.give_up(attempt, outage_start, error.as_ref()).await {
                 return None;
             }
             // Only a refused connection is retried fast: it costs the server
@@ -83,6 +56,52 @@ impl Monitor {
         }
     }
 
+    /// A session was lost: say so (`reconnecting`), and if sessions keep
+    /// dropping right after they open at a server that is still there,
+    /// pause first so that does not become a tight reconnect loop.
+    async fn begin_outage(&mut self, quick_drops: u32) {
+        self.set_state(State::Reconnecting, "trying to get the session back".into())
+            .await;
+        // A server that is gone (its port refuses) is not one that keeps
+        // dropping sessions: it gets the fast schedule.
+        if quick_drops > 0
+            && !super::super::port::refuses(&self.target, self.settings.timeout).await
+        {
+            // Back off towards one try per interval, not per max-delay.
+            let backoff = Backoff {
+                cap: self.settings.interval,
+                ..self.settings.reconnect
+            };
+            tokio::time::sleep(backoff.delay(quick_drops)).await;
+        }
+    }
+
+    /// Whether `--max-attempts` or `--deadline` ends this outage; if so the
+    /// state becomes `failed`, with the last error. A `degraded` server
+    /// answers, so it is never given up on.
+    async fn give_up(
+        &mut self,
+        attempt: u32,
+        outage_start: Instant,
+        error: Option<&ProbeError>,
+    ) -> bool {
+        let over = self.settings.max_attempts.is_some_and(|max| attempt >= max)
+            || self
+                .settings
+                .deadline
+                .is_some_and(|d| outage_start.elapsed() >= d);
+        if !over || self.state == Some(State::Degraded) {
+            return false;
+        }
+        let why = error.map_or("unknown error", |e| e.message.as_str());
+        self.set_state(
+            State::Failed,
+            format!("reconnection failed after {attempt} attempts: {why}"),
+        )
+        .await;
+        true
+    }
+
     /// No URL given: one round over the candidates; a server found becomes
     /// the target (and `discovered` the note for the next state). Returns
     /// whether every candidate refused (or there were none).
@@ -97,8 +116,9 @@ impl Monitor {
             };
         self.candidates.clear();
         if target != self.target {
-            self.url = Arc::from(target.to_string());
+            let from = std::mem::replace(&mut self.url, Arc::from(target.to_string()));
             self.target = target;
+            self.emit(Event::Moved { from }).await;
         }
         *discovered = Some(format!("no --url given; found ComfyUI at {}; ", self.url));
         true
@@ -171,17 +191,16 @@ impl Monitor {
         }
     }
 
-    /// One attempt. On failure, says whether HTTP answered.
+    /// One watch attempt: [`Monitor::open_session`], reporting the HTTP
+    /// poll (while down, once per interval, not once per much more frequent
+    /// attempt). On failure, says whether HTTP answered.
     async fn try_session(&mut self) -> Result<(WsStream, u64), (bool, ProbeError)> {
-        let deadline = Instant::now() + self.settings.timeout;
-        // Boxed: these futures are large (the WebSocket handshake ~11 KB) and
-        // live only during an attempt; a fleet of monitors should not carry
-        // that space while idle.
-        let (status, queue) = Box::pin(self.http.probe(&self.target)).await;
+        let Opening {
+            status,
+            queue,
+            session,
+        } = self.open_session().await;
         let http_ok = status.available;
-        let http_error = status.error.clone();
-        // While down, report the failed poll once per interval, not once
-        // per (much more frequent) attempt.
         if http_ok
             || self
                 .last_status
@@ -189,27 +208,56 @@ impl Monitor {
         {
             self.emit_status(status, queue).await;
         }
-        if !http_ok {
-            return Err((false, http_error.unwrap_or_else(unknown_error)));
+        session.map_err(|e| (http_ok, e))
+    }
+
+    /// One attempt at a session, the one both `watch` and `connect` make:
+    /// the HTTP probe, then the WebSocket handshake and its first `status`,
+    /// within one timeout.
+    pub(super) async fn open_session(&mut self) -> Opening {
+        let deadline = Instant::now() + self.settings.timeout;
+        // Boxed: these futures are large (the WebSocket handshake ~11 KB) and
+        // live only during an attempt; a fleet of monitors should not carry
+        // that space while idle.
+        let (status, queue) = Box::pin(self.http.probe(&self.target)).await;
+        if !status.available {
+            let error = status.error.clone().unwrap_or_else(unknown_error);
+            return Opening {
+                status,
+                queue,
+                session: Err(error),
+            };
         }
         let left = deadline.saturating_duration_since(Instant::now());
         let left = left.max(Duration::from_millis(100));
-        match Box::pin(ws::open(
+        let session = Box::pin(ws::open(
             &self.target,
             &self.headers,
             &self.client_id,
             left,
             self.http.ws_connector(),
         ))
-        .await
-        {
-            Ok(opened) => {
-                // The first `status` message was a frame too.
-                self.activity
-                    .store(crate::manager::unix_ms(), Ordering::Relaxed);
-                Ok(opened)
-            }
-            Err(e) => Err((true, e)),
+        .await;
+        if session.is_ok() {
+            // The first `status` message was a frame too.
+            self.activity
+                .store(crate::manager::unix_ms(), Ordering::Relaxed);
+        }
+        Opening {
+            status,
+            queue,
+            session,
         }
     }
+}
+
+/// What one attempt found.
+pub(super) struct Opening {
+    /// The HTTP probe's result (`available` even when the WebSocket then failed).
+    pub(super) status: Status,
+    /// The queue the probe read, if any.
+    pub(super) queue: Option<parse::Queue>,
+    /// The open session and its first `status`'s `queue_remaining`, or why
+    /// there is none (the HTTP error when the probe failed).
+    pub(super) session: Result<(WsStream, u64), ProbeError>,
 }
