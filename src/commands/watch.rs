@@ -5,21 +5,24 @@
 
 use std::collections::HashMap;
 use std::pin::pin;
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::sync::mpsc;
+
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
-use crate::manager::{Event, FallbackMode, Fleet, State};
+use crate::manager::{Envelope, Event, FallbackMode, Fleet, State};
 use crate::render::{self, Output};
-use crate::sinks::alert::{self, Gate};
+use crate::sinks::alert::{self, Alert, Gate};
 use crate::sinks::metrics::{self, Metrics};
 
 /// Watches until Ctrl-C/SIGTERM (exit 0, after the summary), `--count`,
 /// `--until`, `--fallback abort` (exit 1 once down), or reconnection giving
 /// up (exit 1).
 pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
-    let (settings, sinks) = (&plan.settings, &plan.sinks);
+    let settings = &plan.settings;
     let resolved = super::resolve(&plan.common, out).await?;
     let count = resolved.targets.len();
 
@@ -38,27 +41,7 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
         .into_iter()
         .map(|(url, clock)| (url.to_string(), clock))
         .collect();
-
-    let metrics = match &sinks.metrics {
-        None => None,
-        Some(addr) => {
-            let metrics = Arc::new(Mutex::new(Metrics::new(activity)));
-            let bound = metrics::serve(addr, metrics.clone())
-                .await
-                .map_err(|e| Error::Config(vec![e]))?;
-            out.note(&format!("serving metrics on http://{bound}/metrics"));
-            Some(metrics)
-        }
-    };
-    let mut gate = Gate::new(settings.fail_after, settings.recover_after);
-    let hook = sinks
-        .on_change
-        .clone()
-        .map(|p| alert::spawn_program(p, sinks.hook_timeout, *out));
-    let webhook = sinks
-        .webhook
-        .clone()
-        .map(|u| alert::spawn_webhook(u, sinks.hook_timeout, *out));
+    let mut sinks = Sinks::start(plan, activity, out).await?;
 
     let mut renderer = render::for_stream(*out, settings.interval, count);
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
@@ -70,16 +53,7 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
             envelope = rx.recv() => {
                 let Some(envelope) = envelope else { break };
                 renderer.event(&envelope)?;
-                if let Some(m) = &metrics && let Ok(m) = m.lock() {
-                    m.apply(&envelope);
-                }
-                if let Some(alert) = gate.feed(&envelope) {
-                    for sink in [&hook, &webhook].into_iter().flatten() {
-                        // A full queue means the sink is far behind; drop
-                        // rather than stall monitoring.
-                        let _ = sink.try_send(alert.clone());
-                    }
-                }
+                sinks.feed(&envelope);
                 let verdict = rules.observe(&envelope.url, &envelope.event);
                 if let Some(v) = verdict && exit.is_none() {
                     exit = Some(v);
@@ -98,6 +72,68 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
         let _ = task.await;
     }
     Ok(exit.unwrap_or(Exit::Ok))
+}
+
+/// Where events go besides the screen: the metrics endpoint and the alert
+/// hooks behind their flap-damping gate.
+struct Sinks {
+    metrics: Option<Arc<Mutex<Metrics>>>,
+    gate: Gate,
+    hooks: Vec<mpsc::Sender<Alert>>,
+}
+
+impl Sinks {
+    /// Starts the metrics endpoint (saying where it listens) and the
+    /// `--on-change` / `--webhook` workers that `plan` asks for. `activity`
+    /// is each monitor's last-WebSocket-frame clock, for the metrics.
+    async fn start(
+        plan: &WatchPlan,
+        activity: HashMap<String, Arc<AtomicU64>>,
+        out: &Output,
+    ) -> Result<Sinks, Error> {
+        let (settings, sinks) = (&plan.settings, &plan.sinks);
+        let metrics = match &sinks.metrics {
+            None => None,
+            Some(addr) => {
+                let metrics = Arc::new(Mutex::new(Metrics::new(activity)));
+                let bound = metrics::serve(addr, metrics.clone())
+                    .await
+                    .map_err(|e| Error::Config(vec![e]))?;
+                out.note(&format!("serving metrics on http://{bound}/metrics"));
+                Some(metrics)
+            }
+        };
+        let hook = sinks
+            .on_change
+            .clone()
+            .map(|p| alert::spawn_program(p, sinks.hook_timeout, *out));
+        let webhook = sinks
+            .webhook
+            .clone()
+            .map(|u| alert::spawn_webhook(u, sinks.hook_timeout, *out));
+        Ok(Sinks {
+            metrics,
+            gate: Gate::new(settings.fail_after, settings.recover_after),
+            hooks: hook.into_iter().chain(webhook).collect(),
+        })
+    }
+
+    /// Counts the event in the metrics and passes any alert it confirms to
+    /// the hooks.
+    fn feed(&mut self, envelope: &Envelope) {
+        if let Some(m) = &self.metrics
+            && let Ok(m) = m.lock()
+        {
+            m.apply(envelope);
+        }
+        if let Some(alert) = self.gate.feed(envelope) {
+            for sink in &self.hooks {
+                // A full queue means the sink is far behind; drop rather
+                // than stall monitoring.
+                let _ = sink.try_send(alert.clone());
+            }
+        }
+    }
 }
 
 /// What the stop conditions need to know about each server.

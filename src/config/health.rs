@@ -45,44 +45,7 @@ pub(super) fn health_plan(
         .as_deref()
         .and_then(|i| problems.take(parse_bounded("--interval", i)))
         .unwrap_or(Duration::from_secs(1));
-    let mut checks = Checks::default();
-    for path in &args.workflow {
-        let shown = path.display().to_string();
-        if let Some(wf) =
-            problems.take(workflow::load(path).map_err(|e| format!("--workflow: {e}")))
-        {
-            checks.workflows.push((shown, wf));
-        }
-    }
-    checks.nodes = args.require_node.clone();
-    for spec in &args.require_model {
-        match spec.split_once('/') {
-            Some((folder, name)) if !folder.is_empty() && !name.is_empty() => {
-                checks.models.push((folder.to_string(), name.to_string()));
-            }
-            _ => problems.extend(vec![format!(
-                "--require-model: '{spec}' must be FOLDER/NAME, e.g. checkpoints/v1-5-pruned-emaonly.safetensors"
-            )]),
-        }
-    }
-    if let Some(origin) = &args.require_cors {
-        // An origin has no user:password; one that does is shown redacted.
-        let valid = url::Url::parse(origin).ok().is_some_and(|u| {
-            u.host_str().is_some()
-                && matches!(u.scheme(), "http" | "https")
-                && u.username().is_empty()
-                && u.password().is_none()
-        });
-        if valid {
-            checks.cors_origin = Some(origin.trim_end_matches('/').to_string());
-        } else {
-            problems.extend(vec![format!(
-                "--require-cors: '{}' is not an origin; use e.g. http://localhost:5173",
-                crate::manager::redact_str(origin)
-            )]);
-        }
-    }
-    checks.max_queue = args.max_queue;
+    let checks = readiness_checks(args, problems);
     let expect_down = args.expect == ExpectArg::Down;
     let max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
     let job_checks = args.max_failed.is_some() || max_job_time.is_some();
@@ -99,5 +62,92 @@ pub(super) fn health_plan(
         checks,
         max_failed: args.max_failed,
         max_job_time,
+    }
+}
+
+/// The readiness checks `--workflow`, `--require-*` and `--max-queue` ask
+/// for; each one that does not parse is a problem naming its flag.
+fn readiness_checks(args: &HealthArgs, problems: &mut Problems) -> Checks {
+    let mut checks = Checks::default();
+    for path in &args.workflow {
+        let shown = path.display().to_string();
+        if let Some(wf) =
+            problems.take(workflow::load(path).map_err(|e| format!("--workflow: {e}")))
+        {
+            checks.workflows.push((shown, wf));
+        }
+    }
+    checks.nodes = args.require_node.clone();
+    for spec in &args.require_model {
+        if let Some(model) = problems.take(model_spec(spec)) {
+            checks.models.push(model);
+        }
+    }
+    checks.cors_origin = args
+        .require_cors
+        .as_deref()
+        .and_then(|origin| problems.take(cors_origin(origin)));
+    checks.max_queue = args.max_queue;
+    checks
+}
+
+/// `--require-model FOLDER/NAME` as (folder, name).
+fn model_spec(spec: &str) -> Result<(String, String), String> {
+    match spec.split_once('/') {
+        Some((folder, name)) if !folder.is_empty() && !name.is_empty() => {
+            Ok((folder.to_string(), name.to_string()))
+        }
+        _ => Err(format!(
+            "--require-model: '{spec}' must be FOLDER/NAME, e.g. checkpoints/v1-5-pruned-emaonly.safetensors"
+        )),
+    }
+}
+
+/// `--require-cors ORIGIN`, without a trailing slash. An origin has no
+/// user:password; one that does is shown redacted.
+fn cors_origin(origin: &str) -> Result<String, String> {
+    let valid = url::Url::parse(origin).ok().is_some_and(|u| {
+        u.host_str().is_some()
+            && matches!(u.scheme(), "http" | "https")
+            && u.username().is_empty()
+            && u.password().is_none()
+    });
+    if valid {
+        Ok(origin.trim_end_matches('/').to_string())
+    } else {
+        Err(format!(
+            "--require-cors: '{}' is not an origin; use e.g. http://localhost:5173",
+            crate::manager::redact_str(origin)
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_is_a_folder_and_a_name_that_may_have_slashes() {
+        assert_eq!(
+            model_spec("loras/style/a.safetensors"),
+            Ok(("loras".into(), "style/a.safetensors".into()))
+        );
+        for bad in ["a.safetensors", "checkpoints/", "/a.safetensors"] {
+            let e = model_spec(bad).unwrap_err();
+            assert!(e.starts_with("--require-model: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn an_origin_is_http_with_a_host_and_no_credentials() {
+        assert_eq!(
+            cors_origin("http://localhost:5173/"),
+            Ok("http://localhost:5173".into())
+        );
+        assert!(cors_origin("ftp://example.com").is_err());
+        assert!(cors_origin("localhost:5173").is_err());
+        let e = cors_origin("https://user:hunter2@example.com").unwrap_err();
+        assert!(e.starts_with("--require-cors: "), "{e}");
+        assert!(!e.contains("hunter2") && !e.contains("user"), "{e}");
     }
 }

@@ -3,8 +3,6 @@
 
 use std::time::Duration;
 
-use tokio::time::Instant;
-
 use crate::config::HealthPlan;
 use crate::error::{Error, Exit};
 use crate::manager::jobs::{self, JobsReport};
@@ -16,23 +14,19 @@ use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner, style};
 
 mod report;
+mod wait;
 
 use report::{report, report_many};
-
-/// Poll period while connections are refused (when `--interval` is longer).
-const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
 
 /// The jobs part of a poll: the report, or why there is none.
 type JobsResult = Option<Result<JobsReport, String>>;
 
+/// What one poll found: the status, the readiness checks, the jobs.
+type Polled = (Status, Vec<CheckResult>, JobsResult);
+
 /// One poll: the health probe, then the readiness checks and one small page
 /// of jobs if it is up.
-async fn poll(
-    http: &HttpClient,
-    target: &Target,
-    checks: &Checks,
-    with_jobs: bool,
-) -> (Status, Vec<CheckResult>, JobsResult) {
+async fn poll(http: &HttpClient, target: &Target, checks: &Checks, with_jobs: bool) -> Polled {
     let (mut status, queue) = http.probe(target).await;
     let results = if status.available && !checks.is_empty() {
         readiness::run(http, target, checks, &mut status).await
@@ -130,13 +124,16 @@ pub async fn run(plan: &HealthPlan, out: &Output) -> Result<Exit, Error> {
     let http = HttpClient::new(&common.client);
     let multi = targets.len() > 1;
     let spinner = plan.wait.map(|_| Spinner::start(out, "waiting"));
+    let checker = Checker {
+        http: &http,
+        plan,
+        out,
+        spinner: spinner.as_ref(),
+        multi,
+    };
 
-    let outcomes = futures_util::future::join_all(
-        targets
-            .iter()
-            .map(|t| check(&http, t, &candidates, plan, out, spinner.as_ref(), multi)),
-    )
-    .await;
+    let outcomes =
+        futures_util::future::join_all(targets.iter().map(|t| checker.check(t, &candidates))).await;
     drop(spinner);
 
     // JSON is an array whenever the command line named a list (see
@@ -150,137 +147,39 @@ pub async fn run(plan: &HealthPlan, out: &Output) -> Result<Exit, Error> {
     Ok(super::combine(&exits, common.any))
 }
 
-/// Checks one server: once, or polling until ready or the deadline.
-async fn check(
-    http: &HttpClient,
-    target: &Target,
-    candidates: &[Target],
-    plan: &HealthPlan,
-    out: &Output,
-    spinner: Option<&Spinner>,
+/// What checking any one server needs, shared by all of them.
+struct Checker<'a> {
+    http: &'a HttpClient,
+    plan: &'a HealthPlan,
+    out: &'a Output,
+    /// The `--wait` spinner; `None` when checking once.
+    spinner: Option<&'a Spinner>,
+    /// Several servers: progress lines name the one they are about.
     multi: bool,
-) -> Outcome {
-    let with_jobs = !plan.expect_down;
-    let Some(wait) = plan.wait else {
-        let (status, results, jobs) = poll(http, target, &plan.checks, with_jobs).await;
+}
+
+impl Checker<'_> {
+    /// Checks one server: once, or polling until ready or the deadline.
+    async fn check(&self, target: &Target, candidates: &[Target]) -> Outcome {
+        match self.plan.wait {
+            Some(wait) => wait::Wait::new(self, target, candidates, wait).run().await,
+            None => self.once(target).await,
+        }
+    }
+
+    /// One poll and its verdict, without waiting.
+    async fn once(&self, target: &Target) -> Outcome {
+        let plan = self.plan;
+        let (status, results, jobs) =
+            poll(self.http, target, &plan.checks, !plan.expect_down).await;
         let exit = verdict(plan, &status, &results, &jobs, status.available);
-        return Outcome {
+        Outcome {
             status,
             results,
             jobs,
             exit,
             waited: None,
-        };
-    };
-    let started = Instant::now();
-    // `--wait` is bounded in config.rs; saturate anyway rather than panic.
-    let deadline = started
-        .checked_add(wait)
-        .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600));
-    let prefix = if multi {
-        format!("{target}: ")
-    } else {
-        String::new()
-    };
-    let mut ever_reachable = false;
-    let mut last_reason: Option<String> = None;
-    let mut last: Option<(Status, Vec<CheckResult>, JobsResult)> = None;
-    let mut first = true;
-    // No URL given and nothing answered at the start: keep looking on every
-    // candidate until one answers like ComfyUI, then wait on that one.
-    let mut target = target.clone();
-    let mut candidates = candidates.to_vec();
-    loop {
-        let mut candidates_refused = true;
-        if !candidates.is_empty() {
-            let Ok(round) =
-                tokio::time::timeout_at(deadline, manager::discover_round(http, &candidates)).await
-            else {
-                break;
-            };
-            match round {
-                Ok(found) => {
-                    out.note(&format!("found ComfyUI at {found} (no --url given)"));
-                    target = found;
-                    candidates.clear();
-                }
-                Err(refused) => candidates_refused = refused,
-            }
         }
-        // The deadline covers the whole command, polls included, except
-        // that the first check always runs to completion (each request
-        // bounded by --timeout): `--wait 1ms` on a healthy server is 0.
-        let polled = if std::mem::take(&mut first) {
-            Ok(poll(http, &target, &plan.checks, with_jobs).await)
-        } else {
-            tokio::time::timeout_at(deadline, poll(http, &target, &plan.checks, with_jobs)).await
-        };
-        let Ok((status, results, jobs)) = polled else {
-            break;
-        };
-        ever_reachable |= status.available;
-        // A refused connection costs the server nothing, so a closed port
-        // is polled faster: the gate opens soon after the port does. A peer
-        // that answers (even with a 502 or a 401) or stays silent is polled
-        // at --interval: checks may fetch MiBs, and a proxy must not be
-        // loaded for the whole wait.
-        let refused = candidates_refused
-            && status
-                .error
-                .as_ref()
-                .is_some_and(|e| e.kind == ErrorKind::ConnectionRefused);
-        let pause = if refused {
-            plan.interval.min(UNREACHABLE_POLL)
-        } else {
-            plan.interval
-        };
-        let reason = missing(plan, &status, &results, &jobs);
-        last = Some((status, results, jobs));
-        let Some(reason) = reason else { break };
-        if last_reason.as_deref() != Some(reason.as_str()) {
-            if !out.live && !out.json {
-                out.eprintln(&format!(
-                    "comfyctl: not yet: {prefix}{}",
-                    term_safe(&reason)
-                ));
-            }
-            last_reason = Some(reason.clone());
-        }
-        if let Some(spinner) = spinner {
-            spinner.set(format!(
-                "waited {} of {} · {prefix}{}",
-                short_duration(started.elapsed()),
-                short_duration(wait),
-                term_safe(&reason)
-            ));
-        }
-        if refused && candidates.is_empty() {
-            // Watch the port between polls: a refused connect is free, and
-            // the gate opens soon after the port does.
-            let left = deadline.saturating_duration_since(Instant::now());
-            manager::port::wait_until_not_refused(&target, pause.min(left)).await;
-            if Instant::now() >= deadline {
-                break;
-            }
-            continue;
-        }
-        if Instant::now() + pause >= deadline {
-            tokio::time::sleep_until(deadline).await;
-            break;
-        }
-        tokio::time::sleep(pause).await;
-    }
-    let (status, results, jobs) = last.unwrap_or_else(|| {
-        let error = crate::manager::http::timeout_error(&target, "the whole --wait", wait);
-        (Status::failed(target.to_string(), error), Vec::new(), None)
-    });
-    let exit = verdict(plan, &status, &results, &jobs, ever_reachable);
-    Outcome {
-        status,
-        results,
-        jobs,
-        exit,
-        waited: Some(started.elapsed()),
     }
 }
 
