@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::state::{JobsSnapshot, QueueItem};
+use crate::store::{JobsSnapshot, QueueItem};
 
 /// The job statuses, in the order the real server lists them in errors.
 pub const STATUSES: [&str; 5] = ["pending", "in_progress", "completed", "failed", "cancelled"];

@@ -7,12 +7,14 @@
 //! stderr.
 
 mod cli;
+mod clients;
 mod faults;
 mod jobs;
 mod middleware;
 mod nodes;
 mod routes;
 mod state;
+mod store;
 mod worker;
 mod ws;
 
@@ -30,7 +32,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 
 use crate::cli::Args;
-use crate::state::{Mock, Out};
+use crate::clients::Out;
+use crate::state::Mock;
 
 /// How long shutdown waits for WebSocket close handshakes before exiting.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(600);

@@ -13,8 +13,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
+use crate::clients::message;
 use crate::nodes::{execution_order, link_target};
-use crate::state::{Mock, QueueItem, message, now_ms};
+use crate::state::Mock;
+use crate::store::{QueueItem, now_ms};
 
 /// A 1x1 PNG, the payload of simulated preview frames.
 pub const TINY_PNG: &[u8] = &[
