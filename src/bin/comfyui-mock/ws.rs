@@ -12,8 +12,8 @@ use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 use crate::clients::{Out, message};
+use crate::preview::preview_frame;
 use crate::state::Mock;
-use crate::worker::preview_frame;
 
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_GRACE: Duration = Duration::from_millis(300);
