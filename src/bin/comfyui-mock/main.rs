@@ -76,10 +76,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         .iter()
         .map(TcpListener::local_addr)
         .collect::<Result<Vec<_>, _>>()?;
-    let (mocks, acceptors) = serve_all(&args, listeners)?;
+    let served = serve_all(&args, listeners)?;
     announce(&addrs, args.ports.is_some())?;
     let sig = shutdown.await;
-    stop(sig, acceptors, &mocks).await;
+    stop(sig, served).await;
     // Exit at once: open slow bodies and held sockets must not delay us.
     std::process::exit(0);
 }
@@ -120,13 +120,16 @@ async fn bind_all(args: &Args) -> anyhow::Result<Vec<TcpListener>> {
     Ok(listeners)
 }
 
+/// What shutdown has to stop: the mocks, and the tasks that own the
+/// listening sockets.
+struct Served {
+    mocks: Vec<Arc<Mock>>,
+    acceptors: Vec<JoinHandle<()>>,
+}
+
 /// Serves each listener: an independent mock, or with `--hang-headers` a
-/// task that accepts and never answers. Returns the mocks and the tasks that
-/// own the listening sockets.
-fn serve_all(
-    args: &Arc<Args>,
-    listeners: Vec<TcpListener>,
-) -> anyhow::Result<(Vec<Arc<Mock>>, Vec<JoinHandle<()>>)> {
+/// task that accepts and never answers.
+fn serve_all(args: &Arc<Args>, listeners: Vec<TcpListener>) -> anyhow::Result<Served> {
     let mut mocks = Vec::new();
     let mut acceptors = Vec::new();
     for listener in listeners {
@@ -138,20 +141,20 @@ fn serve_all(
             acceptors.extend(tasks);
         }
     }
-    Ok((mocks, acceptors))
+    Ok(Served { mocks, acceptors })
 }
 
 /// The shutdown after `sig`, up to the exit: listeners first, then the
 /// WebSocket close handshakes.
-async fn stop(sig: &str, acceptors: Vec<JoinHandle<()>>, mocks: &[Arc<Mock>]) {
+async fn stop(sig: &str, served: Served) {
     eprintln!("comfyui-mock: {sig}: closing websockets and exiting");
     // Close the listening sockets first, as a dying server's port would be:
     // a client reacting to the close frame must not reconnect to us.
-    for task in acceptors {
+    for task in served.acceptors {
         task.abort();
         let _ = task.await;
     }
-    close_websockets(mocks).await;
+    close_websockets(&served.mocks).await;
     let _ = std::io::stderr().flush();
 }
 
