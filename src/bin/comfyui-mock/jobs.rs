@@ -4,7 +4,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::state::{JobsSnapshot, QueueItem};
+use crate::store::{JobsSnapshot, QueueItem};
 
 /// The job statuses, in the order the real server lists them in errors.
 pub const STATUSES: [&str; 5] = ["pending", "in_progress", "completed", "failed", "cancelled"];
@@ -173,72 +173,115 @@ fn queued(item: &QueueItem, status: &str) -> Job {
     }
 }
 
-/// A finished job from its history entry: the status from `status_str` and
-/// the `execution_*` messages, the times from their timestamps.
-fn from_history(entry: &Value, created: Option<u64>) -> Option<Job> {
-    let prompt = entry["prompt"].as_array()?;
-    let status = &entry["status"];
-    let messages = status["messages"].as_array()?;
-    let message = |kind: &str| messages.iter().find(|m| m[0] == kind).map(|m| m[1].clone());
-    let error = message("execution_error");
-    let job_status = if message("execution_interrupted").is_some() {
-        "cancelled"
-    } else if status["status_str"] == "success" {
-        "completed"
-    } else {
-        "failed"
-    };
-    let start = message("execution_start").map(|m| m["timestamp"].clone());
-    let end = [
-        "execution_success",
-        "execution_error",
-        "execution_interrupted",
-    ]
-    .iter()
-    .find_map(|k| message(k))
-    .map(|m| m["timestamp"].clone());
-    let mut outputs = 0u64;
-    let mut previewable = 0u64;
-    let mut preview = None;
-    if let Some(map) = entry["outputs"].as_object() {
-        for (node, ui) in map {
+/// How a finished prompt ended, read from its history `status`.
+struct Outcome {
+    /// `completed`, `failed` or `cancelled`.
+    status: &'static str,
+    /// The `execution_start` timestamp.
+    start: Option<Value>,
+    /// The timestamp of the message that ended it.
+    end: Option<Value>,
+    /// The `execution_error` data, if it failed at run time.
+    error: Option<Value>,
+}
+
+impl Outcome {
+    /// The status from `status_str` and the `execution_*` messages, the times
+    /// from their timestamps; `None` without a `messages` list.
+    fn read(status: &Value) -> Option<Self> {
+        let messages = status["messages"].as_array()?;
+        let message = |kind: &str| messages.iter().find(|m| m[0] == kind).map(|m| m[1].clone());
+        let job_status = if message("execution_interrupted").is_some() {
+            "cancelled"
+        } else if status["status_str"] == "success" {
+            "completed"
+        } else {
+            "failed"
+        };
+        let end = [
+            "execution_success",
+            "execution_error",
+            "execution_interrupted",
+        ]
+        .iter()
+        .find_map(|k| message(k))
+        .map(|m| m["timestamp"].clone());
+        Some(Self {
+            status: job_status,
+            start: message("execution_start").map(|m| m["timestamp"].clone()),
+            end,
+            error: message("execution_error"),
+        })
+    }
+}
+
+/// What a history entry's `outputs` hold, as the Jobs API counts them.
+struct OutputCounts {
+    /// Files of every kind.
+    outputs: u64,
+    /// Of those, `temp` and `output` images.
+    previewable: u64,
+    /// The first previewable one, as `preview_output` shows it.
+    preview: Option<Value>,
+}
+
+impl OutputCounts {
+    fn of(outputs: &Value) -> Self {
+        let mut counts = Self {
+            outputs: 0,
+            previewable: 0,
+            preview: None,
+        };
+        for (node, ui) in outputs.as_object().into_iter().flatten() {
             for image in ui["images"].as_array().into_iter().flatten() {
-                outputs += 1;
+                counts.outputs += 1;
                 if matches!(image["type"].as_str(), Some("temp" | "output")) {
-                    previewable += 1;
-                    if preview.is_none() {
+                    counts.previewable += 1;
+                    if counts.preview.is_none() {
                         let mut p = image.as_object().cloned().unwrap_or_default();
                         p.insert("nodeId".into(), json!(node));
                         p.insert("mediaType".into(), json!("images"));
-                        preview = Some(Value::Object(p));
+                        counts.preview = Some(Value::Object(p));
                     }
                 }
             }
         }
+        counts
     }
+}
+
+/// A finished job from its history entry; empty fields are left out.
+fn from_history(entry: &Value, created: Option<u64>) -> Option<Job> {
+    let prompt = entry["prompt"].as_array()?;
+    let status = &entry["status"];
+    let outcome = Outcome::read(status)?;
+    let counts = OutputCounts::of(&entry["outputs"]);
     let mut summary = Map::new();
     summary.insert("id".into(), prompt.get(1)?.clone());
-    summary.insert("status".into(), json!(job_status));
+    summary.insert("status".into(), json!(outcome.status));
     summary.insert("priority".into(), prompt.first()?.clone());
     let stamped = prompt.get(3).and_then(|e| e.get("create_time")).cloned();
     if let Some(t) = stamped.or(created.map(|c| json!(c))) {
         summary.insert("create_time".into(), t);
     }
-    if let Some(start) = start {
+    if let Some(start) = outcome.start {
         summary.insert("execution_start_time".into(), start);
     }
-    if let Some(end) = end {
+    if let Some(end) = outcome.end {
         summary.insert("execution_end_time".into(), end);
     }
-    if job_status == "failed"
-        && let Some(error) = error
+    if outcome.status == "failed"
+        && let Some(error) = outcome.error
     {
         summary.insert("execution_error".into(), error);
     }
-    summary.insert("outputs_count".into(), json!(outputs));
-    summary.insert("previewable_outputs_count".into(), json!(previewable));
-    if job_status == "completed"
-        && let Some(p) = preview
+    summary.insert("outputs_count".into(), json!(counts.outputs));
+    summary.insert(
+        "previewable_outputs_count".into(),
+        json!(counts.previewable),
+    );
+    if outcome.status == "completed"
+        && let Some(p) = counts.preview
     {
         summary.insert("preview_output".into(), p);
     }
@@ -250,4 +293,37 @@ fn from_history(entry: &Value, created: Option<u64>) -> Option<Job> {
         json!({"prompt": prompt.get(2)?, "extra_data": prompt.get(3)?}),
     );
     Some(Job { summary, detail })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(name: &str) -> Value {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../shared/fixtures/comfyui-0.33")
+            .join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// The captured history entries of a completed and a failed job give
+    /// the captured `/api/jobs/{id}` bodies, field for field.
+    #[test]
+    fn detail_from_captured_history_matches_capture() {
+        let history = fixture("history_after_ws_phase.json");
+        for name in [
+            "api_job_A_completed_detail.json",
+            "api_job_C_failed_detail.json",
+        ] {
+            let want = fixture(name);
+            let id = want["id"].as_str().unwrap();
+            let snapshot = JobsSnapshot {
+                pending: Vec::new(),
+                running: None,
+                history: vec![(history[id].clone(), None)],
+            };
+            assert_eq!(one(&snapshot, id), Some(want), "{name}");
+        }
+    }
 }

@@ -7,17 +7,22 @@
 //! stderr.
 
 mod cli;
+mod clients;
 mod faults;
 mod jobs;
 mod middleware;
+mod node_sim;
 mod nodes;
+mod preview;
 mod routes;
 mod state;
+mod store;
 mod worker;
 mod ws;
 
 use std::io::Write as _;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -30,7 +35,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 
 use crate::cli::Args;
-use crate::state::{Mock, Out};
+use crate::clients::Out;
+use crate::state::Mock;
 
 /// How long shutdown waits for WebSocket close handshakes before exiting.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(600);
@@ -60,38 +66,70 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let args = Arc::new(args);
     // Install the handlers first, so a signal during --delay-ready or right
     // after the readiness line is handled rather than killing us.
+    let shutdown = shutdown_signal()?;
+    tokio::pin!(shutdown);
+    if let Some(delay) = args.delay_ready {
+        delay_ready(delay, shutdown.as_mut()).await;
+    }
+    let listeners = bind_all(&args).await?;
+    let addrs = listeners
+        .iter()
+        .map(TcpListener::local_addr)
+        .collect::<Result<Vec<_>, _>>()?;
+    let served = serve_all(&args, listeners)?;
+    announce(&addrs, args.ports.is_some())?;
+    let sig = shutdown.await;
+    stop(sig, served).await;
+    // Exit at once: open slow bodies and held sockets must not delay us.
+    std::process::exit(0);
+}
+
+/// Installs the SIGTERM and SIGINT handlers now; the future names the
+/// first of them that arrives.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sigint = signal(SignalKind::interrupt())?;
-    let shutdown = async move {
+    Ok(async move {
         tokio::select! {
             _ = sigterm.recv() => "SIGTERM",
             _ = sigint.recv() => "SIGINT",
         }
-    };
-    tokio::pin!(shutdown);
+    })
+}
 
-    if let Some(delay) = args.delay_ready {
-        eprintln!("comfyui-mock: --delay-ready: sleeping {delay:?} before binding");
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            sig = &mut shutdown => {
-                eprintln!("comfyui-mock: {sig} before ready, exiting");
-                std::process::exit(0);
-            }
+/// `--delay-ready`: waits before binding; a signal meanwhile exits at once.
+async fn delay_ready(delay: Duration, shutdown: Pin<&mut impl Future<Output = &'static str>>) {
+    eprintln!("comfyui-mock: --delay-ready: sleeping {delay:?} before binding");
+    tokio::select! {
+        () = tokio::time::sleep(delay) => {}
+        sig = shutdown => {
+            eprintln!("comfyui-mock: {sig} before ready, exiting");
+            std::process::exit(0);
         }
     }
+}
 
+/// Binds `--port`, and with `--ports N` N-1 more free ports on `--host`.
+async fn bind_all(args: &Args) -> anyhow::Result<Vec<TcpListener>> {
     let count = args.ports.unwrap_or(1);
     let mut listeners = Vec::new();
     for i in 0..count {
         let port = if i == 0 { args.port } else { 0 };
         listeners.push(bind(&args.host, port).await?);
     }
-    let addrs = listeners
-        .iter()
-        .map(TcpListener::local_addr)
-        .collect::<Result<Vec<_>, _>>()?;
+    Ok(listeners)
+}
 
+/// What shutdown has to stop: the mocks, and the tasks that own the
+/// listening sockets.
+struct Served {
+    mocks: Vec<Arc<Mock>>,
+    acceptors: Vec<JoinHandle<()>>,
+}
+
+/// Serves each listener: an independent mock, or with `--hang-headers` a
+/// task that accepts and never answers.
+fn serve_all(args: &Arc<Args>, listeners: Vec<TcpListener>) -> anyhow::Result<Served> {
     let mut mocks = Vec::new();
     let mut acceptors = Vec::new();
     for listener in listeners {
@@ -103,20 +141,21 @@ async fn run(args: Args) -> anyhow::Result<()> {
             acceptors.extend(tasks);
         }
     }
+    Ok(Served { mocks, acceptors })
+}
 
-    announce(&addrs, args.ports.is_some())?;
-    let sig = shutdown.await;
+/// The shutdown after `sig`, up to the exit: listeners first, then the
+/// WebSocket close handshakes.
+async fn stop(sig: &str, served: Served) {
     eprintln!("comfyui-mock: {sig}: closing websockets and exiting");
     // Close the listening sockets first, as a dying server's port would be:
     // a client reacting to the close frame must not reconnect to us.
-    for task in acceptors {
+    for task in served.acceptors {
         task.abort();
         let _ = task.await;
     }
-    close_websockets(&mocks).await;
+    close_websockets(&served.mocks).await;
     let _ = std::io::stderr().flush();
-    // Exit at once: open slow bodies and held sockets must not delay us.
-    std::process::exit(0);
 }
 
 /// Binds with SO_REUSEADDR set explicitly, so a restart can take the port

@@ -105,6 +105,26 @@ fn error(kind: &str, message: &str, details: &str) -> Value {
 /// known `class_type`, there must be an output node, and the inputs of the
 /// nodes feeding each output must be present and in range.
 pub fn validate(prompt: &Map<String, Value>, info: &Value) -> Result<Accepted, Rejected> {
+    let outputs = output_nodes(prompt, info)?;
+    let (good, node_errors) = check_outputs(prompt, info, &outputs);
+    if good.is_empty() {
+        let err = error(
+            "prompt_outputs_failed_validation",
+            "Prompt outputs failed validation",
+            "",
+        );
+        return Err(Rejected(json!({"error": err, "node_errors": node_errors})));
+    }
+    Ok(Accepted {
+        outputs: good,
+        node_errors: Value::Object(node_errors),
+    })
+}
+
+/// The output nodes, sorted. A node without a known `class_type`, or a
+/// prompt without an output, rejects the whole prompt before any input is
+/// checked (with an empty `node_errors`).
+fn output_nodes(prompt: &Map<String, Value>, info: &Value) -> Result<BTreeSet<String>, Rejected> {
     let mut outputs = BTreeSet::new();
     for (id, node) in prompt {
         let Some(class) = node.get("class_type").and_then(Value::as_str) else {
@@ -134,10 +154,20 @@ pub fn validate(prompt: &Map<String, Value>, info: &Value) -> Result<Accepted, R
             "",
         )));
     }
+    Ok(outputs)
+}
 
+/// Checks the inputs of every node each output needs. An output runs only
+/// if all its nodes pass; returns those outputs and the `node_errors` map,
+/// where each bad node appears once, with every output that depends on it.
+fn check_outputs(
+    prompt: &Map<String, Value>,
+    info: &Value,
+    outputs: &BTreeSet<String>,
+) -> (Vec<String>, Map<String, Value>) {
     let mut node_errors: BTreeMap<String, (Vec<Value>, Vec<String>)> = BTreeMap::new();
     let mut good = Vec::new();
-    for output in &outputs {
+    for output in outputs {
         let mut ok = true;
         for id in execution_order(prompt, std::slice::from_ref(output)) {
             let errors = input_errors(&prompt[&id], info);
@@ -154,7 +184,7 @@ pub fn validate(prompt: &Map<String, Value>, info: &Value) -> Result<Accepted, R
             good.push(output.clone());
         }
     }
-    let node_errors: Map<String, Value> = node_errors
+    let node_errors = node_errors
         .into_iter()
         .map(|(id, (errors, dependents))| {
             let class = prompt[&id]["class_type"].clone();
@@ -162,18 +192,7 @@ pub fn validate(prompt: &Map<String, Value>, info: &Value) -> Result<Accepted, R
             (id, v)
         })
         .collect();
-    if good.is_empty() {
-        let err = error(
-            "prompt_outputs_failed_validation",
-            "Prompt outputs failed validation",
-            "",
-        );
-        return Err(Rejected(json!({"error": err, "node_errors": node_errors})));
-    }
-    Ok(Accepted {
-        outputs: good,
-        node_errors: Value::Object(node_errors),
-    })
+    (good, node_errors)
 }
 
 fn reject(err: Value) -> Rejected {

@@ -9,34 +9,16 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value, json};
 
-use crate::nodes::{execution_order, link_target};
-use crate::state::{Mock, QueueItem, message, now_ms};
-
-/// A 1x1 PNG, the payload of simulated preview frames.
-pub const TINY_PNG: &[u8] = &[
-    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0x00, 0x00, 0x00, 0x0d, 0x49, 0x48, 0x44, 0x52,
-    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1f, 0x15, 0xc4,
-    0x89, 0x00, 0x00, 0x00, 0x0a, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9c, 0x63, 0x00, 0x01, 0x00, 0x00,
-    0x05, 0x00, 0x01, 0x0d, 0x0a, 0x2d, 0xb4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4e, 0x44, 0xae,
-    0x42, 0x60, 0x82,
-];
-
-/// Binary event type of a preview image (`BinaryEventTypes.PREVIEW_IMAGE`).
-const PREVIEW_IMAGE: u32 = 1;
-/// Binary event type of a preview with JSON metadata, for clients that sent
-/// `feature_flags` with `supports_preview_metadata`.
-const PREVIEW_IMAGE_WITH_METADATA: u32 = 4;
-/// Image format code for PNG in type-1 frames.
-const FORMAT_PNG: u32 = 2;
-
-/// Caps simulated step counts so a silly `steps` value cannot wedge a test.
-const MAX_STEPS: u64 = 1000;
-
-static IMAGE_COUNTER: AtomicU64 = AtomicU64::new(1);
+use crate::clients::message;
+use crate::node_sim::{NodeCall, Plan, ui_output};
+use crate::nodes::execution_order;
+use crate::preview::preview_frame;
+use crate::state::Mock;
+use crate::store::{QueueItem, now_ms};
 
 /// Runs queued prompts forever.
 pub async fn run(mock: Arc<Mock>) {
@@ -48,27 +30,6 @@ pub async fn run(mock: Arc<Mock>) {
             None => mock.work.notified().await,
         }
     }
-}
-
-/// A preview frame as ComfyUI sends it: type 1 + format + image bytes, or
-/// type 4 + metadata length + JSON metadata + image bytes.
-pub fn preview_frame(with_metadata: bool, prompt_id: &str, node: &str) -> Vec<u8> {
-    let mut frame = Vec::with_capacity(TINY_PNG.len() + 256);
-    if with_metadata {
-        let meta = json!({
-            "node_id": node, "prompt_id": prompt_id, "display_node_id": node,
-            "parent_node_id": null, "real_node_id": node, "image_type": "image/png",
-        })
-        .to_string();
-        frame.extend_from_slice(&PREVIEW_IMAGE_WITH_METADATA.to_be_bytes());
-        frame.extend_from_slice(&(meta.len() as u32).to_be_bytes());
-        frame.extend_from_slice(meta.as_bytes());
-    } else {
-        frame.extend_from_slice(&PREVIEW_IMAGE.to_be_bytes());
-        frame.extend_from_slice(&FORMAT_PNG.to_be_bytes());
-    }
-    frame.extend_from_slice(TINY_PNG);
-    frame
 }
 
 /// Per-node progress as shown in `progress_state`.
@@ -94,18 +55,6 @@ impl Num {
             Self::Int(i) => json!(i),
         }
     }
-}
-
-/// How a node spends its time.
-enum Plan {
-    /// One step, no `progress` messages (most nodes).
-    Single,
-    /// `progress` for each value; previews go out as binary frames.
-    Steps {
-        values: Vec<u64>,
-        max: u64,
-        previews: bool,
-    },
 }
 
 /// Outcome of running the nodes.
@@ -232,98 +181,112 @@ impl<'a> Execution<'a> {
         self.to_client("executing", json!({"node": null, "prompt_id": pid}));
     }
 
+    /// Runs the nodes the outputs need, dependencies first, until one
+    /// fails or an interrupt is seen.
     async fn run_nodes(&mut self) -> Ending {
         let order = execution_order(&self.item.prompt, &self.item.outputs);
-        let step = self.mock.args.step();
         for id in order {
             let node = self.item.prompt[&id].clone();
             let class = node["class_type"].as_str().unwrap_or_default().to_owned();
-            let pid = self.pid().to_owned();
-
-            self.progress.insert(
-                id.clone(),
-                NodeProgress {
-                    value: Num::Float(0.0),
-                    max: Num::Float(1.0),
-                    finished: false,
-                },
-            );
-            self.send_progress_state();
-            self.mock.set_executing(self.client.as_deref(), &id);
-            self.to_client(
-                "executing",
-                json!({"node": id, "display_node": id, "prompt_id": pid}),
-            );
-
-            if let Some(error) = self.run_time_error(&id, &class, &node) {
+            self.start_node(&id);
+            let call = NodeCall {
+                prompt_id: self.pid(),
+                prompt: &self.item.prompt,
+                id: &id,
+                class: &class,
+                node: &node,
+            };
+            if let Some(error) = call.run_time_error(&self.executed) {
                 return Ending::Error { error };
             }
-            let finished_at = match self.plan(&class, &node) {
-                Plan::Single => {
-                    tokio::time::sleep(step).await;
-                    if self.interrupted() {
-                        return Ending::Interrupted { node: id, class };
-                    }
-                    (Num::Float(1.0), Num::Float(1.0))
-                }
-                Plan::Steps {
-                    values,
-                    max,
-                    previews,
-                } => {
-                    for value in values {
-                        if self.interrupted() {
-                            return Ending::Interrupted { node: id, class };
-                        }
-                        self.progress.insert(
-                            id.clone(),
-                            NodeProgress {
-                                value: Num::Int(value),
-                                max: Num::Int(max),
-                                finished: false,
-                            },
-                        );
-                        self.send_progress_state();
-                        self.to_client(
-                            "progress",
-                            json!({"value": value, "max": max, "prompt_id": pid, "node": id}),
-                        );
-                        if previews && let Some(sid) = &self.client {
-                            self.mock
-                                .send_binary(sid, |meta| preview_frame(meta, &pid, &id));
-                        }
-                        tokio::time::sleep(step).await;
-                    }
-                    if self.interrupted() {
-                        return Ending::Interrupted { node: id, class };
-                    }
-                    (Num::Int(max), Num::Int(max))
-                }
+            let plan = call.plan();
+            let Some(done) = self.spend(&id, plan).await else {
+                return Ending::Interrupted { node: id, class };
             };
-
-            if let Some(ui) = ui_output(&class) {
-                self.to_client(
-                    "executed",
-                    json!({"node": id, "display_node": id, "output": ui, "prompt_id": pid}),
-                );
-                self.outputs.insert(id.clone(), ui);
-                self.meta.insert(
-                    id.clone(),
-                    json!({"node_id": id, "display_node": id, "parent_node": null, "real_node_id": id}),
-                );
-            }
-            self.progress.insert(
-                id.clone(),
-                NodeProgress {
-                    value: finished_at.0,
-                    max: finished_at.1,
-                    finished: true,
-                },
-            );
-            self.send_progress_state();
-            self.executed.push(id);
+            self.finish_node(id, &class, done);
         }
         Ending::Success
+    }
+
+    /// Sets one node's entry of the next `progress_state`.
+    fn set_progress(&mut self, id: &str, value: Num, max: Num, finished: bool) {
+        let progress = NodeProgress {
+            value,
+            max,
+            finished,
+        };
+        self.progress.insert(id.to_owned(), progress);
+    }
+
+    /// A node starts: `progress_state` with it at 0 of 1, then `executing`
+    /// (also remembered for a client that reconnects meanwhile).
+    fn start_node(&mut self, id: &str) {
+        self.set_progress(id, Num::Float(0.0), Num::Float(1.0), false);
+        self.send_progress_state();
+        self.mock.set_executing(self.client.as_deref(), id);
+        let data = json!({"node": id, "display_node": id, "prompt_id": self.pid()});
+        self.to_client("executing", data);
+    }
+
+    /// Spends the node's time as `plan` says. `None` when an interrupt was
+    /// seen; otherwise the progress value (and max) it finished at.
+    async fn spend(&mut self, id: &str, plan: Plan) -> Option<Num> {
+        let step = self.mock.args.step();
+        match plan {
+            Plan::Single => {
+                tokio::time::sleep(step).await;
+                (!self.interrupted()).then_some(Num::Float(1.0))
+            }
+            Plan::Steps {
+                values,
+                max,
+                previews,
+            } => {
+                for value in values {
+                    if self.interrupted() {
+                        return None;
+                    }
+                    self.report_step(id, value, max, previews);
+                    tokio::time::sleep(step).await;
+                }
+                (!self.interrupted()).then_some(Num::Int(max))
+            }
+        }
+    }
+
+    /// One step of a stepping node: `progress_state`, `progress`, and a
+    /// preview frame when the node sends them.
+    fn report_step(&mut self, id: &str, value: u64, max: u64, previews: bool) {
+        self.set_progress(id, Num::Int(value), Num::Int(max), false);
+        self.send_progress_state();
+        let pid = self.pid();
+        self.to_client(
+            "progress",
+            json!({"value": value, "max": max, "prompt_id": pid, "node": id}),
+        );
+        if previews && let Some(sid) = &self.client {
+            self.mock
+                .send_binary(sid, |meta| preview_frame(meta, pid, id));
+        }
+    }
+
+    /// A node ends: `executed` and its history output for image nodes, then
+    /// `progress_state` with it finished at `done`.
+    fn finish_node(&mut self, id: String, class: &str, done: Num) {
+        if let Some(ui) = ui_output(class) {
+            self.to_client(
+                "executed",
+                json!({"node": id, "display_node": id, "output": ui, "prompt_id": self.pid()}),
+            );
+            self.outputs.insert(id.clone(), ui);
+            self.meta.insert(
+                id.clone(),
+                json!({"node_id": id, "display_node": id, "parent_node": null, "real_node_id": id}),
+            );
+        }
+        self.set_progress(&id, done, done, true);
+        self.send_progress_state();
+        self.executed.push(id);
     }
 
     /// `/__mock/job` pacing: occupy the executor for the asked time (an
@@ -338,104 +301,5 @@ impl<'a> Execution<'a> {
         if hold.cancel {
             self.mock.interrupt.store(true, Ordering::SeqCst);
         }
-    }
-
-    /// SaveImage refuses a `filename_prefix` that leaves the output folder:
-    /// the `execution_error` data of `api_job_C_failed_detail.json`, with a
-    /// short traceback and the install folder replaced.
-    fn run_time_error(&self, id: &str, class: &str, node: &Value) -> Option<Value> {
-        let prefix = node["inputs"]["filename_prefix"].as_str()?;
-        if class != "SaveImage" || !prefix.contains("..") {
-            return None;
-        }
-        let root = "/opt/ComfyUI";
-        let mut outputs = self.executed.clone();
-        outputs.push(id.to_owned());
-        Some(json!({
-            "prompt_id": self.pid(),
-            "node_id": id,
-            "node_type": class,
-            "executed": self.executed,
-            "exception_message": format!(
-                "**** ERROR: Saving image outside the output folder is not allowed.\n full_output_folder: {root}\n         output_dir: {root}/output\n"
-            ),
-            "exception_type": "Exception",
-            "traceback": [
-                format!("  File \"{root}/nodes.py\", line 1694, in save_images\n    full_output_folder, filename, counter, subfolder, filename_prefix = folder_paths.get_save_image_path(filename_prefix, self.output_dir, images[0].shape[1], images[0].shape[0])\n"),
-                format!("  File \"{root}/folder_paths.py\", line 557, in get_save_image_path\n    raise Exception(err)\n"),
-            ],
-            "current_inputs": {
-                "images": ["tensor([[[[0.0000, 0.0000, 0.0039]]]])"],
-                "filename_prefix": [prefix],
-                "prompt": [Value::Object(self.item.prompt.clone()).to_string()],
-                "extra_pnginfo": [null],
-            },
-            "current_outputs": outputs,
-            "timestamp": now_ms(),
-        }))
-    }
-
-    /// KSampler reports `steps` (values 1..=steps, as its callback does);
-    /// SaveImageWebsocket reports one step per image (values 0..batch) with a
-    /// preview frame each, as in the captures. Other nodes take one step.
-    fn plan(&self, class: &str, node: &Value) -> Plan {
-        match class {
-            "KSampler" => {
-                let steps = node["inputs"]["steps"].as_u64().unwrap_or(20);
-                let steps = steps.clamp(1, MAX_STEPS);
-                Plan::Steps {
-                    values: (1..=steps).collect(),
-                    max: steps,
-                    previews: false,
-                }
-            }
-            "SaveImageWebsocket" => {
-                let batch = self.batch_size(node).clamp(1, MAX_STEPS);
-                Plan::Steps {
-                    values: (0..batch).collect(),
-                    max: batch,
-                    previews: true,
-                }
-            }
-            _ => Plan::Single,
-        }
-    }
-
-    /// `batch_size` of the node feeding `images`, when it has one.
-    fn batch_size(&self, node: &Value) -> u64 {
-        link_target(&node["inputs"]["images"])
-            .and_then(|src| self.item.prompt.get(src))
-            .and_then(|src| src["inputs"]["batch_size"].as_u64())
-            .unwrap_or(1)
-    }
-}
-
-/// The UI output of image-saving nodes (`executed.output`, history `outputs`).
-fn ui_output(class: &str) -> Option<Value> {
-    let (prefix, kind) = match class {
-        "PreviewImage" => ("ComfyUI_temp_mock_", "temp"),
-        "SaveImage" => ("ComfyUI_", "output"),
-        _ => return None,
-    };
-    let n = IMAGE_COUNTER.fetch_add(1, Ordering::Relaxed);
-    let filename = format!("{prefix}{n:05}_.png");
-    Some(json!({"images": [{"filename": filename, "subfolder": "", "type": kind}]}))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn preview_frames_have_captured_headers() {
-        let plain = preview_frame(false, "p", "2");
-        assert_eq!(&plain[..8], &[0, 0, 0, 1, 0, 0, 0, 2]);
-        assert_eq!(&plain[8..16], &TINY_PNG[..8]);
-        let meta = preview_frame(true, "p", "2");
-        assert_eq!(&meta[..4], &[0, 0, 0, 4]);
-        let len = u32::from_be_bytes(meta[4..8].try_into().unwrap()) as usize;
-        let json: Value = serde_json::from_slice(&meta[8..8 + len]).unwrap();
-        assert_eq!(json["image_type"], "image/png");
-        assert_eq!(&meta[8 + len..], TINY_PNG);
     }
 }

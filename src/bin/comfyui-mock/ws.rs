@@ -11,8 +11,9 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::state::{Mock, Out, message};
-use crate::worker::preview_frame;
+use crate::clients::{Out, message};
+use crate::preview::preview_frame;
+use crate::state::Mock;
 
 /// How long a closing socket waits for the peer's close frame.
 const CLOSE_GRACE: Duration = Duration::from_millis(300);
@@ -36,7 +37,7 @@ pub async fn handler(
         .get("clientId")
         .filter(|s| !s.is_empty())
         .cloned()
-        .unwrap_or_else(|| crate::state::new_uuid().replace('-', ""));
+        .unwrap_or_else(|| crate::store::new_uuid().replace('-', ""));
     upgrade.on_upgrade(move |socket| serve_socket(mock, socket, sid))
 }
 
