@@ -198,6 +198,16 @@ impl StopRules {
                 *self.polls.entry(url.clone()).or_default() += 1;
                 self.counted()
             }
+            // The server found is the one judged, with the polls so far.
+            Event::Moved { from } => {
+                if let Some(state) = self.states.remove(from) {
+                    self.states.insert(url.clone(), state);
+                }
+                if let Some(polls) = self.polls.remove(from) {
+                    self.polls.insert(url.clone(), polls);
+                }
+                None
+            }
             _ => None,
         }
     }

@@ -204,19 +204,7 @@ fn metrics_flip_on_a_kill() {
         &mock.url(),
     ]);
     let mut w = Proc::spawn(cmd);
-    let mut port = 0u16;
-    assert!(
-        poll_until(WAIT, || {
-            let err = w.stderr();
-            if let Some(rest) = err.split("serving metrics on http://127.0.0.1:").nth(1) {
-                port = rest.split('/').next().unwrap().parse().unwrap();
-                return true;
-            }
-            false
-        }),
-        "metrics address: {}",
-        w.stderr()
-    );
+    let port = crate::util::metrics_port(&w);
     wait_state(&mut w, &mock.url(), "connected");
     w.wait_line(|l| l.contains("\"source\":\"http\""), WAIT)
         .unwrap();

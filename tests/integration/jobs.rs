@@ -489,17 +489,7 @@ fn metrics_count_jobs_and_time_them() {
         &mock.url(),
     ]);
     let mut w = Proc::spawn(cmd);
-    let mut port = 0u16;
-    assert!(poll_until(WAIT, || {
-        let err = w.stderr();
-        match err.split("serving metrics on http://127.0.0.1:").nth(1) {
-            Some(rest) => {
-                port = rest.split('/').next().unwrap().parse().unwrap();
-                true
-            }
-            None => false,
-        }
-    }));
+    let port = crate::util::metrics_port(&w);
     wait_state(&mut w, "connected");
     wait_baseline(&mock, 1);
     post_job(&mock, "failed", 0, 1);

@@ -9,7 +9,9 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{MockServer, Proc, RefusedPort, poll_until};
-use crate::util::{WATCH_WAIT, comfyctl, comfyctl_std, http_get, parse_line, watch};
+use crate::util::{
+    WATCH_WAIT, comfyctl, comfyctl_std, http_get, metrics_port, parse_line, watch,
+};
 
 /// Requests the mock served so far, control endpoints excepted.
 fn served(mock: &MockServer) -> u64 {
@@ -157,6 +159,54 @@ fn health_wait_finds_a_server_that_starts_after_it() {
     let v = parse_line(&line);
     assert_eq!(v["available"], true, "{line}");
     assert_eq!(v["url"], mock.url(), "{line}");
+}
+
+/// Found late at the second address, the watch forgets the first one: a
+/// `moved` line says so, `/metrics` keeps no series for the address that
+/// never answered (an alert on it would fire for ever), and `--count`
+/// judges the server that was found.
+#[test]
+fn a_server_found_late_replaces_the_address_probed_first() {
+    let held = [RefusedPort::new(), RefusedPort::new()];
+    let (a, b) = (held[0].port(), held[1].port());
+    let mut p = discovering(
+        &[a, b],
+        &[
+            "watch",
+            "--json",
+            "--count",
+            "40",
+            "--interval",
+            "100ms",
+            "--metrics",
+            "127.0.0.1:0",
+        ],
+    );
+    wait_nothing_found(&p);
+    let mock = MockServer::start_on(b, &[]);
+    let moved = p
+        .wait_line(|l| l.contains("\"event\":\"moved\""), WATCH_WAIT)
+        .unwrap_or_else(|| panic!("no moved line; stderr: {}", p.stderr()));
+    let moved = parse_line(&moved);
+    assert_eq!(moved["url"], mock.url(), "{moved}");
+    assert_eq!(moved["from"], format!("http://127.0.0.1:{a}"), "{moved}");
+    p.wait_line(
+        |l| l.contains("\"state\":\"connected\"") && l.contains(&mock.url()),
+        WATCH_WAIT,
+    )
+    .expect("connected at the address found");
+    let metrics_port = metrics_port(&p);
+    let mut text = String::new();
+    assert!(
+        poll_until(WATCH_WAIT, || {
+            text = http_get(metrics_port, "/metrics").1;
+            text.contains(&format!("comfyui_up{{target=\"{}\"}} 1", mock.url()))
+        }),
+        "{text}"
+    );
+    assert!(!text.contains(&format!("127.0.0.1:{a}")), "{text}");
+    let status = p.wait_exit(WATCH_WAIT).expect("watch --count exits");
+    assert_eq!(status.code(), Some(0), "stderr: {}", p.stderr());
 }
 
 #[test]

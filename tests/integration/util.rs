@@ -160,3 +160,18 @@ pub fn finish(p: &mut Proc) -> Vec<Value> {
     );
     events
 }
+
+/// The port of the `/metrics` endpoint a `watch --metrics 127.0.0.1:0`
+/// printed on stderr (waits for the line).
+pub fn metrics_port(p: &Proc) -> u16 {
+    let mut port = None;
+    crate::support::poll_until(WATCH_WAIT, || {
+        port = p
+            .stderr()
+            .split("serving metrics on http://127.0.0.1:")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next()?.parse().ok());
+        port.is_some()
+    });
+    port.unwrap_or_else(|| panic!("no metrics address on stderr: {}", p.stderr()))
+}
