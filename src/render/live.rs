@@ -155,6 +155,7 @@ fn shed(mut parts: Vec<Part>, short_warning: Option<String>, width: usize) -> St
     if columns(&join(&parts)) > width
         && let Some(short) = short_warning
     {
+        // The long warning, which `down_parts` put right after the state.
         parts[1].1 = short;
     }
     loop {

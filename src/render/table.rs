@@ -152,9 +152,9 @@ impl Layout {
     }
 }
 
-/// How many of `rows` (sorted, troubled first) fit on a terminal `height`
-/// rows tall: all of them if they can, else every troubled one and as many
-/// healthy ones as leave room for the header and the "… more" line.
+/// How many of `rows` (sorted, troubled first) the table shows on a terminal
+/// `height` rows tall: all of them if they fit, else every troubled one and
+/// healthy ones (at least one) while a row is left for "… and N more".
 fn rows_shown(rows: &[(&String, &View)], height: usize) -> usize {
     let room = height.saturating_sub(3);
     if rows.len() <= room {

@@ -216,8 +216,8 @@ impl Metrics {
         if state.is_down() {
             self.observe_running(url, None);
         }
-        // Leaving Connecting is the first session and a stall ends without
-        // a new one: neither is a reconnect.
+        // Connecting → Connected is the first session, and Stalled →
+        // Connected a stuck job finishing on the same one: no reconnect.
         if state == State::Connected
             && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
         {
