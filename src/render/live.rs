@@ -2,7 +2,7 @@
 //! and a status line at the bottom that keeps itself current and fits the
 //! terminal width.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressStyle};
 
@@ -60,6 +60,10 @@ impl Live {
     }
 }
 
+/// One piece of the status line: (priority, text). Lower priorities are
+/// dropped first; 7 and up are only ever cut.
+type Part = (u8, String);
+
 /// The status line for `view` in at most `width` columns. The least useful
 /// parts go first (latency, then time in state; while down the long fallback
 /// text becomes `⚠ fallback=MODE`, then the attempt counter goes), and what
@@ -68,48 +72,17 @@ pub fn status_line(view: &View, out: &Output, width: usize) -> String {
     let Some(state) = view.state else {
         return fit("starting", width);
     };
-    // (priority, text): lower priorities are dropped first.
-    let mut parts: Vec<(u8, String)> = vec![(
+    let mut parts: Vec<Part> = vec![(
         9,
         style::state(out, state)
             .apply_to(state.as_str())
             .to_string(),
     )];
     let mut short_warning = None;
-    if let Some((attempt, delay, at)) = view.reconnect.filter(|_| state.is_down()) {
-        let left = delay.saturating_sub(at.elapsed());
-        let warning = view.warning.as_deref().unwrap_or("backend unavailable");
-        let badge = |text: &str| {
-            style::badge(out)
-                .apply_to(format!(" ⚠ {text} "))
-                .to_string()
-        };
-        parts.push((8, badge(warning)));
-        short_warning = view.fallback.map(|mode| badge(&format!("fallback={mode}")));
-        parts.push((
-            6,
-            format!(
-                "reconnect attempt {attempt}, next in {}",
-                short_duration(left)
-            ),
-        ));
+    if let Some(reconnect) = view.reconnect.filter(|_| state.is_down()) {
+        short_warning = down_parts(view, out, reconnect, &mut parts);
     } else {
-        parts.push((8, format!("queue {}", view.queue_text())));
-        let progress = view.progress_text();
-        if !progress.is_empty() {
-            parts.push((7, progress));
-        }
-        let running = view.running.text();
-        if !running.is_empty() {
-            parts.push((6, running));
-        }
-        let recent = view.recent.text();
-        if !recent.is_empty() {
-            parts.push((5, format!("jobs {recent}")));
-        }
-        if let Some(ms) = view.latency_ms {
-            parts.push((3, format!("{ms:.1} ms")));
-        }
+        up_parts(view, &mut parts);
     }
     parts.push((
         4,
@@ -117,7 +90,62 @@ pub fn status_line(view: &View, out: &Output, width: usize) -> String {
             .apply_to(format!("{} in state", short_duration(view.since.elapsed())))
             .to_string(),
     ));
-    let join = |parts: &[(u8, String)]| {
+    shed(parts, short_warning, width)
+}
+
+/// While down: the warning badge and the reconnect countdown. Returns the
+/// short badge (`⚠ fallback=MODE`) to put in the long one's place if the
+/// line is too wide.
+fn down_parts(
+    view: &View,
+    out: &Output,
+    (attempt, delay, at): (u32, Duration, Instant),
+    parts: &mut Vec<Part>,
+) -> Option<String> {
+    let left = delay.saturating_sub(at.elapsed());
+    let warning = view.warning.as_deref().unwrap_or("backend unavailable");
+    let badge = |text: &str| {
+        style::badge(out)
+            .apply_to(format!(" ⚠ {text} "))
+            .to_string()
+    };
+    parts.push((8, badge(warning)));
+    parts.push((
+        6,
+        format!(
+            "reconnect attempt {attempt}, next in {}",
+            short_duration(left)
+        ),
+    ));
+    view.fallback.map(|mode| badge(&format!("fallback={mode}")))
+}
+
+/// While up: the queue, then what runs, recent jobs and latency, each only
+/// when there is something to say.
+fn up_parts(view: &View, parts: &mut Vec<Part>) {
+    parts.push((8, format!("queue {}", view.queue_text())));
+    let progress = view.progress_text();
+    if !progress.is_empty() {
+        parts.push((7, progress));
+    }
+    let running = view.running.text();
+    if !running.is_empty() {
+        parts.push((6, running));
+    }
+    let recent = view.recent.text();
+    if !recent.is_empty() {
+        parts.push((5, format!("jobs {recent}")));
+    }
+    if let Some(ms) = view.latency_ms {
+        parts.push((3, format!("{ms:.1} ms")));
+    }
+}
+
+/// `parts` joined and fitted to `width`: first the short warning replaces
+/// the long one, then the weakest droppable part goes, one at a time, and
+/// what is left is cut.
+fn shed(mut parts: Vec<Part>, short_warning: Option<String>, width: usize) -> String {
+    let join = |parts: &[Part]| {
         parts
             .iter()
             .map(|(_, t)| t.as_str())
@@ -127,6 +155,7 @@ pub fn status_line(view: &View, out: &Output, width: usize) -> String {
     if columns(&join(&parts)) > width
         && let Some(short) = short_warning
     {
+        // The long warning, which `down_parts` put right after the state.
         parts[1].1 = short;
     }
     loop {

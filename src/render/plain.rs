@@ -20,6 +20,40 @@ struct Server {
     last_reconnect_line: Option<Instant>,
 }
 
+impl Server {
+    /// The status line (version, queue, progress) if it differs from the
+    /// last one printed: only changes are news, and latency alone is not.
+    fn status_news(&mut self) -> Option<String> {
+        let view = &self.view;
+        let mut text = format!("queue {}", view.queue_text());
+        let progress = view.progress_text();
+        if !progress.is_empty() {
+            text.push_str(&format!(" · {progress}"));
+        }
+        if let Some(v) = &view.version {
+            text = format!("ComfyUI {v} · {text}");
+        }
+        if text == self.last_status_line {
+            return None;
+        }
+        self.last_status_line.clone_from(&text);
+        Some(text)
+    }
+
+    /// Whether a reconnect attempt gets a line: at most one per `throttle`,
+    /// so a server refusing fast retries does not flood the log.
+    fn reconnect_due(&mut self, throttle: Duration) -> bool {
+        if self
+            .last_reconnect_line
+            .is_some_and(|t| t.elapsed() < throttle)
+        {
+            return false;
+        }
+        self.last_reconnect_line = Some(Instant::now());
+        true
+    }
+}
+
 /// Timestamped lines on stdout.
 pub struct Plain {
     out: Output,
@@ -75,18 +109,7 @@ impl Renderer for Plain {
                 self.line(envelope, &format!("{name}{from}: {}", term_safe(reason)))?;
             }
             Event::Status { .. } | Event::Queue { .. } | Event::Progress { .. } => {
-                let view = &server.view;
-                let mut text = format!("queue {}", view.queue_text());
-                let progress = view.progress_text();
-                if !progress.is_empty() {
-                    text.push_str(&format!(" · {progress}"));
-                }
-                if let Some(v) = &view.version {
-                    text = format!("ComfyUI {v} · {text}");
-                }
-                // Only changes are news; latency alone is not.
-                if text != server.last_status_line {
-                    server.last_status_line.clone_from(&text);
+                if let Some(text) = server.status_news() {
                     self.line(envelope, &text)?;
                 }
             }
@@ -97,11 +120,7 @@ impl Renderer for Plain {
                 error,
                 next_delay,
             } => {
-                if server
-                    .last_reconnect_line
-                    .is_none_or(|t| t.elapsed() >= self.throttle)
-                {
-                    server.last_reconnect_line = Some(Instant::now());
+                if server.reconnect_due(self.throttle) {
                     let why = error.as_ref().map_or("failed", |e| e.message.as_str());
                     self.line(
                         envelope,
@@ -123,5 +142,49 @@ impl Renderer for Plain {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+    use crate::manager::{State, Status};
+
+    fn poll(server: &mut Server, latency_ms: f64) {
+        let status = Status {
+            available: true,
+            queue_remaining: Some(2),
+            latency_ms: Some(latency_ms),
+            ..Status::unknown("http://127.0.0.1:8188".into())
+        };
+        server.view.apply(&Envelope {
+            url: Arc::from("http://127.0.0.1:8188"),
+            at: SystemTime::now(),
+            event: Event::Status {
+                status: Box::new(status),
+                running_prompt: None,
+            },
+        });
+    }
+
+    #[test]
+    fn a_status_line_is_news_once_and_latency_alone_is_not() {
+        let mut server = Server::default();
+        server.view.state = Some(State::Connected);
+        poll(&mut server, 3.0);
+        let first = server.status_news();
+        assert!(first.is_some_and(|t| t.starts_with("queue 2 remaining")));
+        poll(&mut server, 90.0);
+        assert_eq!(server.status_news(), None);
+    }
+
+    #[test]
+    fn reconnect_lines_are_throttled() {
+        let mut server = Server::default();
+        assert!(server.reconnect_due(Duration::from_secs(3600)));
+        assert!(!server.reconnect_due(Duration::from_secs(3600)));
+        assert!(server.reconnect_due(Duration::ZERO));
     }
 }

@@ -47,7 +47,7 @@ impl Table {
             Some(State::Disconnected) | Some(State::Reconnecting) => 1,
             Some(State::Degraded) | Some(State::Stalled) => 2,
             None | Some(State::Connecting) => 3,
-            Some(State::Connected) => 4,
+            Some(State::Connected) => HEALTHY,
         }
     }
 
@@ -66,42 +66,125 @@ impl Table {
     }
 }
 
-/// Optional columns, in the order they are dropped when the terminal is too
-/// narrow: (header, width).
-const DROPPABLE: [(&str, usize); 7] = [
-    ("LATENCY", 9),
-    ("VERSION", 9),
-    ("10m ok/fail med", 15),
-    ("FOR", 8),
-    ("JOB AGE", 8),
-    ("PROGRESS", 22),
-    ("QUEUE rem/run/pen", 17),
+/// The columns after STATE, in display order: (header, width, right-aligned).
+/// SERVER's width is decided by [`Layout::new`].
+const COLUMNS: [(&str, usize, bool); 8] = [
+    ("SERVER", SERVER_MIN, false),
+    ("VERSION", 9, false),
+    ("QUEUE rem/run/pen", 17, true),
+    ("PROGRESS", 22, false),
+    ("LATENCY", 9, true),
+    ("FOR", 8, true),
+    ("JOB AGE", 8, true),
+    ("10m ok/fail med", 15, true),
 ];
+/// The optional columns (indices into [`COLUMNS`]) in the order they are
+/// dropped when the terminal is too narrow: latency, version, the recent
+/// tally, time in state, job age, progress, queue.
+const DROP_ORDER: [usize; 7] = [4, 1, 7, 5, 6, 3, 2];
 /// The state column, always shown.
 const STATE_WIDTH: usize = 13;
 /// The server column shrinks to this before a column is dropped…
 const SERVER_MIN: usize = 16;
 /// …and never grows past this.
 const SERVER_MAX: usize = 34;
+/// [`Table::rank`] of a healthy (connected) server.
+const HEALTHY: u8 = 4;
 
-/// Which optional columns fit in `width`, and the server column's width.
-fn layout(width: usize) -> ([bool; 7], usize) {
-    let mut shown = [true; 7];
-    for dropped in 0..=DROPPABLE.len() {
-        let fixed: usize = STATE_WIDTH
-            + 1
-            + DROPPABLE
-                .iter()
-                .zip(shown)
-                .filter(|(_, on)| *on)
-                .map(|((_, w), _)| w + 1)
-                .sum::<usize>();
-        if width >= fixed + SERVER_MIN || dropped == DROPPABLE.len() {
-            return (shown, width.saturating_sub(fixed).clamp(1, SERVER_MAX));
+/// The columns chosen for one terminal width, so that the header and every
+/// row are cut the same way.
+struct Layout {
+    /// Per entry of [`COLUMNS`]: shown or dropped.
+    shown: [bool; 8],
+    /// The server column's width.
+    server: usize,
+    /// The terminal's width.
+    width: usize,
+}
+
+impl Layout {
+    /// Drops optional columns in [`DROP_ORDER`] until the server column
+    /// gets at least [`SERVER_MIN`] of `width`, or nothing is left to drop.
+    fn new(width: usize) -> Layout {
+        // STATE, then each shown column after SERVER with its leading space.
+        let fixed = |shown: &[bool; 8]| {
+            STATE_WIDTH
+                + 1
+                + COLUMNS[1..]
+                    .iter()
+                    .zip(&shown[1..])
+                    .filter(|(_, on)| **on)
+                    .map(|((_, w, _), _)| w + 1)
+                    .sum::<usize>()
+        };
+        let mut shown = [true; 8];
+        for column in DROP_ORDER {
+            if width >= fixed(&shown) + SERVER_MIN {
+                break;
+            }
+            shown[column] = false;
         }
-        shown[dropped] = false;
+        Layout {
+            shown,
+            server: width.saturating_sub(fixed(&shown)).clamp(1, SERVER_MAX),
+            width,
+        }
     }
-    (shown, SERVER_MIN)
+
+    /// One line: `state` (already padded) and the shown `cells`, each cut
+    /// and aligned to its column, the whole cut to the terminal.
+    fn line(&self, state: String, cells: [String; 8]) -> String {
+        let mut line = state;
+        for (i, (text, (_, w, right))) in cells.iter().zip(COLUMNS).enumerate() {
+            if !self.shown[i] {
+                continue;
+            }
+            let w = if i == 0 { self.server } else { w };
+            let text = truncate(text, w);
+            line.push(' ');
+            line.push_str(&if right {
+                format!("{text:>w$}")
+            } else {
+                format!("{text:<w$}")
+            });
+        }
+        fit(line.trim_end(), self.width)
+    }
+}
+
+/// How many of `rows` (sorted, troubled first) the table shows on a terminal
+/// `height` rows tall: all of them if they fit, else every troubled one and
+/// healthy ones (at least one) while a row is left for "… and N more".
+fn rows_shown(rows: &[(&String, &View)], height: usize) -> usize {
+    let room = height.saturating_sub(3);
+    if rows.len() <= room {
+        return rows.len();
+    }
+    let troubled = rows
+        .iter()
+        .filter(|(_, v)| Table::rank(v.state) < HEALTHY)
+        .count();
+    rows.len().min(room.saturating_sub(1).max(troubled + 1))
+}
+
+/// `url`'s row after the state, in [`COLUMNS`] order.
+fn row_cells(url: &str, v: &View) -> [String; 8] {
+    let n = super::human::count;
+    [
+        url.to_string(),
+        v.version.clone().unwrap_or_else(|| "-".into()),
+        format!(
+            "{}/{}/{}",
+            n(v.queue.remaining),
+            n(v.queue.running),
+            n(v.queue.pending)
+        ),
+        v.progress_text(),
+        v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms")),
+        short_duration(v.since.elapsed()),
+        v.running.age().map_or("-".into(), short_duration),
+        v.recent.short(),
+    ]
 }
 
 /// The table for `views` on a terminal `height` rows tall and `width`
@@ -111,59 +194,14 @@ fn layout(width: usize) -> ([bool; 7], usize) {
 fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width: usize) -> String {
     let mut rows: Vec<(&String, &View)> = views.iter().collect();
     rows.sort_by_key(|(url, v)| (Table::rank(v.state), (*url).clone()));
-    let (shown, server_w) = layout(width);
-    let [
-        latency_on,
-        version_on,
-        recent_on,
-        for_on,
-        job_age_on,
-        progress_on,
-        queue_on,
-    ] = shown;
-    // Cells in display order: (text, width, right-aligned, shown).
-    let line = |state: String, cells: [(String, usize, bool, bool); 8]| {
-        let mut line = state;
-        for (text, w, right, on) in cells {
-            if on {
-                let text = truncate(&text, w);
-                line.push(' ');
-                line.push_str(&if right {
-                    format!("{text:>w$}")
-                } else {
-                    format!("{text:<w$}")
-                });
-            }
-        }
-        fit(line.trim_end(), width)
-    };
-    let header = line(
+    let layout = Layout::new(width);
+    let header = layout.line(
         format!("{:<STATE_WIDTH$}", "STATE"),
-        [
-            ("SERVER".into(), server_w, false, true),
-            ("VERSION".into(), 9, false, version_on),
-            ("QUEUE rem/run/pen".into(), 17, true, queue_on),
-            ("PROGRESS".into(), 22, false, progress_on),
-            ("LATENCY".into(), 9, true, latency_on),
-            ("FOR".into(), 8, true, for_on),
-            ("JOB AGE".into(), 8, true, job_age_on),
-            ("10m ok/fail med".into(), 15, true, recent_on),
-        ],
+        COLUMNS.map(|(header, ..)| header.to_string()),
     );
     let mut lines = vec![super::style::heading(&out).apply_to(header).to_string()];
-    let room = height.saturating_sub(3);
-    let troubled = rows
-        .iter()
-        .filter(|(_, v)| Table::rank(v.state) < 4)
-        .count();
-    let show_all = rows.len() <= room;
-    let mut hidden_ok = 0usize;
-    for (url, v) in &rows {
-        let healthy = Table::rank(v.state) == 4;
-        if !show_all && healthy && lines.len() > room.saturating_sub(1).max(troubled + 1) {
-            hidden_ok += 1;
-            continue;
-        }
+    let shown = rows_shown(&rows, height);
+    for (url, v) in &rows[..shown] {
         let state = v.state.map_or("starting", State::as_str);
         let styled = v
             .state
@@ -172,34 +210,9 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
                 |st| super::style::state(&out, st),
             )
             .apply_to(format!("{state:<STATE_WIDTH$}"));
-        let n = super::human::count;
-        let queue = format!(
-            "{}/{}/{}",
-            n(v.queue.remaining),
-            n(v.queue.running),
-            n(v.queue.pending)
-        );
-        let latency = v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms"));
-        let job_age = v.running.age().map_or("-".into(), short_duration);
-        lines.push(line(
-            styled.to_string(),
-            [
-                ((*url).clone(), server_w, false, true),
-                (
-                    v.version.clone().unwrap_or_else(|| "-".into()),
-                    9,
-                    false,
-                    version_on,
-                ),
-                (queue, 17, true, queue_on),
-                (v.progress_text(), 22, false, progress_on),
-                (latency, 9, true, latency_on),
-                (short_duration(v.since.elapsed()), 8, true, for_on),
-                (job_age, 8, true, job_age_on),
-                (v.recent.short(), 15, true, recent_on),
-            ],
-        ));
+        lines.push(layout.line(styled.to_string(), row_cells(url, v)));
     }
+    let hidden_ok = rows.len() - shown;
     if hidden_ok > 0 {
         lines.push(
             super::style::dim(&out)

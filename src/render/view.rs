@@ -3,7 +3,7 @@
 use std::time::{Duration, Instant};
 
 use super::safe::term_safe;
-use crate::manager::{Envelope, Event, FallbackMode, ProgressKind, State};
+use crate::manager::{Envelope, Event, FallbackMode, ProgressKind, State, Status};
 
 /// A server string made safe once, as it enters the view: every renderer
 /// that shows the view then prints only harmless text.
@@ -74,41 +74,12 @@ impl View {
     /// Folds one event in.
     pub fn apply(&mut self, envelope: &Envelope) {
         match &envelope.event {
-            Event::State { state, .. } => {
-                self.state = Some(*state);
-                self.since = Instant::now();
-                if state.is_up() {
-                    self.reconnect = None;
-                    self.warning = None;
-                    self.fallback = None;
-                } else if state.is_down() {
-                    // Nothing is known about a server that is down; do not
-                    // keep showing what it said before.
-                    self.queue = Queue::default();
-                    self.latency_ms = None;
-                    self.running_prompt = None;
-                    self.node = None;
-                    self.running = Default::default();
-                }
-            }
+            Event::State { state, .. } => self.enter(*state),
             Event::Job(job) => self.recent.push(job),
             Event::Status {
                 status,
                 running_prompt,
-            } if status.available => {
-                self.version = safe(status.version.as_deref());
-                self.queue = Queue {
-                    remaining: status.queue_remaining,
-                    running: status.queue_running,
-                    pending: status.queue_pending,
-                };
-                self.latency_ms = status.latency_ms;
-                self.running_prompt = safe(running_prompt.as_deref());
-                self.running.observe(running_prompt.as_deref());
-                if running_prompt.is_none() {
-                    self.node = None;
-                }
-            }
+            } if status.available => self.read_poll(status, running_prompt.as_deref()),
             Event::Queue { queue_remaining } => self.queue.remaining = Some(*queue_remaining),
             Event::Progress {
                 kind,
@@ -143,6 +114,42 @@ impl View {
                 ..
             } => self.reconnect = Some((*attempt, *next_delay, Instant::now())),
             _ => {}
+        }
+    }
+
+    /// A new state: back up clears the reconnect countdown and the fallback
+    /// warning; down forgets every reading, since nothing is known about a
+    /// server that is down and what it said before must not keep showing.
+    fn enter(&mut self, state: State) {
+        self.state = Some(state);
+        self.since = Instant::now();
+        if state.is_up() {
+            self.reconnect = None;
+            self.warning = None;
+            self.fallback = None;
+        } else if state.is_down() {
+            self.queue = Queue::default();
+            self.latency_ms = None;
+            self.running_prompt = None;
+            self.node = None;
+            self.running = Default::default();
+        }
+    }
+
+    /// A good HTTP poll replaces the version, queue, latency and running
+    /// prompt; with nothing running, no node runs either.
+    fn read_poll(&mut self, status: &Status, running_prompt: Option<&str>) {
+        self.version = safe(status.version.as_deref());
+        self.queue = Queue {
+            remaining: status.queue_remaining,
+            running: status.queue_running,
+            pending: status.queue_pending,
+        };
+        self.latency_ms = status.latency_ms;
+        self.running_prompt = safe(running_prompt);
+        self.running.observe(running_prompt);
+        if running_prompt.is_none() {
+            self.node = None;
         }
     }
 

@@ -14,10 +14,10 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
-use prometheus_client::registry::Registry;
+use prometheus_client::registry::{Metric, Registry};
 
-use crate::manager::jobs::JobStatus;
-use crate::manager::{Envelope, Event, State, unix_ms};
+use crate::manager::jobs::{Job, JobStatus};
+use crate::manager::{Envelope, Event, State, Status, unix_ms};
 
 pub use serve::serve;
 pub use text::classic_text;
@@ -73,135 +73,107 @@ fn job_histogram() -> Histogram {
     Histogram::new(JOB_BUCKETS)
 }
 
+/// Probe latency buckets: 1 ms doubling to about 8 s.
+fn latency_histogram() -> Histogram {
+    Histogram::new(exponential_buckets(0.001, 2.0, 14))
+}
+
 fn target(url: &str) -> Labels {
     vec![("target".into(), url.into())]
+}
+
+/// A family's name (after the `comfyui_` prefix) and its HELP text.
+type Descriptor = (&'static str, &'static str);
+
+// The descriptor table: what each family is called and means. Dashboards,
+// the alert rules in `deploy/` and the tests read these names. The families
+// differ in type, so this is one named row each rather than one array.
+const JOBS: Descriptor = (
+    "jobs",
+    "finished jobs by status (completed, failed, cancelled)",
+);
+const JOB_DURATION: Descriptor = (
+    "job_duration_seconds",
+    "job run time (execution end - start)",
+);
+const JOB_QUEUE_WAIT: Descriptor = (
+    "job_queue_wait_seconds",
+    "time a job waited in the queue (execution start - create)",
+);
+const RUNNING_JOB_AGE: Descriptor = (
+    "running_job_age_seconds",
+    "seconds the running job has been seen running (0 when idle)",
+);
+const LAST_JOB_FAILURE: Descriptor = (
+    "last_job_failure_timestamp_seconds",
+    "when the newest failed job ended (server clock, Unix seconds)",
+);
+const UP: Descriptor = (
+    "up",
+    "1 while the server answers HTTP (connected or degraded)",
+);
+const STATE: Descriptor = ("state", "1 for the current connection state");
+const QUEUE_REMAINING: Descriptor = ("queue_remaining", "exec_info.queue_remaining");
+const QUEUE_RUNNING: Descriptor = ("queue_running", "entries in queue_running");
+const QUEUE_PENDING: Descriptor = ("queue_pending", "entries in queue_pending");
+const PROBE_LATENCY: Descriptor = ("probe_latency_seconds", "wall time of the HTTP probe");
+const STATE_TRANSITIONS: Descriptor = ("state_transitions", "connection state changes");
+const RECONNECTS: Descriptor = ("reconnects", "sessions re-established after the first");
+const VRAM_FREE: Descriptor = ("vram_free_bytes", "devices[].vram_free");
+const VRAM_TOTAL: Descriptor = ("vram_total_bytes", "devices[].vram_total");
+const WS_AGE: Descriptor = (
+    "websocket_last_message_age_seconds",
+    "seconds since the WebSocket last received a frame",
+);
+
+/// Registers `family` as `descriptor` says and hands it back, so each field of
+/// [`Metrics`] is created and registered in one expression.
+fn register<M: Metric + Clone>(registry: &mut Registry, (name, help): Descriptor, family: M) -> M {
+    registry.register(name, help, family.clone());
+    family
 }
 
 impl Metrics {
     /// Registers every family. `activity` maps each target URL to the
     /// monitor's last-WebSocket-message clock.
     pub fn new(activity: HashMap<String, Arc<AtomicU64>>) -> Metrics {
-        let mut registry = Registry::with_prefix("comfyui");
-        let up = Family::<Labels, Gauge>::default();
-        let state = Family::<Labels, Gauge>::default();
-        let queue_remaining = Family::<Labels, Gauge>::default();
-        let queue_running = Family::<Labels, Gauge>::default();
-        let queue_pending = Family::<Labels, Gauge>::default();
-        let latency = Family::<Labels, Histogram>::new_with_constructor(
-            (|| Histogram::new(exponential_buckets(0.001, 2.0, 14))) as fn() -> Histogram,
-        );
-        let transitions = Family::<Labels, Counter>::default();
-        let reconnects = Family::<Labels, Counter>::default();
-        let vram_free = Family::<Labels, Gauge>::default();
-        let vram_total = Family::<Labels, Gauge>::default();
-        let ws_age = Family::<Labels, Gauge<f64, AtomicU64>>::default();
-        let jobs = Family::<Labels, Counter>::default();
-        let job_duration =
-            Family::<Labels, Histogram>::new_with_constructor(job_histogram as fn() -> Histogram);
-        let job_queue_wait =
-            Family::<Labels, Histogram>::new_with_constructor(job_histogram as fn() -> Histogram);
-        let running_job_age = Family::<Labels, Gauge<f64, AtomicU64>>::default();
-        let last_job_failure = Family::<Labels, Gauge<f64, AtomicU64>>::default();
-        registry.register(
-            "jobs",
-            "finished jobs by status (completed, failed, cancelled)",
-            jobs.clone(),
-        );
-        registry.register(
-            "job_duration_seconds",
-            "job run time (execution end - start)",
-            job_duration.clone(),
-        );
-        registry.register(
-            "job_queue_wait_seconds",
-            "time a job waited in the queue (execution start - create)",
-            job_queue_wait.clone(),
-        );
-        registry.register(
-            "running_job_age_seconds",
-            "seconds the running job has been seen running (0 when idle)",
-            running_job_age.clone(),
-        );
-        registry.register(
-            "last_job_failure_timestamp_seconds",
-            "when the newest failed job ended (server clock, Unix seconds)",
-            last_job_failure.clone(),
-        );
-        registry.register(
-            "up",
-            "1 while the server answers HTTP (connected or degraded)",
-            up.clone(),
-        );
-        registry.register("state", "1 for the current connection state", state.clone());
-        registry.register(
-            "queue_remaining",
-            "exec_info.queue_remaining",
-            queue_remaining.clone(),
-        );
-        registry.register(
-            "queue_running",
-            "entries in queue_running",
-            queue_running.clone(),
-        );
-        registry.register(
-            "queue_pending",
-            "entries in queue_pending",
-            queue_pending.clone(),
-        );
-        registry.register(
-            "probe_latency_seconds",
-            "wall time of the HTTP probe",
-            latency.clone(),
-        );
-        registry.register(
-            "state_transitions",
-            "connection state changes",
-            transitions.clone(),
-        );
-        registry.register(
-            "reconnects",
-            "sessions re-established after the first",
-            reconnects.clone(),
-        );
-        registry.register("vram_free_bytes", "devices[].vram_free", vram_free.clone());
-        registry.register(
-            "vram_total_bytes",
-            "devices[].vram_total",
-            vram_total.clone(),
-        );
-        registry.register(
-            "websocket_last_message_age_seconds",
-            "seconds since the WebSocket last received a frame",
-            ws_age.clone(),
-        );
-        // Counters exist at 0 from the start, so `increase()` and alerts on
-        // them work before the first reconnect.
-        for url in activity.keys() {
-            reconnects.get_or_create(&target(url)).inc_by(0);
-            transitions.get_or_create(&target(url)).inc_by(0);
-        }
-        Metrics {
-            registry,
-            up,
-            state,
-            queue_remaining,
-            queue_running,
-            queue_pending,
-            latency,
-            transitions,
-            reconnects,
-            vram_free,
-            vram_total,
-            ws_age,
-            jobs,
-            job_duration,
-            job_queue_wait,
-            running_job_age,
-            last_job_failure,
+        let mut r = Registry::with_prefix("comfyui");
+        let job_family = || Family::new_with_constructor(job_histogram as fn() -> Histogram);
+        // Fields in registration order, which is the order `/metrics` lists
+        // the families in.
+        let metrics = Metrics {
+            jobs: register(&mut r, JOBS, Family::default()),
+            job_duration: register(&mut r, JOB_DURATION, job_family()),
+            job_queue_wait: register(&mut r, JOB_QUEUE_WAIT, job_family()),
+            running_job_age: register(&mut r, RUNNING_JOB_AGE, Family::default()),
+            last_job_failure: register(&mut r, LAST_JOB_FAILURE, Family::default()),
+            up: register(&mut r, UP, Family::default()),
+            state: register(&mut r, STATE, Family::default()),
+            queue_remaining: register(&mut r, QUEUE_REMAINING, Family::default()),
+            queue_running: register(&mut r, QUEUE_RUNNING, Family::default()),
+            queue_pending: register(&mut r, QUEUE_PENDING, Family::default()),
+            latency: register(
+                &mut r,
+                PROBE_LATENCY,
+                Family::new_with_constructor(latency_histogram as fn() -> Histogram),
+            ),
+            transitions: register(&mut r, STATE_TRANSITIONS, Family::default()),
+            reconnects: register(&mut r, RECONNECTS, Family::default()),
+            vram_free: register(&mut r, VRAM_FREE, Family::default()),
+            vram_total: register(&mut r, VRAM_TOTAL, Family::default()),
+            ws_age: register(&mut r, WS_AGE, Family::default()),
+            registry: r,
             running: Mutex::new(HashMap::new()),
             activity,
             devices: Mutex::new(HashMap::new()),
+        };
+        // Counters exist at 0 from the start, so `increase()` and alerts on
+        // them work before the first reconnect.
+        for url in metrics.activity.keys() {
+            metrics.reconnects.get_or_create(&target(url)).inc_by(0);
+            metrics.transitions.get_or_create(&target(url)).inc_by(0);
         }
+        metrics
     }
 
     /// Folds one event in.
@@ -211,83 +183,14 @@ impl Metrics {
         match &envelope.event {
             Event::State {
                 state, previous, ..
-            } => {
-                self.up.get_or_create(&t).set(i64::from(state.is_up()));
-                for s in STATES {
-                    let mut labels = t.clone();
-                    labels.push(("state".into(), s.as_str().into()));
-                    self.state
-                        .get_or_create(&labels)
-                        .set(i64::from(s == *state));
-                }
-                if previous.is_some() {
-                    self.transitions.get_or_create(&t).inc();
-                }
-                if state.is_down() {
-                    self.observe_running(url, None);
-                }
-                if *state == State::Connected
-                    && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
-                {
-                    self.reconnects.get_or_create(&t).inc();
-                }
-                if state.is_down() {
-                    self.forget_readings(url, &t);
-                }
-            }
-            Event::Job(job) => {
-                let mut labels = t.clone();
-                labels.push(("status".into(), job.status.as_str().into()));
-                self.jobs.get_or_create(&labels).inc();
-                if let Some(ms) = job.duration_ms() {
-                    self.job_duration
-                        .get_or_create(&t)
-                        .observe(ms as f64 / 1000.0);
-                }
-                if let Some(ms) = job.queued_ms() {
-                    self.job_queue_wait
-                        .get_or_create(&t)
-                        .observe(ms as f64 / 1000.0);
-                }
-                if job.status == JobStatus::Failed {
-                    let at = job.end_ms.unwrap_or_else(unix_ms);
-                    self.last_job_failure
-                        .get_or_create(&t)
-                        .set(at as f64 / 1000.0);
-                }
-            }
+            } => self.apply_state(url, &t, *state, *previous),
+            Event::Job(job) => self.apply_job(&t, job),
             Event::Status {
                 status,
                 running_prompt,
             } if status.available => {
                 self.observe_running(url, running_prompt.as_deref());
-                let set = |family: &Family<Labels, Gauge>, v: Option<u64>| {
-                    if let Some(v) = v {
-                        family.get_or_create(&t).set(v as i64);
-                    }
-                };
-                set(&self.queue_remaining, status.queue_remaining);
-                set(&self.queue_running, status.queue_running);
-                set(&self.queue_pending, status.queue_pending);
-                if let Some(ms) = status.latency_ms {
-                    self.latency.get_or_create(&t).observe(ms / 1000.0);
-                }
-                for d in &status.devices {
-                    let mut labels = t.clone();
-                    labels.push(("device".into(), d.name.clone()));
-                    if let Ok(mut devices) = self.devices.lock() {
-                        let known = devices.entry(url.to_string()).or_default();
-                        if !known.contains(&labels) {
-                            known.push(labels.clone());
-                        }
-                    }
-                    if let Some(v) = d.vram_free {
-                        self.vram_free.get_or_create(&labels).set(v as i64);
-                    }
-                    if let Some(v) = d.vram_total {
-                        self.vram_total.get_or_create(&labels).set(v as i64);
-                    }
-                }
+                self.apply_status(url, &t, status);
             }
             Event::Queue { queue_remaining } => {
                 self.queue_remaining
@@ -295,6 +198,89 @@ impl Metrics {
                     .set(*queue_remaining as i64);
             }
             _ => {}
+        }
+    }
+
+    /// A state change: `up`, the one-hot `state`, the transition and
+    /// reconnect counters, and forgetting what a server that went down said.
+    fn apply_state(&self, url: &str, t: &Labels, state: State, previous: Option<State>) {
+        self.up.get_or_create(t).set(i64::from(state.is_up()));
+        for s in STATES {
+            let mut labels = t.clone();
+            labels.push(("state".into(), s.as_str().into()));
+            self.state.get_or_create(&labels).set(i64::from(s == state));
+        }
+        if previous.is_some() {
+            self.transitions.get_or_create(t).inc();
+        }
+        if state.is_down() {
+            self.observe_running(url, None);
+        }
+        // Connecting → Connected is the first session, and Stalled →
+        // Connected a stuck job finishing on the same one: no reconnect.
+        if state == State::Connected
+            && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
+        {
+            self.reconnects.get_or_create(t).inc();
+        }
+        if state.is_down() {
+            self.forget_readings(url, t);
+        }
+    }
+
+    /// A finished job: its status count, run and queue times, and when the
+    /// newest failure ended.
+    fn apply_job(&self, t: &Labels, job: &Job) {
+        let mut labels = t.clone();
+        labels.push(("status".into(), job.status.as_str().into()));
+        self.jobs.get_or_create(&labels).inc();
+        if let Some(ms) = job.duration_ms() {
+            self.job_duration
+                .get_or_create(t)
+                .observe(ms as f64 / 1000.0);
+        }
+        if let Some(ms) = job.queued_ms() {
+            self.job_queue_wait
+                .get_or_create(t)
+                .observe(ms as f64 / 1000.0);
+        }
+        if job.status == JobStatus::Failed {
+            let at = job.end_ms.unwrap_or_else(unix_ms);
+            self.last_job_failure
+                .get_or_create(t)
+                .set(at as f64 / 1000.0);
+        }
+    }
+
+    /// A good poll: queue counts, probe latency and per-device VRAM, each
+    /// only where the server reported it.
+    fn apply_status(&self, url: &str, t: &Labels, status: &Status) {
+        let set = |family: &Family<Labels, Gauge>, v: Option<u64>| {
+            if let Some(v) = v {
+                family.get_or_create(t).set(v as i64);
+            }
+        };
+        set(&self.queue_remaining, status.queue_remaining);
+        set(&self.queue_running, status.queue_running);
+        set(&self.queue_pending, status.queue_pending);
+        if let Some(ms) = status.latency_ms {
+            self.latency.get_or_create(t).observe(ms / 1000.0);
+        }
+        for d in &status.devices {
+            let mut labels = t.clone();
+            labels.push(("device".into(), d.name.clone()));
+            if let Ok(mut devices) = self.devices.lock() {
+                let known = devices.entry(url.to_string()).or_default();
+                if !known.contains(&labels) {
+                    known.push(labels.clone());
+                }
+            }
+            if let Some(v) = d.vram_free {
+                self.vram_free.get_or_create(&labels).set(v as i64);
+            }
+            if let Some(v) = d.vram_total {
+                self.vram_total.get_or_create(&labels).set(v as i64);
+            }
         }
     }
 
