@@ -122,7 +122,7 @@ impl Sinks {
     /// the hooks.
     fn feed(&mut self, envelope: &Envelope) {
         if let Some(m) = &self.metrics
-            && let Ok(m) = m.lock()
+            && let Ok(mut m) = m.lock()
         {
             m.apply(envelope);
         }

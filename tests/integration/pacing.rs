@@ -9,9 +9,7 @@
 use std::time::{Duration, Instant};
 
 use crate::support::{MockServer, Proc, RefusedPort, poll_until};
-use crate::util::{
-    WATCH_WAIT, comfyctl, comfyctl_std, http_get, metrics_port, parse_line, watch,
-};
+use crate::util::{WATCH_WAIT, comfyctl, comfyctl_std, http_get, metrics_port, parse_line, watch};
 
 /// Requests the mock served so far, control endpoints excepted.
 fn served(mock: &MockServer) -> u64 {

@@ -177,7 +177,7 @@ impl Metrics {
     }
 
     /// Folds one event in.
-    pub fn apply(&self, envelope: &Envelope) {
+    pub fn apply(&mut self, envelope: &Envelope) {
         let url = envelope.url.as_ref();
         let t = target(url);
         match &envelope.event {
@@ -197,8 +197,48 @@ impl Metrics {
                     .get_or_create(&t)
                     .set(*queue_remaining as i64);
             }
+            Event::Moved { from } => self.moved(from, url),
             _ => {}
         }
+    }
+
+    /// Discovery found the server at `to`: every series of `from` goes (a
+    /// `comfyui_up 0` left behind would keep an alert firing for an address
+    /// nobody watches), and the WebSocket clock and the zeroed counters
+    /// carry on under `to`.
+    fn moved(&mut self, from: &str, to: &str) {
+        let old = target(from);
+        self.up.remove(&old);
+        for s in STATES {
+            let mut labels = old.clone();
+            labels.push(("state".into(), s.as_str().into()));
+            self.state.remove(&labels);
+        }
+        self.transitions.remove(&old);
+        self.reconnects.remove(&old);
+        self.ws_age.remove(&old);
+        self.latency.remove(&old);
+        self.observe_running(from, None);
+        self.running_job_age.remove(&old);
+        self.forget_readings(from, &old);
+        for status in [
+            JobStatus::Completed,
+            JobStatus::Failed,
+            JobStatus::Cancelled,
+        ] {
+            let mut labels = old.clone();
+            labels.push(("status".into(), status.as_str().into()));
+            self.jobs.remove(&labels);
+        }
+        self.job_duration.remove(&old);
+        self.job_queue_wait.remove(&old);
+        self.last_job_failure.remove(&old);
+        if let Some(clock) = self.activity.remove(from) {
+            self.activity.insert(to.to_owned(), clock);
+        }
+        let new = target(to);
+        self.reconnects.get_or_create(&new).inc_by(0);
+        self.transitions.get_or_create(&new).inc_by(0);
     }
 
     /// A state change: `up`, the one-hot `state`, the transition and
@@ -394,13 +434,45 @@ mod tests {
     }
 
     #[test]
+    fn a_moved_server_leaves_no_series_behind() {
+        let (first, found) = ("http://127.0.0.1:8188", "http://127.0.0.1:8000");
+        let clock = Arc::new(AtomicU64::new(0));
+        let mut m = Metrics::new([(first.to_string(), clock.clone())].into_iter().collect());
+        m.apply(&state(first, State::Connecting, None));
+        m.apply(&state(first, State::Disconnected, Some(State::Connecting)));
+        m.apply(&state(
+            first,
+            State::Reconnecting,
+            Some(State::Disconnected),
+        ));
+        clock.store(unix_ms(), Ordering::Relaxed);
+        m.apply(&envelope(
+            found,
+            Event::Moved {
+                from: Arc::from(first),
+            },
+        ));
+        m.apply(&state(found, State::Connected, Some(State::Reconnecting)));
+        m.apply(&status(found));
+        let text = m.render();
+        assert!(!text.contains(first), "{text}");
+        assert!(
+            text.contains(&format!("comfyui_up{{target=\"{found}\"}} 1")),
+            "{text}"
+        );
+        // The monitor's WebSocket clock moved with it.
+        let age = format!("comfyui_websocket_last_message_age_seconds{{target=\"{found}\"}}");
+        assert!(text.contains(&age), "{text}");
+    }
+
+    #[test]
     fn readings_are_dropped_while_down_and_counters_start_at_zero() {
         let (a, b) = ("http://a:1", "http://b:1");
         let activity = [a, b]
             .iter()
             .map(|u| (u.to_string(), Arc::new(AtomicU64::new(0))))
             .collect();
-        let m = Metrics::new(activity);
+        let mut m = Metrics::new(activity);
         let first = m.render();
         for url in [a, b] {
             let zero = format!("comfyui_reconnects_total{{target=\"{url}\"}} 0");
