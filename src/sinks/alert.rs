@@ -71,6 +71,14 @@ impl Gate {
     /// start a candidate; polls and reconnect attempts are the probes that
     /// confirm it.
     pub fn feed(&mut self, envelope: &Envelope) -> Option<Alert> {
+        if let Event::Moved { from } = &envelope.event {
+            // The server found carries on the outage announced for the
+            // address probed first: its `connected` says what it ends.
+            if let Some(gate) = self.targets.remove(&**from) {
+                self.targets.insert(envelope.url.to_string(), gate);
+            }
+            return None;
+        }
         let entry = self.targets.entry(envelope.url.to_string()).or_default();
         match &envelope.event {
             Event::State { state, reason, .. } => {
@@ -247,6 +255,27 @@ mod tests {
         let down = gate.feed(&state(State::Disconnected)).unwrap();
         assert_eq!(down.previous, Some(State::Connected));
         assert!(gate.feed(&poll()).is_none());
+    }
+
+    #[test]
+    fn a_moved_server_ends_the_outage_announced_for_the_first_address() {
+        let mut gate = Gate::new(1, 1);
+        assert!(gate.feed(&state(State::Disconnected)).is_some());
+        let found = "http://h:2";
+        let moved = Envelope {
+            url: Arc::from(found),
+            ..ev(Event::Moved {
+                from: Arc::from("http://h:1"),
+            })
+        };
+        assert!(gate.feed(&moved).is_none());
+        let back = Envelope {
+            url: Arc::from(found),
+            ..state(State::Connected)
+        };
+        let alert = gate.feed(&back).expect("announced");
+        assert_eq!(alert.url, found);
+        assert_eq!(alert.previous, Some(State::Disconnected));
     }
 
     #[test]
