@@ -92,6 +92,14 @@ impl State {
         matches!(self, State::Connected | State::Degraded | State::Stalled)
     }
 
+    /// Entering this state from `previous` re-establishes a session:
+    /// `connected` after anything but the first session (`connecting`) or
+    /// a stuck job finishing on the same session (`stalled`).
+    pub fn is_reconnect(self, previous: Option<State>) -> bool {
+        self == State::Connected
+            && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
+    }
+
     /// The backend is unreachable in this state.
     pub fn is_down(self) -> bool {
         matches!(

@@ -55,9 +55,7 @@ impl Monitor {
         {
             self.stats.longest_outage = self.stats.longest_outage.max(now - start);
         }
-        if next == State::Connected
-            && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
-        {
+        if next.is_reconnect(previous) {
             self.stats.reconnects += 1;
         }
     }

@@ -256,11 +256,7 @@ impl Metrics {
         if state.is_down() {
             self.observe_running(url, None);
         }
-        // Connecting → Connected is the first session, and Stalled →
-        // Connected a stuck job finishing on the same one: no reconnect.
-        if state == State::Connected
-            && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
-        {
+        if state.is_reconnect(previous) {
             self.reconnects.get_or_create(t).inc();
         }
         if state.is_down() {
