@@ -394,6 +394,35 @@ fn an_idle_server_sees_no_job_requests_and_a_busy_one_at_most_one_per_interval()
     assert_eq!(events.last().unwrap()["jobs_completed"], 15);
 }
 
+/// More jobs finish between two reads than a page holds: every one is
+/// reported, once, in the order the server lists them (oldest first).
+#[test]
+fn a_burst_bigger_than_a_page_is_reported_whole_and_in_order() {
+    let mock = MockServer::start(&[]);
+    // A long interval: the burst is over before the next read may go out.
+    let mut w = watch(&mock.url(), &["--interval", "2s"]);
+    wait_state(&mut w, "connected");
+    wait_baseline(&mock, 1);
+    post_job(&mock, "completed", 0, 12);
+    let reported: Vec<String> = wait_jobs(&mut w, 12)
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_owned())
+        .collect();
+    let (code, body) = http_get(mock.port(), "/api/jobs?status=completed&limit=20");
+    assert_eq!(code, 200, "{body}");
+    let listed: Value = serde_json::from_str(&body).unwrap();
+    let mut oldest_first: Vec<String> = listed["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["id"].as_str().unwrap().to_owned())
+        .collect();
+    oldest_first.reverse();
+    assert_eq!(reported, oldest_first);
+    let events = finish(&mut w);
+    assert_eq!(events.last().unwrap()["jobs_completed"], 12);
+}
+
 #[test]
 fn a_fleet_of_three_where_one_fails_every_job() {
     let mock = MockServer::start(&["--ports", "3"]);

@@ -160,13 +160,24 @@ impl JobTracker {
             .filter(|j| j.status.is_finished())
             .take_while(|j| !self.seen.contains(&j.id))
             .collect();
-        // A full page of unseen jobs may hide more: ask for a bigger page
-        // next time (one request per interval still holds).
         let full = fresh.len() >= limit;
-        self.big_page = full && self.baseline && limit < BIG_PAGE;
-        if self.big_page {
+        if full && self.baseline && limit < BIG_PAGE {
+            // A full page of unseen jobs may hide more behind it, and once
+            // this page was reported they could never be reached (reading
+            // stops at the first job already reported). Report nothing yet:
+            // the next request (one interval on, as always) reads a bigger
+            // page, and all of them are reported from it, oldest first.
+            self.big_page = true;
             self.dirty = true;
+            return (Vec::new(), None);
         }
+        self.big_page = false;
+        let overflow = (full && self.baseline).then(|| {
+            format!(
+                "more than {limit} jobs finished between two reads of the job list; \
+                 only the newest {limit} are reported"
+            )
+        });
         for job in fresh.iter().rev() {
             self.seen.insert(&job.id);
         }
@@ -174,7 +185,7 @@ impl JobTracker {
             fresh.clear();
         }
         fresh.reverse();
-        (fresh, None)
+        (fresh, overflow)
     }
 
     /// Folds in an HTTP poll: the queue counts and `queue_running[0]`'s id.
@@ -264,6 +275,47 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].id, "c");
         assert_eq!(t.source(), Some(JobSource::History));
+    }
+
+    #[test]
+    fn a_burst_bigger_than_a_page_is_read_whole_from_a_bigger_one() {
+        let mut t = JobTracker::new(Duration::from_secs(1), None);
+        t.session_started();
+        let page = |ids: &[String]| Page {
+            jobs: ids.iter().map(|i| job(i, JobStatus::Completed)).collect(),
+            has_more: false,
+        };
+        let (_, limit) = t.start_fetch();
+        let (jobs, _) = t.finish_fetch(Ok((JobSource::JobsApi, page(&["old".into()]))), limit);
+        assert!(jobs.is_empty());
+        // Twelve finished at once; the list is newest first.
+        let burst: Vec<String> = (1..=12).rev().map(|i| format!("j{i:02}")).collect();
+        t.queue_changed();
+        let (_, limit) = t.start_fetch();
+        assert_eq!(limit, PAGE);
+        let (jobs, warning) = t.finish_fetch(Ok((JobSource::JobsApi, page(&burst[..PAGE]))), limit);
+        assert!(
+            jobs.is_empty() && warning.is_none(),
+            "held: more may hide behind it"
+        );
+        assert!(t.due().is_some(), "asks again");
+        let (_, limit) = t.start_fetch();
+        assert_eq!(limit, BIG_PAGE);
+        let mut whole = burst.clone();
+        whole.push("old".into());
+        let (jobs, warning) = t.finish_fetch(Ok((JobSource::JobsApi, page(&whole))), limit);
+        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
+        let oldest_first: Vec<String> = (1..=12).map(|i| format!("j{i:02}")).collect();
+        assert_eq!(ids, oldest_first, "all of them, oldest first");
+        assert!(warning.is_none());
+        // Back to small pages; a big page that is all new says what it lost.
+        t.queue_changed();
+        assert_eq!(t.start_fetch().1, PAGE);
+        t.big_page = true;
+        let flood: Vec<String> = (0..BIG_PAGE).map(|i| format!("f{i}")).collect();
+        let (jobs, warning) = t.finish_fetch(Ok((JobSource::JobsApi, page(&flood))), BIG_PAGE);
+        assert_eq!(jobs.len(), BIG_PAGE);
+        assert!(warning.unwrap().contains("only the newest 50"));
     }
 
     #[test]
