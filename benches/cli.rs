@@ -3,6 +3,8 @@
 //!
 //! 1. one-shot `comfyctl health` next to `curl -sf /system_stats` (the
 //!    practical floor), interleaved, `RUNS` times (default 50);
+//!    then one-shot `comfyctl connect` (next to `BASELINE_BIN`, another
+//!    comfyctl binary, when that is set);
 //! 2. hung-server (SIGSTOP) detection in `watch` with default settings;
 //! 3. idle cost of `watch --interval 5s` over `IDLE_SECS` (default 60):
 //!    peak RSS, CPU, and false alarms (state changes) on a healthy server;
@@ -70,6 +72,40 @@ fn main() {
             "n/a".into()
         },
     );
+
+    // 1b. One-shot connect (HTTP probe, WebSocket handshake, first status,
+    // polite close); the peer column is `BASELINE_BIN`, another comfyctl
+    // binary (say, an older build), run interleaved, when given.
+    let baseline = std::env::var("BASELINE_BIN").ok();
+    let connect = |bin: &str| {
+        time(|| {
+            let s = Command::new(bin)
+                .args(["connect", "--url", &mock.url()])
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(s.success());
+        })
+    };
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for _ in 0..runs {
+        ours.push(connect(COMFYCTL));
+        if let Some(bin) = &baseline {
+            theirs.push(connect(bin));
+        }
+    }
+    let m_ours = quantile(&mut ours, 0.5);
+    let (peer, ratio) = match &baseline {
+        Some(_) => {
+            let m = quantile(&mut theirs, 0.5);
+            (
+                format!("{m:.2} ms (BASELINE_BIN)"),
+                format!("{:.2}×", m_ours / m),
+            )
+        }
+        None => ("–".into(), "–".into()),
+    };
+    println!("| one-shot connect, median of {runs} | {m_ours:.2} ms | {peer} | {ratio} |");
 
     // 2. SIGSTOP detection with default settings (interval 5s, timeout 5s).
     {
