@@ -130,25 +130,25 @@ fn discovering(ports: &[u16], args: &[&str]) -> Proc {
     Proc::spawn(cmd)
 }
 
-/// Waits until the command said it found nothing at the start.
-fn wait_nothing_found(p: &Proc) {
+/// `comfyctl ARGS…` with no URL, started while both discovery ports refuse;
+/// once it said it found nothing, the mock starts on the second port. The
+/// first port stays held (and refusing) for the caller.
+fn found_late(args: &[&str]) -> (Proc, MockServer, RefusedPort) {
+    let (first, second) = (RefusedPort::new(), RefusedPort::new());
+    let p = discovering(&[first.port(), second.port()], args);
     assert!(
         poll_until(WATCH_WAIT, || p.stderr().contains("no ComfyUI answered")),
         "no discovery note; stderr: {}",
         p.stderr()
     );
+    let mock = MockServer::start_on(second.port(), &[]);
+    (p, mock, first)
 }
 
 #[test]
 fn health_wait_finds_a_server_that_starts_after_it() {
-    let held = [RefusedPort::new(), RefusedPort::new()];
-    let (a, b) = (held[0].port(), held[1].port());
-    let mut p = discovering(
-        &[a, b],
-        &["health", "--json", "--wait", "30s", "--interval", "200ms"],
-    );
-    wait_nothing_found(&p);
-    let mock = MockServer::start_on(b, &[]);
+    let (mut p, mock, _first) =
+        found_late(&["health", "--json", "--wait", "30s", "--interval", "200ms"]);
     let status = p.wait_exit(WATCH_WAIT).expect("health --wait exits");
     assert_eq!(status.code(), Some(0), "stderr: {}", p.stderr());
     let line = p
@@ -165,23 +165,17 @@ fn health_wait_finds_a_server_that_starts_after_it() {
 /// judges the server that was found.
 #[test]
 fn a_server_found_late_replaces_the_address_probed_first() {
-    let held = [RefusedPort::new(), RefusedPort::new()];
-    let (a, b) = (held[0].port(), held[1].port());
-    let mut p = discovering(
-        &[a, b],
-        &[
-            "watch",
-            "--json",
-            "--count",
-            "40",
-            "--interval",
-            "100ms",
-            "--metrics",
-            "127.0.0.1:0",
-        ],
-    );
-    wait_nothing_found(&p);
-    let mock = MockServer::start_on(b, &[]);
+    let (mut p, mock, first) = found_late(&[
+        "watch",
+        "--json",
+        "--count",
+        "40",
+        "--interval",
+        "100ms",
+        "--metrics",
+        "127.0.0.1:0",
+    ]);
+    let a = first.port();
     let moved = p
         .wait_line(|l| l.contains("\"event\":\"moved\""), WATCH_WAIT)
         .unwrap_or_else(|| panic!("no moved line; stderr: {}", p.stderr()));
@@ -209,21 +203,14 @@ fn a_server_found_late_replaces_the_address_probed_first() {
 
 #[test]
 fn watch_finds_a_server_that_starts_after_it() {
-    let held = [RefusedPort::new(), RefusedPort::new()];
-    let (a, b) = (held[0].port(), held[1].port());
-    let mut p = discovering(
-        &[a, b],
-        &[
-            "watch",
-            "--json",
-            "--until",
-            "connected",
-            "--interval",
-            "1s",
-        ],
-    );
-    wait_nothing_found(&p);
-    let mock = MockServer::start_on(b, &[]);
+    let (mut p, mock, _first) = found_late(&[
+        "watch",
+        "--json",
+        "--until",
+        "connected",
+        "--interval",
+        "1s",
+    ]);
     let status = p
         .wait_exit(WATCH_WAIT)
         .expect("watch --until connected exits");
