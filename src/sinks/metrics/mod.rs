@@ -82,6 +82,13 @@ fn target(url: &str) -> Labels {
     vec![("target".into(), url.into())]
 }
 
+/// `t` plus one more label.
+fn with(t: &Labels, key: &str, value: &str) -> Labels {
+    let mut labels = t.clone();
+    labels.push((key.into(), value.into()));
+    labels
+}
+
 /// A family's name (after the `comfyui_` prefix) and its HELP text.
 type Descriptor = (&'static str, &'static str);
 
@@ -210,9 +217,7 @@ impl Metrics {
         let old = target(from);
         self.up.remove(&old);
         for s in STATES {
-            let mut labels = old.clone();
-            labels.push(("state".into(), s.as_str().into()));
-            self.state.remove(&labels);
+            self.state.remove(&with(&old, "state", s.as_str()));
         }
         self.transitions.remove(&old);
         self.reconnects.remove(&old);
@@ -226,9 +231,7 @@ impl Metrics {
             JobStatus::Failed,
             JobStatus::Cancelled,
         ] {
-            let mut labels = old.clone();
-            labels.push(("status".into(), status.as_str().into()));
-            self.jobs.remove(&labels);
+            self.jobs.remove(&with(&old, "status", status.as_str()));
         }
         self.job_duration.remove(&old);
         self.job_queue_wait.remove(&old);
@@ -246,9 +249,9 @@ impl Metrics {
     fn apply_state(&self, url: &str, t: &Labels, state: State, previous: Option<State>) {
         self.up.get_or_create(t).set(i64::from(state.is_up()));
         for s in STATES {
-            let mut labels = t.clone();
-            labels.push(("state".into(), s.as_str().into()));
-            self.state.get_or_create(&labels).set(i64::from(s == state));
+            self.state
+                .get_or_create(&with(t, "state", s.as_str()))
+                .set(i64::from(s == state));
         }
         if previous.is_some() {
             self.transitions.get_or_create(t).inc();
@@ -267,9 +270,9 @@ impl Metrics {
     /// A finished job: its status count, run and queue times, and when the
     /// newest failure ended.
     fn apply_job(&self, t: &Labels, job: &Job) {
-        let mut labels = t.clone();
-        labels.push(("status".into(), job.status.as_str().into()));
-        self.jobs.get_or_create(&labels).inc();
+        self.jobs
+            .get_or_create(&with(t, "status", job.status.as_str()))
+            .inc();
         if let Some(ms) = job.duration_ms() {
             self.job_duration
                 .get_or_create(t)
@@ -303,8 +306,7 @@ impl Metrics {
             self.latency.get_or_create(t).observe(ms / 1000.0);
         }
         for d in &status.devices {
-            let mut labels = t.clone();
-            labels.push(("device".into(), d.name.clone()));
+            let labels = with(t, "device", &d.name);
             if let Ok(mut devices) = self.devices.lock() {
                 let known = devices.entry(url.to_string()).or_default();
                 if !known.contains(&labels) {
