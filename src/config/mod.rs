@@ -249,6 +249,8 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
         .filter_map(|h| problems.take(parse_header(h)))
         .collect();
     client.tls.insecure = global.insecure;
+    // Discovery probes plain http:// on loopback only.
+    client.tls.plain_only = !targets.iter().any(Target::uses_tls);
     // --insecure wins, as in curl; the file is still checked so a typo in
     // COMFYCTL_CACERT does not go unnoticed.
     if let Some(path) = &global.cacert {
@@ -414,6 +416,37 @@ mod tests {
         );
         assert!(parse_duration("--t", "-1").is_err());
         assert!(parse_duration("--t", "NaN").is_err());
+    }
+
+    #[test]
+    fn the_system_trust_store_is_read_only_when_a_server_uses_https() {
+        use clap::Parser;
+        let plain_only = |args: &[&str]| {
+            let cli = crate::cli::Cli::try_parse_from(["comfyctl", "connect"].iter().chain(args))
+                .unwrap();
+            match plan(&cli).unwrap() {
+                Plan::Connect(p) => p.common.client.tls.plain_only,
+                _ => unreachable!("a connect command line"),
+            }
+        };
+        assert!(plain_only(&["--url", "http://gpu-1:8188"]));
+        assert!(plain_only(&[]), "discovery probes plain http on loopback");
+        assert!(!plain_only(&[
+            "--url",
+            "http://gpu-1:8188",
+            "--url",
+            "https://gpu-2"
+        ]));
+        assert!(
+            TlsSettings {
+                plain_only: true,
+                ..TlsSettings::default()
+            }
+            .client_config()
+            .is_some(),
+            "an empty trust store, not the system's"
+        );
+        assert!(TlsSettings::default().client_config().is_none());
     }
 
     #[test]

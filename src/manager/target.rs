@@ -70,6 +70,11 @@ impl Target {
             .map(|(u, p)| (u.as_str(), p.as_str()))
     }
 
+    /// Whether talking to this server needs TLS (an https:// URL).
+    pub fn uses_tls(&self) -> bool {
+        self.base.scheme() == "https"
+    }
+
     /// `host:port`, for messages.
     pub fn authority(&self) -> String {
         let host = self.base.host_str().unwrap_or_default();

@@ -19,6 +19,11 @@ pub struct TlsSettings {
     pub ca_certs: Vec<CertificateDer<'static>>,
     /// Accept any certificate (`--insecure`); wins over `ca_certs`.
     pub insecure: bool,
+    /// No server uses https://: the system's trust store is not read at
+    /// all (parsing its ~150 roots is most of a one-shot check's CPU time).
+    /// An https:// server would then fail its handshake, so set this only
+    /// when every target is known to be plain http://.
+    pub plain_only: bool,
 }
 
 impl TlsSettings {
@@ -40,10 +45,11 @@ impl TlsSettings {
     }
 
     /// The rustls configuration, or `None` for the system's roots (each
-    /// library then keeps its own platform defaults). No ALPN is offered,
+    /// library then keeps its own platform defaults, read when the client
+    /// is built). No ALPN is offered,
     /// so the same configuration works for HTTP/1.1 and WebSocket upgrades.
     pub fn client_config(&self) -> Option<Arc<rustls::ClientConfig>> {
-        if !self.insecure && self.ca_certs.is_empty() {
+        if !self.insecure && self.ca_certs.is_empty() && !self.plain_only {
             return None;
         }
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
@@ -58,10 +64,10 @@ impl TlsSettings {
                 }))
                 .with_no_client_auth()
         } else {
+            // Empty for `plain_only` (without `--cacert`). A certificate
+            // rustls cannot use as a root is skipped; if none is usable every
+            // handshake fails with UnknownIssuer, which says enough.
             let mut roots = RootCertStore::empty();
-            // A certificate rustls cannot use as a root is skipped; if none
-            // is usable every handshake fails with UnknownIssuer, which says
-            // enough.
             let _ = roots.add_parsable_certificates(self.ca_certs.iter().cloned());
             builder.with_root_certificates(roots).with_no_client_auth()
         };
