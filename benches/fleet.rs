@@ -3,6 +3,7 @@
 //! RSS, CPU use, and how long a full round of probes takes.
 //!
 //! Run: `cargo bench --bench fleet` (env `SIZES`, default `100,500,1000`;
+//! `COMFYCTL_BIN` measures another comfyctl build;
 //! `ROUNDS`, default 3 steady rounds at `--interval 5s`; `JOBS=1` makes every
 //! server finish a job each interval during the steady rounds, alternately
 //! completed and failed, so job tracking is measured too).
@@ -53,7 +54,10 @@ fn main() {
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect();
         std::fs::write(&file, list.join("\n")).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_comfyctl"));
+        // `COMFYCTL_BIN`: measure another build (say, an older one) instead.
+        let bin = std::env::var("COMFYCTL_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_comfyctl").to_owned());
+        let mut cmd = Command::new(bin);
         cmd.args(["watch", "--json", "--interval", "5s", "--targets"])
             .arg(&file);
         let started = Instant::now();
