@@ -6,7 +6,7 @@
 //! binding it prints one readiness line on stdout; everything else goes to
 //! stderr.
 
-mod cli;
+mod args;
 mod clients;
 mod faults;
 mod jobs;
@@ -34,7 +34,7 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 
-use crate::cli::Args;
+use crate::args::Args;
 use crate::clients::Out;
 use crate::state::Mock;
 

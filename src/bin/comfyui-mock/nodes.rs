@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value, json};
 
-use crate::cli::Args;
+use crate::args::Args;
 
 /// Node entries in the captured `/object_info` shape. The four captured nodes
 /// are copied verbatim; the others are written in the same shape.

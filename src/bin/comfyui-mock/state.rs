@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
-use crate::cli::Args;
+use crate::args::Args;
 use crate::clients::{Clients, Out};
 use crate::nodes::{self, Models};
 use crate::store::{HistoryView, JobsSnapshot, QueueItem, Store};

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Serialize;
 
-use crate::cli::BodyFault;
+use crate::args::BodyFault;
 use crate::state::Mock;
 use crate::{middleware, ws};
 use api::{
