@@ -7,7 +7,6 @@
 //! stderr.
 
 mod args;
-mod clients;
 mod faults;
 mod jobs;
 mod middleware;
@@ -15,6 +14,7 @@ mod node_sim;
 mod nodes;
 mod preview;
 mod routes;
+mod sockets;
 mod state;
 mod store;
 mod worker;
@@ -35,7 +35,7 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 
 use crate::args::Args;
-use crate::clients::Out;
+use crate::sockets::Out;
 use crate::state::Mock;
 
 /// How long shutdown waits for WebSocket close handshakes before exiting.

@@ -11,8 +11,8 @@ use serde_json::Value;
 use tokio::sync::{Notify, mpsc};
 
 use crate::args::Args;
-use crate::clients::{Clients, Out};
 use crate::nodes::{self, Models};
+use crate::sockets::{Clients, Out};
 use crate::store::{HistoryView, JobsSnapshot, QueueItem, Store};
 
 #[derive(Default)]

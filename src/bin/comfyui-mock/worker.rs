@@ -13,10 +13,10 @@ use std::sync::atomic::Ordering;
 
 use serde_json::{Map, Value, json};
 
-use crate::clients::message;
 use crate::node_sim::{NodeCall, Plan, ui_output};
 use crate::nodes::execution_order;
 use crate::preview::preview_frame;
+use crate::sockets::message;
 use crate::state::Mock;
 use crate::store::{QueueItem, now_ms};
 

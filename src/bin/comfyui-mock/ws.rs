@@ -11,8 +11,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
-use crate::clients::{Out, message};
 use crate::preview::preview_frame;
+use crate::sockets::{Out, message};
 use crate::state::Mock;
 
 /// How long a closing socket waits for the peer's close frame.

@@ -11,7 +11,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, json};
 
-use crate::clients::Out;
+use crate::sockets::Out;
 use crate::state::Mock;
 use crate::store::{Hold, QueueItem, new_uuid, now_ms};
 
