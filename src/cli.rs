@@ -1,8 +1,8 @@
-//! The command line, as clap derive types. `config.rs` turns them into a
+//! The command line, as clap derive types. `config` turns them into a
 //! `Plan`; nothing past it sees clap.
 //!
 //! Values that can be malformed (URLs, durations, numbers with units) are
-//! taken as strings here and parsed in `config.rs`, so that one run reports
+//! taken as strings here and parsed in `config`, so that one run reports
 //! every problem at once instead of stopping at the first.
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

@@ -35,7 +35,7 @@ impl<'a> Wait<'a> {
         wait: Duration,
     ) -> Wait<'a> {
         let started = Instant::now();
-        // `--wait` is bounded in config.rs; saturate anyway rather than panic.
+        // `--wait` is bounded in config; saturate anyway rather than panic.
         let deadline = started
             .checked_add(wait)
             .unwrap_or_else(|| started + Duration::from_secs(365 * 24 * 3600));
