@@ -87,14 +87,14 @@ pub async fn connect_all(
 ) -> Vec<Connected> {
     let http = HttpClient::new(client);
     // Only the timeout applies to a one-shot run: it neither polls nor
-    // reconnects (the policy decides the retries).
+    // reconnects, and the policy alone decides its retries and their pace.
     let settings = WatchSettings {
         interval: client.timeout,
         timeout: client.timeout,
         fail_after: 1,
         recover_after: 1,
         reconnect: Backoff::connect(policy.backoff),
-        max_attempts: Some(policy.retries.saturating_add(1)),
+        max_attempts: None,
         deadline: None,
         // Warned of only on `disconnected`, which a one-shot run never reaches.
         fallback: FallbackMode::Placeholder,
