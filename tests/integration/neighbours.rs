@@ -44,17 +44,7 @@ fn watch_with_metrics(url: &str, extra: &[&str]) -> (Proc, String) {
         .args(["--metrics", "127.0.0.1:0"])
         .args(extra);
     let proc = Proc::spawn(cmd);
-    let mut addr = None;
-    poll_until(WATCH_WAIT, || {
-        addr = proc
-            .stderr()
-            .split("serving metrics on http://")
-            .nth(1)
-            .and_then(|rest| rest.split("/metrics").next())
-            .map(String::from);
-        addr.is_some()
-    });
-    let addr = addr.unwrap_or_else(|| panic!("no metrics address on stderr: {}", proc.stderr()));
+    let addr = crate::util::metrics_addr(&proc).to_string();
     (proc, addr)
 }
 

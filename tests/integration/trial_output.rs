@@ -8,7 +8,8 @@ use std::net::SocketAddr;
 
 use crate::support::{MockServer, Proc, RefusedPort, Spawn, poll_until};
 use crate::util::{
-    WATCH_WAIT, all_output, comfyctl, comfyctl_std, http_get, json, parse_line, wait_state, watch,
+    WATCH_WAIT, all_output, comfyctl, comfyctl_std, http_get, json, metrics_addr, parse_line,
+    wait_state, watch,
 };
 
 /// What a hostile server reports as `system.comfyui_version`: clear the
@@ -296,22 +297,6 @@ fn uptime_is_measured_from_the_first_judgement() {
 /// `GET /metrics` from `addr` (on 127.0.0.1), body only.
 fn scrape(addr: SocketAddr) -> String {
     http_get(addr.port(), "/metrics").1
-}
-
-/// The address from `serving metrics on http://ADDR/metrics` on stderr.
-fn metrics_addr(w: &Proc) -> SocketAddr {
-    let mut addr = None;
-    poll_until(WATCH_WAIT, || {
-        addr = w.stderr().lines().find_map(|l| {
-            l.split("serving metrics on http://")
-                .nth(1)?
-                .strip_suffix("/metrics")?
-                .parse()
-                .ok()
-        });
-        addr.is_some()
-    });
-    addr.unwrap_or_else(|| panic!("no metrics address on stderr: {}", w.stderr()))
 }
 
 #[test]

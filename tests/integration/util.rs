@@ -161,17 +161,24 @@ pub fn finish(p: &mut Proc) -> Vec<Value> {
     events
 }
 
-/// The port of the `/metrics` endpoint a `watch --metrics 127.0.0.1:0`
-/// printed on stderr (waits for the line).
-pub fn metrics_port(p: &Proc) -> u16 {
-    let mut port = None;
+/// The address from `serving metrics on http://ADDR/metrics` that a
+/// `watch --metrics HOST:0` printed on stderr (waits for the line).
+pub fn metrics_addr(p: &Proc) -> std::net::SocketAddr {
+    let mut addr = None;
     crate::support::poll_until(WATCH_WAIT, || {
-        port = p
-            .stderr()
-            .split("serving metrics on http://127.0.0.1:")
-            .nth(1)
-            .and_then(|rest| rest.split('/').next()?.parse().ok());
-        port.is_some()
+        addr = p.stderr().lines().find_map(|l| {
+            l.split("serving metrics on http://")
+                .nth(1)?
+                .strip_suffix("/metrics")?
+                .parse()
+                .ok()
+        });
+        addr.is_some()
     });
-    port.unwrap_or_else(|| panic!("no metrics address on stderr: {}", p.stderr()))
+    addr.unwrap_or_else(|| panic!("no metrics address on stderr: {}", p.stderr()))
+}
+
+/// The port of [`metrics_addr`] (the endpoint is on 127.0.0.1).
+pub fn metrics_port(p: &Proc) -> u16 {
+    metrics_addr(p).port()
 }
