@@ -51,13 +51,7 @@ fn watch_paces_attempts_at_the_interval_while_a_proxy_answers_502() {
     );
     // The schedule itself: after a short ramp, one attempt per interval.
     w.wait_line(|l| l.contains("\"event\":\"summary\""), WATCH_WAIT);
-    let delays: Vec<u64> = w
-        .lines_so_far()
-        .iter()
-        .map(|l| parse_line(l))
-        .filter(|v| v["event"] == "reconnect")
-        .filter_map(|v| v["next_delay_ms"].as_u64())
-        .collect();
+    let delays = reconnect_delays(&mut w);
     assert!(delays.len() >= 3, "reconnect events: {delays:?}");
     // One quick retry (a stale connection fails that way once), then a
     // quarter interval, half, and the interval from then on.
@@ -108,17 +102,21 @@ fn a_refused_port_is_still_retried_fast() {
             WATCH_WAIT,
         )
         .unwrap_or_else(|| panic!("no third attempt; stderr: {}", w.stderr()));
-    let delays: Vec<u64> = w
-        .lines_so_far()
-        .iter()
-        .map(|l| parse_line(l))
-        .filter(|v| v["event"] == "reconnect")
-        .filter_map(|v| v["next_delay_ms"].as_u64())
-        .collect();
+    let delays = reconnect_delays(&mut w);
     assert!(
         delays.iter().all(|&d| d <= 250),
         "refused: fast retries, under --max-delay: {delays:?} ({line})"
     );
+}
+
+/// The `next_delay_ms` of every `reconnect` line so far.
+fn reconnect_delays(w: &mut Proc) -> Vec<u64> {
+    w.lines_so_far()
+        .iter()
+        .map(|l| parse_line(l))
+        .filter(|v| v["event"] == "reconnect")
+        .filter_map(|v| v["next_delay_ms"].as_u64())
+        .collect()
 }
 
 /// `comfyctl ARGS…` probing only these loopback ports when no URL is given.
