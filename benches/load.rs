@@ -102,54 +102,21 @@ fn main() {
     let url = |port: u16| format!("http://127.0.0.1:{port}");
 
     let t0 = Instant::now();
-    let mut watches = [
-        spawn(&[
-            "watch",
-            "--json",
-            "--url",
-            &url(silent.port),
-            "--interval",
-            &every,
-        ]),
-        spawn(&[
-            "watch",
-            "--json",
-            "--url",
-            &url(refused),
-            "--interval",
-            &every,
-        ]),
-        spawn(&[
-            "watch",
-            "--json",
-            "--url",
-            &proxy.url(),
-            "--interval",
-            &every,
-        ]),
-    ];
-    let mut gates = [
+    // Same order as read below: silent, refused, proxy.
+    let mut watches = [url(silent.port), url(refused), proxy.url()]
+        .map(|u| spawn(&["watch", "--json", "--url", &u, "--interval", &every]));
+    let mut gates = [url(silent_health.port), proxy_health.url()].map(|u| {
         spawn(&[
             "health",
             "-q",
             "--url",
-            &url(silent_health.port),
+            &u,
             "--wait",
             &wait,
             "--interval",
             &every,
-        ]),
-        spawn(&[
-            "health",
-            "-q",
-            "--url",
-            &proxy_health.url(),
-            "--wait",
-            &wait,
-            "--interval",
-            &every,
-        ]),
-    ];
+        ])
+    });
     // The window is the measurement itself: waiting it out is the point.
     std::thread::sleep(Duration::from_secs(secs));
     let minutes = t0.elapsed().as_secs_f64() / 60.0;
