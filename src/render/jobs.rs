@@ -113,11 +113,10 @@ impl JobWindow {
         self.jobs.iter().filter(|(at, ..)| at.elapsed() <= WINDOW)
     }
 
-    /// Completed and failed jobs in the window, and the median duration of
-    /// the completed ones.
-    pub fn tally(&self) -> (usize, usize, Option<Duration>) {
-        let mut done = 0;
-        let mut failed = 0;
+    /// Completed, failed and cancelled jobs in the window, and the median
+    /// duration of the completed ones.
+    pub fn tally(&self) -> (usize, usize, usize, Option<Duration>) {
+        let (mut done, mut failed, mut cancelled) = (0, 0, 0);
         let mut durations = Vec::new();
         for (_, status, ms) in self.prune() {
             match status {
@@ -126,6 +125,7 @@ impl JobWindow {
                     durations.extend(ms);
                 }
                 JobStatus::Failed => failed += 1,
+                JobStatus::Cancelled => cancelled += 1,
                 _ => {}
             }
         }
@@ -139,24 +139,30 @@ impl JobWindow {
             };
             Duration::from_millis(ms)
         });
-        (done, failed, median)
+        (done, failed, cancelled, median)
     }
 
-    /// `10m: 5 done · 1 failed · median 3.2s`, or empty with no jobs.
+    /// `10m: 5 done · 1 failed · 2 cancelled · median 3.2s` (cancelled only
+    /// when there are some), or empty with no jobs.
     pub fn text(&self) -> String {
-        let (done, failed, median) = self.tally();
-        if done + failed == 0 {
+        let (done, failed, cancelled, median) = self.tally();
+        if done + failed + cancelled == 0 {
             return String::new();
         }
+        let cancelled = if cancelled > 0 {
+            format!(" · {cancelled} cancelled")
+        } else {
+            String::new()
+        };
         let median = median
             .map(|m| format!(" · median {}", short_duration(m)))
             .unwrap_or_default();
-        format!("10m: {done} done · {failed} failed{median}")
+        format!("10m: {done} done · {failed} failed{cancelled}{median}")
     }
 
     /// `5/1 3.2s` for the fleet table, or `-`.
     pub fn short(&self) -> String {
-        let (done, failed, median) = self.tally();
+        let (done, failed, _, median) = self.tally();
         if done + failed == 0 {
             return "-".into();
         }
@@ -245,8 +251,22 @@ mod tests {
                 error: None,
             });
         }
-        assert_eq!(w.tally(), (3, 1, Some(Duration::from_secs(2))));
+        assert_eq!(w.tally(), (3, 1, 0, Some(Duration::from_secs(2))));
         assert_eq!(w.text(), "10m: 3 done · 1 failed · median 2s");
         assert_eq!(w.short(), "3/1 2s");
+        // Cancelled jobs count too, and alone they are not "no jobs".
+        let cancelled = Job {
+            id: "c".into(),
+            status: JobStatus::Cancelled,
+            create_ms: None,
+            start_ms: Some(0),
+            end_ms: Some(5),
+            error: None,
+        };
+        let mut only = JobWindow::default();
+        only.push(&cancelled);
+        assert_eq!(only.text(), "10m: 0 done · 0 failed · 1 cancelled");
+        w.push(&cancelled);
+        assert_eq!(w.text(), "10m: 3 done · 1 failed · 1 cancelled · median 2s");
     }
 }

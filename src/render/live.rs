@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use super::plain::summary_text;
 use super::safe::term_safe;
 use super::style;
-use super::view::{View, short_duration};
+use super::view::{View, countdown, short_duration};
 use super::width::{columns, fit};
 use super::{Output, Renderer};
 use crate::manager::{Envelope, Event};
@@ -112,10 +112,7 @@ fn down_parts(
     parts.push((8, badge(warning)));
     parts.push((
         6,
-        format!(
-            "reconnect attempt {attempt}, next in {}",
-            short_duration(left)
-        ),
+        format!("reconnect attempt {attempt}, next in {}", countdown(left)),
     ));
     view.fallback.map(|mode| badge(&format!("fallback={mode}")))
 }
@@ -123,7 +120,10 @@ fn down_parts(
 /// While up: the queue, then what runs, recent jobs and latency, each only
 /// when there is something to say.
 fn up_parts(view: &View, parts: &mut Vec<Part>) {
-    parts.push((8, format!("queue {}", view.queue_text())));
+    // One snapshot of the queue, and nothing before one is known.
+    if let Some(queue) = view.queue_text() {
+        parts.push((8, format!("queue {queue}")));
+    }
     let progress = view.progress_text();
     if !progress.is_empty() {
         parts.push((7, progress));
@@ -307,7 +307,11 @@ mod tests {
         };
         v.latency_ms = Some(17.2);
         v.running_prompt = Some("0e163167-aaaa".into());
-        v.node = Some(("KSampler-with-a-long-name".into(), Some((5.0, 10.0))));
+        v.node = Some(super::super::view::Node {
+            prompt: None,
+            id: "KSampler-with-a-long-name".into(),
+            steps: Some((5.0, 10.0)),
+        });
         let at80 = status_line(&v, &Output::PLAIN, 78);
         assert!(columns(&at80) <= 78, "{at80}");
         assert!(

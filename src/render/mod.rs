@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod json;
 pub mod live;
 pub mod ndjson;
+pub mod pace;
 pub mod plain;
 pub mod safe;
 pub mod spinner;
@@ -37,12 +38,13 @@ impl Renderer for Silent {
 }
 
 /// The renderer for this output mode: NDJSON, live view, plain lines, or
-/// nothing. `throttle` paces repetitive plain lines.
+/// nothing. `throttle` (the poll interval) paces repeated lines: reconnect
+/// attempts, queue and progress updates, at most one of each per server.
 pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) -> Box<dyn Renderer> {
     if out.quiet {
         Box::new(Silent)
     } else if out.json {
-        Box::new(ndjson::Ndjson)
+        Box::new(ndjson::Ndjson::new(throttle))
     } else if out.live && targets > 1 {
         Box::new(table::Table::new(out))
     } else if out.live {

@@ -3,19 +3,104 @@
 //! struct here, so a new field is a change to the manager's event and to
 //! that struct. `--webhook` posts the same [`Line`] for state changes.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::time::SystemTime;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
 use super::Renderer;
+use super::pace::Pacer;
 use crate::manager::jobs::{JobError, JobStatus};
 use crate::manager::{
     Envelope, Event, FallbackMode, ProbeError, ProgressKind, State, Status, Summary,
 };
 
-/// Writes NDJSON to stdout.
-pub struct Ndjson;
+/// Writes NDJSON to stdout, repeated events paced per server: at most one
+/// `reconnect`, one WebSocket `status` and one step update (`progress`,
+/// `progress_state`) per interval each, the newest of the others written
+/// later with `skipped` counting those never written.
+pub struct Ndjson {
+    every: Duration,
+    servers: HashMap<Arc<str>, Paced>,
+}
+
+/// One server's pacers, one per kind of repeated event.
+struct Paced {
+    reconnect: Pacer<Envelope>,
+    status: Pacer<Envelope>,
+    steps: Pacer<Envelope>,
+}
+
+impl Paced {
+    fn new(every: Duration) -> Paced {
+        Paced {
+            reconnect: Pacer::new(every),
+            status: Pacer::new(every),
+            steps: Pacer::new(every),
+        }
+    }
+
+    /// The pacer for this event, if it is one of the repeated kinds.
+    fn pacer(&mut self, event: &Event) -> Option<&mut Pacer<Envelope>> {
+        match event {
+            Event::Reconnecting { .. } => Some(&mut self.reconnect),
+            Event::Queue { .. } => Some(&mut self.status),
+            Event::Progress {
+                kind: ProgressKind::Progress | ProgressKind::ProgressState,
+                ..
+            } => Some(&mut self.steps),
+            _ => None,
+        }
+    }
+
+    /// What was held back: all of it (`force`) or what is due, oldest first.
+    fn flush(&mut self, force: bool) -> Vec<(Envelope, u32)> {
+        let mut out: Vec<(Envelope, u32)> =
+            [&mut self.reconnect, &mut self.status, &mut self.steps]
+                .into_iter()
+                .filter_map(|p| if force { p.flush() } else { p.flush_due() })
+                .collect();
+        out.sort_by_key(|(e, _)| e.at);
+        out
+    }
+
+    fn reset(&mut self) {
+        for p in [&mut self.reconnect, &mut self.status, &mut self.steps] {
+            p.reset();
+        }
+    }
+}
+
+impl Ndjson {
+    /// A writer pacing repeated events to one per `every` (the poll
+    /// interval), per server and kind.
+    pub fn new(every: Duration) -> Ndjson {
+        Ndjson {
+            every,
+            servers: HashMap::new(),
+        }
+    }
+
+    /// Writes what `url`'s pacers held back (all of it, or what is due).
+    fn flush(&mut self, url: &str, force: bool) -> std::io::Result<()> {
+        if let Some(paced) = self.servers.get_mut(url) {
+            for (envelope, skipped) in paced.flush(force) {
+                write(&envelope, skipped)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Writes one line, flushed.
+fn write(envelope: &Envelope, skipped: u32) -> std::io::Result<()> {
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer(&mut out, &line_skipped(envelope, skipped))?;
+    writeln!(out)?;
+    out.flush()
+}
 
 /// One line of the stream: which event, when, for which server, then the
 /// event's own fields.
@@ -119,6 +204,9 @@ pub struct StatusLine<'a> {
     pub running_prompt: Option<&'a str>,
     /// Why the poll failed.
     pub error: Option<&'a ProbeError>,
+    /// WebSocket `status` messages of this server held back and never
+    /// written since the previous one (always 0 for `http`).
+    pub skipped: u32,
 }
 
 impl<'a> StatusLine<'a> {
@@ -134,6 +222,7 @@ impl<'a> StatusLine<'a> {
             latency_ms: status.latency_ms,
             running_prompt,
             error: status.error.as_ref(),
+            skipped: 0,
         }
     }
 
@@ -149,6 +238,7 @@ impl<'a> StatusLine<'a> {
             latency_ms: None,
             running_prompt: None,
             error: None,
+            skipped: 0,
         }
     }
 }
@@ -167,6 +257,9 @@ pub struct ProgressLine<'a> {
     pub value: Option<f64>,
     /// Steps in all.
     pub max: Option<f64>,
+    /// Step updates (`progress`, `progress_state`) of this server held back
+    /// and never written since the previous one.
+    pub skipped: u32,
 }
 
 /// `warning`: something the user should know.
@@ -187,6 +280,9 @@ pub struct ReconnectLine<'a> {
     pub next_delay_ms: u64,
     /// Why it failed.
     pub error: Option<&'a ProbeError>,
+    /// Attempts of this outage held back and never written since the
+    /// previous `reconnect` line.
+    pub skipped: u32,
 }
 
 /// `job`: a finished job, once per id.
@@ -214,6 +310,12 @@ pub struct MovedLine<'a> {
 
 /// The line for one event.
 pub fn line(envelope: &Envelope) -> Line<'_> {
+    line_skipped(envelope, 0)
+}
+
+/// The line for one event that a pacer let through after holding back
+/// `skipped` like it.
+pub fn line_skipped(envelope: &Envelope, skipped: u32) -> Line<'_> {
     let body = match &envelope.event {
         Event::State {
             state,
@@ -228,7 +330,10 @@ pub fn line(envelope: &Envelope) -> Line<'_> {
             status,
             running_prompt,
         } => Body::Status(StatusLine::http(status, running_prompt.as_deref())),
-        Event::Queue { queue_remaining } => Body::Status(StatusLine::websocket(*queue_remaining)),
+        Event::Queue { queue_remaining } => Body::Status(StatusLine {
+            skipped,
+            ..StatusLine::websocket(*queue_remaining)
+        }),
         Event::Progress {
             kind,
             prompt_id,
@@ -241,6 +346,7 @@ pub fn line(envelope: &Envelope) -> Line<'_> {
             node: node.as_deref(),
             value: *value,
             max: *max,
+            skipped,
         }),
         Event::Warning { fallback, message } => Body::Warning(WarningLine {
             fallback: *fallback,
@@ -254,6 +360,7 @@ pub fn line(envelope: &Envelope) -> Line<'_> {
             attempt: *attempt,
             next_delay_ms: next_delay.as_millis() as u64,
             error: error.as_ref(),
+            skipped,
         }),
         Event::Job(job) => Body::Job(JobLine {
             id: &job.id,
@@ -270,15 +377,40 @@ pub fn line(envelope: &Envelope) -> Line<'_> {
 
 impl Renderer for Ndjson {
     fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
-        let mut out = std::io::stdout().lock();
-        serde_json::to_writer(&mut out, &line(envelope))?;
-        writeln!(out)?;
-        out.flush()?;
+        let every = self.every;
+        let paced = self
+            .servers
+            .entry(envelope.url.clone())
+            .or_insert_with(|| Paced::new(every));
+        if let Some(pacer) = paced.pacer(&envelope.event) {
+            if let Some((envelope, skipped)) = pacer.offer(envelope.clone()) {
+                write(&envelope, skipped)?;
+            }
+            return Ok(());
+        }
+        // Anything else is never held back, and what was held comes first.
+        self.flush(&envelope.url, true)?;
+        if let Event::Moved { from } = &envelope.event {
+            self.flush(from, true)?;
+        }
+        if let (Event::State { .. }, Some(paced)) =
+            (&envelope.event, self.servers.get_mut(&envelope.url))
+        {
+            paced.reset();
+        }
+        write(envelope, 0)?;
         // Warnings also go to stderr, as in every other output mode.
         if let Event::Warning { message, .. } = &envelope.event {
             super::Output::PLAIN.warn(&super::safe::term_safe(message));
         }
         Ok(())
+    }
+
+    fn tick(&mut self) {
+        let urls: Vec<Arc<str>> = self.servers.keys().cloned().collect();
+        for url in urls {
+            let _ = self.flush(&url, false);
+        }
     }
 }
 
@@ -311,7 +443,7 @@ mod tests {
         );
         let ws = text(Event::Queue { queue_remaining: 2 });
         assert!(
-            ws.ends_with(r#""source":"websocket","available":true,"version":null,"queue_remaining":2,"queue_running":null,"queue_pending":null,"latency_ms":null,"running_prompt":null,"error":null}"#),
+            ws.ends_with(r#""source":"websocket","available":true,"version":null,"queue_remaining":2,"queue_running":null,"queue_pending":null,"latency_ms":null,"running_prompt":null,"error":null,"skipped":0}"#),
             "{ws}"
         );
         let progress = text(Event::Progress {

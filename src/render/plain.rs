@@ -3,29 +3,42 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::{Duration, SystemTime};
 
+use super::pace::Pacer;
 use super::safe::term_safe;
-use super::view::{View, short_duration};
+use super::view::{View, countdown, short_duration};
 use super::{Output, Renderer};
 use crate::manager::{Envelope, Event, Summary};
 
+/// A line held back by a pacer: when it was true, and its text.
+type Held = (SystemTime, String);
+
 /// What the plain renderer remembers about one server: its view, the last
-/// status line it printed, and when it last reported a reconnect attempt.
-/// Kept per server so that a fleet's lines never mix.
-#[derive(Default)]
+/// status line it printed, and the pacers of its repeated lines. Kept per
+/// server so that a fleet's lines never mix.
 struct Server {
     view: View,
     last_status_line: String,
-    last_reconnect_line: Option<Instant>,
+    status: Pacer<Held>,
+    reconnect: Pacer<Held>,
 }
 
 impl Server {
-    /// The status line (version, queue, progress) if it differs from the
-    /// last one printed: only changes are news, and latency alone is not.
-    fn status_news(&mut self) -> Option<String> {
+    fn new(every: Duration) -> Server {
+        Server {
+            view: View::default(),
+            last_status_line: String::new(),
+            status: Pacer::new(every),
+            reconnect: Pacer::new(every),
+        }
+    }
+
+    /// The status line (version, queue, progress), one snapshot of the
+    /// queue; None while nothing is known about it.
+    fn status_text(&self) -> Option<String> {
         let view = &self.view;
-        let mut text = format!("queue {}", view.queue_text());
+        let mut text = format!("queue {}", view.queue_text()?);
         let progress = view.progress_text();
         if !progress.is_empty() {
             text.push_str(&format!(" · {progress}"));
@@ -33,24 +46,75 @@ impl Server {
         if let Some(v) = &view.version {
             text = format!("ComfyUI {v} · {text}");
         }
-        if text == self.last_status_line {
-            return None;
-        }
-        self.last_status_line.clone_from(&text);
         Some(text)
     }
 
-    /// Whether a reconnect attempt gets a line: at most one per `throttle`,
-    /// so a server refusing fast retries does not flood the log.
-    fn reconnect_due(&mut self, throttle: Duration) -> bool {
-        if self
-            .last_reconnect_line
-            .is_some_and(|t| t.elapsed() < throttle)
-        {
-            return false;
+    /// The status line to print now, if it is news (latency alone is not)
+    /// and one interval has passed since the last; else it is held back.
+    fn status_news(&mut self, at: SystemTime) -> Option<Held> {
+        let text = self.status_text()?;
+        let held = self.status.held().map(|(_, t)| t.as_str());
+        if held == Some(text.as_str()) || (held.is_none() && text == self.last_status_line) {
+            return None;
         }
-        self.last_reconnect_line = Some(Instant::now());
-        true
+        if text == self.last_status_line {
+            // Back to what the last line says: nothing to add.
+            self.status.absorb();
+            return None;
+        }
+        let (line, skipped) = self.status.offer((at, text))?;
+        Some(self.shown(line, skipped))
+    }
+
+    /// `line` as printed, with what was held back before it; remembered as
+    /// the last status line.
+    fn shown(&mut self, (at, text): Held, skipped: u32) -> Held {
+        self.last_status_line.clone_from(&text);
+        (at, with_skipped(text, skipped, "update"))
+    }
+
+    /// Held lines to print now: all of them (`force`, before a line that
+    /// never waits) or those whose interval has passed.
+    fn flush(&mut self, force: bool) -> Vec<Held> {
+        let mut lines = Vec::new();
+        let status = if force {
+            self.status.flush()
+        } else {
+            self.status.flush_due()
+        };
+        if let Some((line, skipped)) = status {
+            lines.push(self.shown(line, skipped));
+        }
+        let reconnect = if force {
+            self.reconnect.flush()
+        } else {
+            self.reconnect.flush_due()
+        };
+        if let Some(((at, text), skipped)) = reconnect {
+            lines.push((at, with_skipped(text, skipped, "attempt")));
+        }
+        lines.sort_by_key(|(at, _)| *at);
+        lines
+    }
+
+    /// A new state: the pacers start over, so the first line of a new
+    /// outage or session is printed at once; down, the queue line is
+    /// printed afresh once it is known again.
+    fn enter(&mut self, down: bool) {
+        self.status.reset();
+        self.reconnect.reset();
+        if down {
+            self.last_status_line.clear();
+        }
+    }
+}
+
+/// `text`, plus how many lines like it were held back before it.
+fn with_skipped(text: String, skipped: u32, what: &str) -> String {
+    match skipped {
+        0 => text,
+        1 => format!("{text} (1 more {what} not shown)"),
+        n => format!("{text} ({n} more {what}s not shown)"),
     }
 }
 
@@ -62,8 +126,8 @@ pub struct Plain {
 }
 
 impl Plain {
-    /// A plain renderer; reconnect attempts are reported at most once per
-    /// `throttle` (the poll interval), per server.
+    /// A plain renderer; reconnect attempts and status lines are each
+    /// printed at most once per `throttle` (the poll interval), per server.
     pub fn new(out: Output, throttle: Duration) -> Plain {
         Plain {
             out,
@@ -72,9 +136,21 @@ impl Plain {
         }
     }
 
-    fn line(&self, envelope: &Envelope, text: &str) -> std::io::Result<()> {
-        let ts = humantime::format_rfc3339_millis(envelope.at);
-        self.out.println(&format!("{ts} {} {text}", envelope.url))
+    fn line(&self, url: &str, at: SystemTime, text: &str) -> std::io::Result<()> {
+        let ts = humantime::format_rfc3339_millis(at);
+        self.out.println(&format!("{ts} {url} {text}"))
+    }
+
+    /// Prints what `url`'s pacers held back: all of it, or what is due.
+    fn flush(&mut self, url: &str, force: bool) -> std::io::Result<()> {
+        let lines = match self.servers.get_mut(url) {
+            Some(server) => server.flush(force),
+            None => return Ok(()),
+        };
+        for (at, text) in lines {
+            self.line(url, at, &text)?;
+        }
+        Ok(())
     }
 }
 
@@ -96,21 +172,43 @@ pub fn summary_text(s: &Summary) -> String {
 
 impl Renderer for Plain {
     fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
-        let server = self.servers.entry(envelope.url.clone()).or_default();
+        let url = envelope.url.clone();
+        let paced = matches!(
+            envelope.event,
+            Event::Status { .. }
+                | Event::Queue { .. }
+                | Event::Progress { .. }
+                | Event::Reconnecting { .. }
+        );
+        if !paced {
+            // What was held back comes first, so lines stay in order.
+            self.flush(&url, true)?;
+            if let Event::Moved { from } = &envelope.event {
+                self.flush(from, true)?;
+            }
+        }
+        let every = self.throttle;
+        let server = self
+            .servers
+            .entry(url)
+            .or_insert_with(|| Server::new(every));
         server.view.apply(envelope);
+        let at = envelope.at;
         match &envelope.event {
             Event::State {
                 state,
                 previous,
                 reason,
             } => {
+                server.enter(state.is_down());
                 let from = previous.map(|p| format!(" (was {p})")).unwrap_or_default();
                 let name = super::style::state(&self.out, *state).apply_to(state.as_str());
-                self.line(envelope, &format!("{name}{from}: {}", term_safe(reason)))?;
+                let text = format!("{name}{from}: {}", term_safe(reason));
+                self.line(&envelope.url, at, &text)?;
             }
             Event::Status { .. } | Event::Queue { .. } | Event::Progress { .. } => {
-                if let Some(text) = server.status_news() {
-                    self.line(envelope, &text)?;
+                if let Some((at, text)) = server.status_news(at) {
+                    self.line(&envelope.url, at, &text)?;
                 }
             }
             // The one rule for warnings: stderr, `warning: ` once.
@@ -120,42 +218,48 @@ impl Renderer for Plain {
                 error,
                 next_delay,
             } => {
-                if server.reconnect_due(self.throttle) {
-                    let why = error.as_ref().map_or("failed", |e| e.message.as_str());
-                    self.line(
-                        envelope,
-                        &format!(
-                            "reconnect attempt {attempt} failed: {}; next in {}",
-                            term_safe(why),
-                            short_duration(*next_delay)
-                        ),
-                    )?;
+                let why = error.as_ref().map_or("failed", |e| e.message.as_str());
+                let text = format!(
+                    "reconnect attempt {attempt} failed: {}; next in {}",
+                    term_safe(why),
+                    countdown(*next_delay)
+                );
+                if let Some(((at, text), skipped)) = server.reconnect.offer((at, text)) {
+                    let text = with_skipped(text, skipped, "attempt");
+                    self.line(&envelope.url, at, &text)?;
                 }
             }
-            Event::Summary(s) => self.line(envelope, &summary_text(s))?,
+            Event::Summary(s) => self.line(&envelope.url, at, &summary_text(s))?,
             // The `connected` line that follows says where it was found.
             Event::Moved { .. } => {}
             Event::Job(job) => {
                 if let Some(text) = super::jobs::job_line(job) {
-                    self.line(envelope, &text)?;
+                    self.line(&envelope.url, at, &text)?;
                 }
             }
         }
         Ok(())
     }
+
+    fn tick(&mut self) {
+        let urls: Vec<Arc<str>> = self.servers.keys().cloned().collect();
+        for url in urls {
+            let _ = self.flush(&url, false);
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::time::SystemTime;
-
     use super::*;
     use crate::manager::{State, Status};
 
-    fn poll(server: &mut Server, latency_ms: f64) {
+    fn poll(server: &mut Server, remaining: u64, latency_ms: f64) {
         let status = Status {
             available: true,
-            queue_remaining: Some(2),
+            queue_remaining: Some(remaining),
+            queue_running: Some(1),
+            queue_pending: Some(remaining - 1),
             latency_ms: Some(latency_ms),
             ..Status::unknown("http://127.0.0.1:8188".into())
         };
@@ -171,20 +275,31 @@ mod tests {
 
     #[test]
     fn a_status_line_is_news_once_and_latency_alone_is_not() {
-        let mut server = Server::default();
+        let mut server = Server::new(Duration::ZERO);
         server.view.state = Some(State::Connected);
-        poll(&mut server, 3.0);
-        let first = server.status_news();
-        assert!(first.is_some_and(|t| t.starts_with("queue 2 remaining")));
-        poll(&mut server, 90.0);
-        assert_eq!(server.status_news(), None);
+        assert_eq!(server.status_news(SystemTime::now()), None, "nothing known");
+        poll(&mut server, 2, 3.0);
+        let first = server.status_news(SystemTime::now());
+        assert!(first.is_some_and(|(_, t)| t.starts_with("queue 2 remaining")));
+        poll(&mut server, 2, 90.0);
+        assert_eq!(server.status_news(SystemTime::now()), None);
     }
 
     #[test]
-    fn reconnect_lines_are_throttled() {
-        let mut server = Server::default();
-        assert!(server.reconnect_due(Duration::from_secs(3600)));
-        assert!(!server.reconnect_due(Duration::from_secs(3600)));
-        assert!(server.reconnect_due(Duration::ZERO));
+    fn status_lines_are_paced_and_say_how_many_were_held_back() {
+        let mut server = Server::new(Duration::from_secs(3600));
+        poll(&mut server, 2, 1.0);
+        assert!(server.status_news(SystemTime::now()).is_some());
+        for n in 3..=9 {
+            poll(&mut server, n, 1.0);
+            assert_eq!(server.status_news(SystemTime::now()), None);
+        }
+        assert!(server.flush(false).is_empty(), "not due yet");
+        let held = server.flush(true);
+        assert_eq!(held.len(), 1);
+        assert_eq!(
+            held[0].1,
+            "queue 9 remaining · 1 running · 8 pending (6 more updates not shown)"
+        );
     }
 }

@@ -28,15 +28,67 @@ pub fn term_safe(s: &str) -> Cow<'_, str> {
 }
 
 /// Like [`term_safe`], then cut to at most `max` characters, ending in `…`
-/// when anything was cut.
+/// when anything was cut. The cut falls between whole characters of the
+/// original: an escape such as `\u{1b}` is kept whole or left out, never
+/// cut inside (`\u{1…` would read as a broken escape).
 pub fn term_safe_bounded(s: &str, max: usize) -> String {
-    let safe = term_safe(s);
-    if safe.chars().count() <= max {
-        return safe.into_owned();
+    if term_safe(s).chars().count() <= max {
+        return term_safe(s).into_owned();
     }
-    let mut out: String = safe.chars().take(max.saturating_sub(1)).collect();
+    let room = max.saturating_sub(1);
+    let mut out = String::new();
+    let mut used = 0;
+    for c in s.chars() {
+        let piece: String = if unsafe_char(c) {
+            c.escape_default().collect()
+        } else {
+            c.to_string()
+        };
+        let n = piece.chars().count();
+        if used + n > room {
+            break;
+        }
+        used += n;
+        out.push_str(&piece);
+    }
     out.push('…');
     out
+}
+
+/// `safe` (already through [`term_safe`]) cut to at most `max` characters,
+/// ending in `…` when anything was cut, never inside one of its escapes
+/// (see [`escape_end`]).
+pub fn cut_safe(safe: &str, max: usize) -> String {
+    if safe.chars().count() <= max {
+        return safe.to_string();
+    }
+    let kept: Vec<char> = safe.chars().collect();
+    let end = escape_end(&kept, max.saturating_sub(1));
+    let mut out: String = kept[..end].iter().collect();
+    out.push('…');
+    out
+}
+
+/// Where to cut `chars` (a [`term_safe`] string) at or before `end` so that
+/// no escape is split: a cut inside `\u{…}`, `\n`, `\r` or `\t` moves to
+/// before its backslash.
+pub fn escape_end(chars: &[char], end: usize) -> usize {
+    let end = end.min(chars.len());
+    // The longest escape, `\u{10ffff}`, is 10 characters.
+    let from = end.saturating_sub(10);
+    let Some(slash) = chars[from..end].iter().rposition(|c| *c == '\\') else {
+        return end;
+    };
+    let slash = from + slash;
+    let escape_len = match chars.get(slash + 1) {
+        Some('n' | 'r' | 't') => 2,
+        Some('u') if chars.get(slash + 2) == Some(&'{') => chars[slash..]
+            .iter()
+            .position(|c| *c == '}')
+            .map_or(0, |close| close + 1),
+        _ => 0,
+    };
+    if slash + escape_len > end { slash } else { end }
 }
 
 fn unsafe_char(c: char) -> bool {
@@ -80,5 +132,20 @@ mod tests {
         assert_eq!(term_safe_bounded("abcdef", 4), "abc…");
         assert_eq!(term_safe_bounded("abc", 4), "abc");
         assert_eq!(term_safe_bounded("a\nb", 10), "a\\nb");
+    }
+
+    #[test]
+    fn a_cut_never_ends_inside_an_escape() {
+        // `ab\u{1b}cd` is 10 characters once escaped; 6 would end in `\u{1`.
+        assert_eq!(term_safe_bounded("ab\x1bcd", 6), "ab…");
+        assert_eq!(term_safe_bounded("ab\x1bcd", 9), "ab\\u{1b}…");
+        assert_eq!(term_safe_bounded("ab\ncd", 4), "ab…");
+        assert_eq!(term_safe_bounded("ab\ncd", 5), "ab\\n…");
+        let safe = term_safe("0.3\x1b[2J");
+        assert_eq!(cut_safe(&safe, 6), "0.3…");
+        assert_eq!(cut_safe(&safe, 10), "0.3\\u{1b}…");
+        assert_eq!(cut_safe("abc\\ndef", 5), "abc…");
+        assert_eq!(cut_safe("abcdef", 4), "abc…");
+        assert_eq!(cut_safe("abc", 4), "abc");
     }
 }
