@@ -140,7 +140,11 @@ impl Layout {
                 continue;
             }
             let w = if i == 0 { self.server } else { w };
-            let text = truncate(text, w);
+            let text = if i == 0 {
+                server_cell(text, w)
+            } else {
+                truncate(text, w)
+            };
             line.push(' ');
             line.push_str(&if right {
                 format!("{text:>w$}")
@@ -169,16 +173,10 @@ fn rows_shown(rows: &[(&String, &View)], height: usize) -> usize {
 
 /// `url`'s row after the state, in [`COLUMNS`] order.
 fn row_cells(url: &str, v: &View) -> [String; 8] {
-    let n = super::human::count;
     [
         url.to_string(),
         v.version.clone().unwrap_or_else(|| "-".into()),
-        format!(
-            "{}/{}/{}",
-            n(v.queue.remaining),
-            n(v.queue.running),
-            n(v.queue.pending)
-        ),
+        v.queue_cell(),
         v.progress_text(),
         v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms")),
         short_duration(v.since.elapsed()),
@@ -223,12 +221,59 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
     lines.join("\n")
 }
 
+/// `text` in at most `width` columns, cut between whole fields (never
+/// inside a number or a word, nor inside an escape), ending in `…`.
 fn truncate(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        text.to_string()
-    } else {
-        let cut: String = text.chars().take(width.saturating_sub(1)).collect();
-        format!("{cut}…")
+    let chars: Vec<char> = text.chars().collect();
+    if chars.len() <= width {
+        return text.to_string();
+    }
+    let mut end = width.saturating_sub(1);
+    while end > 0 && chars[end - 1].is_alphanumeric() && chars[end].is_alphanumeric() {
+        end -= 1;
+    }
+    let end = super::safe::escape_end(&chars, end);
+    let kept: String = chars[..end].iter().collect();
+    format!("{}…", kept.trim_end_matches([' ', '·', '/', ':', '.']))
+}
+
+/// A server URL in at most `width` columns, shortened by whole fields:
+/// first the scheme goes, then the path, then the redacted credentials,
+/// then the host is cut with `…` (not inside a number). The port is kept whole (a cut port names
+/// another server), or the cell is just `…`.
+fn server_cell(url: &str, width: usize) -> String {
+    let n = |s: &str| s.chars().count();
+    if n(url) <= width {
+        return url.to_string();
+    }
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split_once('/').map_or(rest, |(a, _)| a);
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    for shorter in [rest, authority, host_port] {
+        if n(shorter) <= width {
+            return shorter.to_string();
+        }
+    }
+    // `:port` unless the last colon is inside a bracketed IPv6 address.
+    let (host, port) = match host_port.rfind(':') {
+        Some(i) if !host_port[i..].contains(']') => host_port.split_at(i),
+        _ => (host_port, ""),
+    };
+    match width.checked_sub(n(port) + 1) {
+        Some(room) => {
+            let chars: Vec<char> = host.chars().collect();
+            let mut end = room.min(chars.len());
+            while end > 0
+                && end < chars.len()
+                && chars[end - 1].is_ascii_digit()
+                && chars[end].is_ascii_digit()
+            {
+                end -= 1;
+            }
+            let host: String = chars[..end].iter().collect();
+            format!("{host}…{port}")
+        }
+        None => "…".to_string(),
     }
 }
 
@@ -395,8 +440,10 @@ mod tests {
         views.insert("http://127.0.0.1:1".to_string(), view(State::Reconnecting));
         let wide = table_text(&views, Output::PLAIN, 40, 200);
         assert!(wide.lines().next().unwrap().contains("LATENCY"), "{wide}");
+        // Cut by whole fields: the scheme first, then the host, never
+        // the port.
         assert!(
-            wide.contains("http://gpu-box-with-a-rather-long…"),
+            wide.contains(" gpu-box-with-a-rather-long-h…:8188 "),
             "{wide}"
         );
 
@@ -414,7 +461,7 @@ mod tests {
             "{at80}"
         );
         assert!(at80.contains("3/1/2"), "{at80}");
-        assert!(at80.contains("http://gpu-box-with-a-r…"), "{at80}");
+        assert!(at80.contains("gpu-box-with-a-rat…:8188 "), "{at80}");
 
         let at40 = table_text(&views, Output::PLAIN, 40, 39);
         for line in at40.lines() {
@@ -427,11 +474,8 @@ mod tests {
             rows[1].starts_with("reconnecting  http://127.0.0.1:1"),
             "{at40}"
         );
-        assert!(
-            rows[2].starts_with("connected     http://gpu-box"),
-            "{at40}"
-        );
-        assert!(rows[2].ends_with('…'), "{at40}");
+        assert!(rows[2].starts_with("connected     gpu-box"), "{at40}");
+        assert!(rows[2].ends_with("…:8188"), "{at40}");
         // Absurdly narrow: still one short line per row, no panic.
         for width in [0, 1, 5, 14] {
             let tiny = table_text(&views, Output::PLAIN, 40, width);
@@ -443,5 +487,49 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn a_server_is_cut_by_whole_fields_and_never_inside_its_port() {
+        let url = "https://***@gpu-box-17.example:39781/comfy";
+        let expect = [
+            (42, url),
+            (41, "***@gpu-box-17.example:39781/comfy"),
+            (33, "***@gpu-box-17.example:39781"),
+            (27, "gpu-box-17.example:39781"),
+            (20, "gpu-box-17.ex…:39781"),
+            // Never inside the number in the host either.
+            (16, "gpu-box-…:39781"),
+            (7, "…:39781"),
+            (6, "…"),
+        ];
+        for (width, want) in expect {
+            let cell = server_cell(url, width);
+            assert_eq!(cell, want, "width {width}");
+        }
+        for width in 0..60 {
+            let cell = server_cell(url, width);
+            assert!(cell.chars().count() <= width.max(1), "{width}: {cell}");
+            let port: String = cell
+                .rsplit(':')
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(5)
+                .collect();
+            assert!(
+                !cell.contains(':') || port == "39781" || cell.contains("39781/"),
+                "{width}: {cell}"
+            );
+        }
+        assert_eq!(server_cell("http://[::1]:8188", 9), "[::…:8188");
+    }
+
+    #[test]
+    fn other_cells_are_cut_between_fields_never_inside_a_number() {
+        assert_eq!(truncate("10h 2m 3s", 8), "10h 2m…");
+        assert_eq!(truncate("12345/1/12344", 9), "12345/1…");
+        assert_eq!(truncate("0.3\\u{1b}[2J", 8), "0.3…");
+        assert_eq!(truncate("short", 8), "short");
     }
 }

@@ -243,10 +243,9 @@ impl View {
     pub fn progress_text(&self) -> String {
         let mut parts = Vec::new();
         if let Some(p) = &self.running_prompt {
-            parts.push(format!(
-                "prompt {}",
-                super::safe::cut_safe(p, 8).trim_end_matches('…')
-            ));
+            let chars: Vec<char> = p.chars().collect();
+            let short: String = chars[..super::safe::escape_end(&chars, 8)].iter().collect();
+            parts.push(format!("prompt {short}"));
         }
         if let Some(node) = &self.node {
             let pct = node
