@@ -80,15 +80,21 @@ pub fn escape_end(chars: &[char], end: usize) -> usize {
         return end;
     };
     let slash = from + slash;
-    let escape_len = match chars.get(slash + 1) {
-        Some('n' | 'r' | 't') => 2,
-        Some('u') if chars.get(slash + 2) == Some(&'{') => chars[slash..]
-            .iter()
-            .position(|c| *c == '}')
-            .map_or(0, |close| close + 1),
-        _ => 0,
+    let complete = match chars.get(slash + 1) {
+        // A backslash that ends the text may be an escape's first half.
+        None => false,
+        Some('n' | 'r' | 't') => slash + 2 <= end,
+        Some('u') => match chars.get(slash + 2) {
+            None => false,
+            Some('{') => chars[slash..]
+                .iter()
+                .position(|c| *c == '}')
+                .is_some_and(|close| slash + close < end),
+            Some(_) => true,
+        },
+        _ => true,
     };
-    if slash + escape_len > end { slash } else { end }
+    if complete { end } else { slash }
 }
 
 fn unsafe_char(c: char) -> bool {

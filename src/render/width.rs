@@ -24,7 +24,20 @@ pub fn budget(stream: Stream) -> usize {
 /// `text` cut to `width` visible columns, ending in `…` when anything was
 /// cut. ANSI colour codes are kept and do not count.
 pub fn fit(text: &str, width: usize) -> String {
-    console::truncate_str(text, width, "…").into_owned()
+    let cut = console::truncate_str(text, width, "…");
+    if cut == text {
+        return cut.into_owned();
+    }
+    // Never end inside one of term_safe's escapes (`\u{1…`).
+    match cut.rfind('…') {
+        Some(at) => {
+            let head: Vec<char> = cut[..at].chars().collect();
+            let end = super::safe::escape_end(&head, head.len());
+            let kept: String = head[..end].iter().collect();
+            format!("{kept}{}", &cut[at..])
+        }
+        None => cut.into_owned(),
+    }
 }
 
 /// Visible columns of `text` (ANSI codes excluded).
@@ -45,5 +58,8 @@ mod tests {
         let cut = fit(&styled, 6);
         assert_eq!(columns(&cut), 6, "{cut:?}");
         assert!(cut.contains("\x1b[31m") && cut.ends_with('…') || cut.contains('…'));
+        // An escape is kept whole or left out.
+        assert_eq!(fit("node 0.3\\u{1b}[2J", 11), "node 0.3…");
+        assert_eq!(fit("node 0.3\\u{1b}[2J", 15), "node 0.3\\u{1b}…");
     }
 }
