@@ -388,8 +388,12 @@ impl Renderer for Ndjson {
             }
             return Ok(());
         }
-        // Anything else is never held back, and what was held comes first.
-        self.flush(&envelope.url, true)?;
+        // Anything else is never held back, and what was held comes first
+        // (an HTTP poll's `status` excepted: it comes once per interval
+        // anyway, and flushing before it would double the pace).
+        if !matches!(envelope.event, Event::Status { .. }) {
+            self.flush(&envelope.url, true)?;
+        }
         if let Event::Moved { from } = &envelope.event {
             self.flush(from, true)?;
         }

@@ -97,11 +97,12 @@ impl View {
                 running_prompt,
                 ..
             } if status.available => self.read_poll(status, running_prompt.as_deref()),
-            Event::Queue { queue_remaining } => {
-                if self.socket_remaining.is_some() || self.queue.remaining != Some(*queue_remaining)
-                {
-                    self.socket_remaining = Some(*queue_remaining);
-                }
+            // A count the last poll did not see is the newer snapshot.
+            Event::Queue { queue_remaining }
+                if self.socket_remaining.is_some()
+                    || self.queue.remaining != Some(*queue_remaining) =>
+            {
+                self.socket_remaining = Some(*queue_remaining);
             }
             Event::Progress {
                 kind,

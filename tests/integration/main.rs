@@ -12,6 +12,7 @@ mod jobs;
 mod mock;
 mod neighbours;
 mod netfaults;
+mod output;
 mod pacing;
 mod readiness;
 mod soak;
