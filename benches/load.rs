@@ -79,11 +79,14 @@ fn spawn(args: &[&str]) -> Proc {
 /// HTTP requests attempted while refused: 3 connects per attempt, from the
 /// attempts `watch --json` reported.
 fn refused_requests(p: &mut Proc) -> u64 {
+    // Reconnect lines are paced; each counts the attempts it held back.
     let attempts = p
         .lines_so_far()
         .iter()
         .filter(|l| l.contains("\"event\":\"reconnect\""))
-        .count() as u64;
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .map(|v| 1 + v["skipped"].as_u64().unwrap_or(0))
+        .sum::<u64>();
     3 * (attempts + 1)
 }
 
