@@ -203,7 +203,7 @@ async fn follow(
                         "reconnecting to {} · attempt {attempt} failed: {} · next in {}",
                         envelope.url,
                         crate::render::safe::term_safe(why),
-                        short_duration(*next_delay)
+                        crate::render::view::countdown(*next_delay)
                     ));
                 }
                 p.observe(envelope.event, tally.started.elapsed());
