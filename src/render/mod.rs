@@ -6,6 +6,7 @@ pub mod jobs;
 pub mod json;
 pub mod live;
 pub mod ndjson;
+pub mod ndjson_stream;
 pub mod pace;
 pub mod plain;
 pub mod safe;

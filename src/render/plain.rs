@@ -66,6 +66,27 @@ impl Server {
         Some(self.shown(line, skipped))
     }
 
+    /// The reconnect line for this attempt, if one interval has passed
+    /// since the last; else it is held back.
+    fn reconnect_news(&mut self, envelope: &Envelope) -> Option<Held> {
+        let Event::Reconnecting {
+            attempt,
+            error,
+            next_delay,
+        } = &envelope.event
+        else {
+            return None;
+        };
+        let why = error.as_ref().map_or("failed", |e| e.message.as_str());
+        let text = format!(
+            "reconnect attempt {attempt} failed: {}; next in {}",
+            term_safe(why),
+            countdown(*next_delay)
+        );
+        let ((at, text), skipped) = self.reconnect.offer((envelope.at, text))?;
+        Some((at, with_skipped(text, skipped, "attempt")))
+    }
+
     /// `line` as printed, with what was held back before it; remembered as
     /// the last status line.
     fn shown(&mut self, (at, text): Held, skipped: u32) -> Held {
@@ -213,19 +234,8 @@ impl Renderer for Plain {
             }
             // The one rule for warnings: stderr, `warning: ` once.
             Event::Warning { message, .. } => self.out.warn(&term_safe(message)),
-            Event::Reconnecting {
-                attempt,
-                error,
-                next_delay,
-            } => {
-                let why = error.as_ref().map_or("failed", |e| e.message.as_str());
-                let text = format!(
-                    "reconnect attempt {attempt} failed: {}; next in {}",
-                    term_safe(why),
-                    countdown(*next_delay)
-                );
-                if let Some(((at, text), skipped)) = server.reconnect.offer((at, text)) {
-                    let text = with_skipped(text, skipped, "attempt");
+            Event::Reconnecting { .. } => {
+                if let Some((at, text)) = server.reconnect_news(envelope) {
                     self.line(&envelope.url, at, &text)?;
                 }
             }
