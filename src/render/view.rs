@@ -211,17 +211,24 @@ impl View {
     }
 
     /// The queue as one snapshot: `1 remaining · 1 running · 0 pending`
-    /// from a poll, or `3 remaining` alone from a newer WebSocket `status`;
-    /// None while nothing is known.
+    /// from a poll (the counts it read), or `3 remaining` alone from a newer
+    /// WebSocket `status`; None while nothing is known.
     pub fn queue_text(&self) -> Option<String> {
         if let Some(n) = self.socket_remaining {
             return Some(format!("{n} remaining"));
         }
         let q = &self.queue;
-        if *q == Queue::default() {
-            return None;
-        }
-        Some(super::human::queue_text(q.remaining, q.running, q.pending))
+        // Only what the poll read: a count it could not read is left out,
+        // never shown as `?`.
+        let parts: Vec<String> = [
+            (q.remaining, "remaining"),
+            (q.running, "running"),
+            (q.pending, "pending"),
+        ]
+        .into_iter()
+        .filter_map(|(n, word)| Some(format!("{} {word}", n?)))
+        .collect();
+        (!parts.is_empty()).then(|| parts.join(" · "))
     }
 
     /// The queue for a table cell: `rem/run/pen` from a poll, `3/-/-` when
@@ -355,6 +362,24 @@ mod tests {
             v.queue_text().as_deref(),
             Some("4 remaining · 1 running · 3 pending")
         );
+    }
+
+    #[test]
+    fn a_count_the_poll_could_not_read_is_left_out() {
+        let mut v = View::default();
+        let status = Status {
+            available: true,
+            queue_remaining: Some(3),
+            ..Status::unknown("http://127.0.0.1:8188".into())
+        };
+        apply(
+            &mut v,
+            Event::Status {
+                status: Box::new(status),
+                running_prompt: None,
+            },
+        );
+        assert_eq!(v.queue_text().as_deref(), Some("3 remaining"));
     }
 
     #[test]
