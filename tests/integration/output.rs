@@ -328,3 +328,29 @@ fn a_countdown_under_10s_shows_tenths_rounded_up() {
     assert!(delay.contains('.'), "tenths: {line}");
     assert!((1.0..=2.0).contains(&secs), "{line}");
 }
+
+#[test]
+fn the_80_column_fleet_table_never_cuts_a_port() {
+    let a = MockServer::start(&[]);
+    let b = MockServer::start(&[]);
+    // Credentials make the URL longer than the 80-column server cell.
+    let with_user = |m: &MockServer| format!("http://user:secret@127.0.0.1:{}", m.port());
+    let mut cmd = comfyctl_std();
+    cmd.env("COMFYCTL_FORCE_TTY", "1")
+        .env("COLUMNS", "80")
+        .args(["watch", "--count", "3", "--interval", "200ms"])
+        .args(["--url", &with_user(&a), "--url", &with_user(&b)]);
+    let mut w = Proc::raw(cmd);
+    assert_eq!(w.wait_code(WATCH_WAIT), Some(0), "{}", w.text());
+    assert!(w.wait_for(&["summary: uptime"], WATCH_WAIT), "{}", w.text());
+    let text = w.text();
+    assert!(!text.contains("secret"), "{text}");
+    for port in [a.port().to_string(), b.port().to_string()] {
+        // A table row shows the server without its scheme, port whole.
+        assert!(text.contains(&format!("***@127.0.0.1:{port} ")), "{text}");
+        for cut in 1..port.len() {
+            let partial = format!("127.0.0.1:{}…", &port[..cut]);
+            assert!(!text.contains(&partial), "{partial} in {text}");
+        }
+    }
+}
