@@ -332,6 +332,23 @@ mod tests {
     }
 
     #[test]
+    fn a_paced_line_says_how_many_like_it_were_held_back() {
+        let envelope = Envelope {
+            url: Arc::from("http://h:1"),
+            at: UNIX_EPOCH,
+            event: Event::Reconnecting {
+                attempt: 43,
+                error: None,
+                next_delay: Duration::from_millis(250),
+            },
+        };
+        let v = serde_json::to_value(line_skipped(&envelope, 41)).unwrap();
+        assert_eq!(v["attempt"], 43);
+        assert_eq!(v["skipped"], 41);
+        assert_eq!(serde_json::to_value(line(&envelope)).unwrap()["skipped"], 0);
+    }
+
+    #[test]
     fn the_summary_keeps_its_own_fields_at_the_top_level() {
         let summary = Summary {
             duration_ms: 5,
