@@ -55,20 +55,6 @@ pub fn term_safe_bounded(s: &str, max: usize) -> String {
     out
 }
 
-/// `safe` (already through [`term_safe`]) cut to at most `max` characters,
-/// ending in `…` when anything was cut, never inside one of its escapes
-/// (see [`escape_end`]).
-pub fn cut_safe(safe: &str, max: usize) -> String {
-    if safe.chars().count() <= max {
-        return safe.to_string();
-    }
-    let kept: Vec<char> = safe.chars().collect();
-    let end = escape_end(&kept, max.saturating_sub(1));
-    let mut out: String = kept[..end].iter().collect();
-    out.push('…');
-    out
-}
-
 /// Where to cut `chars` (a [`term_safe`] string) at or before `end` so that
 /// no escape is split: a cut inside `\u{…}`, `\n`, `\r` or `\t` moves to
 /// before its backslash.
@@ -147,11 +133,11 @@ mod tests {
         assert_eq!(term_safe_bounded("ab\x1bcd", 9), "ab\\u{1b}…");
         assert_eq!(term_safe_bounded("ab\ncd", 4), "ab…");
         assert_eq!(term_safe_bounded("ab\ncd", 5), "ab\\n…");
-        let safe = term_safe("0.3\x1b[2J");
-        assert_eq!(cut_safe(&safe, 6), "0.3…");
-        assert_eq!(cut_safe(&safe, 10), "0.3\\u{1b}…");
-        assert_eq!(cut_safe("abc\\ndef", 5), "abc…");
-        assert_eq!(cut_safe("abcdef", 4), "abc…");
-        assert_eq!(cut_safe("abc", 4), "abc");
+        let chars: Vec<char> = term_safe("0.3\x1b[2J").chars().collect();
+        assert_eq!(escape_end(&chars, 5), 3, "inside the escape");
+        assert_eq!(escape_end(&chars, 9), 9, "right after it");
+        let chars: Vec<char> = "abc\\ndef".chars().collect();
+        assert_eq!(escape_end(&chars, 4), 3);
+        assert_eq!(escape_end(&chars, 2), 2);
     }
 }
