@@ -165,16 +165,17 @@ fn connect_all_reports_in_the_watch_vocabulary() {
     );
 }
 
-/// Serves the mock's HTTP but answers a WebSocket upgrade with bytes that
-/// are not HTTP: a proxy that breaks the protocol. Each connection is a
-/// thread of its own; the listener stops on drop.
+/// Serves the mock's HTTP but breaks every WebSocket upgrade: answers it
+/// with bytes that are not HTTP, or (`reset`) with a TCP reset, as a proxy
+/// that mangles WebSockets does. Each connection is a thread of its own;
+/// the listener stops on drop.
 struct GarbageUpgrade {
     port: u16,
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl GarbageUpgrade {
-    fn start(upstream: u16) -> GarbageUpgrade {
+    fn start(upstream: u16, reset: bool) -> GarbageUpgrade {
         use std::sync::atomic::Ordering;
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.set_nonblocking(true).unwrap();
@@ -186,7 +187,7 @@ impl GarbageUpgrade {
             while !stopped.load(Ordering::SeqCst) && Instant::now() < until {
                 match listener.accept() {
                     Ok((conn, _)) => {
-                        std::thread::spawn(move || answer(conn, upstream));
+                        std::thread::spawn(move || answer(conn, upstream, reset));
                     }
                     Err(_) => std::thread::sleep(Duration::from_millis(10)),
                 }
@@ -202,8 +203,9 @@ impl Drop for GarbageUpgrade {
     }
 }
 
-/// One request: `/ws` gets garbage, anything else the mock's answer.
-fn answer(mut conn: std::net::TcpStream, upstream: u16) {
+/// One request: `/ws` gets garbage or a reset, anything else the mock's
+/// answer.
+fn answer(mut conn: std::net::TcpStream, upstream: u16, reset: bool) {
     use std::io::{Read, Write};
     let _ = conn.set_nonblocking(false);
     let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
@@ -217,6 +219,25 @@ fn answer(mut conn: std::net::TcpStream, upstream: u16) {
     }
     let head = String::from_utf8_lossy(&head).into_owned();
     let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    if path.starts_with("/ws") && reset {
+        // SO_LINGER 0: closing sends RST, not FIN.
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid socket and a correctly sized option value.
+        unsafe {
+            libc::setsockopt(
+                conn.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            );
+        }
+        return;
+    }
     if path.starts_with("/ws") {
         let _ = conn.write_all(b"\x00\xffSSH-2.0-not-http\r\n\r\n");
         return;
@@ -236,16 +257,18 @@ fn answer(mut conn: std::net::TcpStream, upstream: u16) {
 #[test]
 fn a_websocket_that_breaks_the_protocol_is_exit_3() {
     let mock = MockServer::start(&[]);
-    let garbage = GarbageUpgrade::start(mock.port());
-    let url = format!("http://127.0.0.1:{}", garbage.port);
-    let out = comfyctl()
-        .args(["connect", "--json", "--retries", "0", "--url", &url])
-        .output()
-        .unwrap();
-    let status = json(&out.stdout);
-    assert_eq!(out.status.code(), Some(3), "{status}");
-    assert_eq!(status["available"], false, "{status}");
-    assert_eq!(status["version"], "0.3.64", "HTTP answered: {status}");
+    for reset in [false, true] {
+        let garbage = GarbageUpgrade::start(mock.port(), reset);
+        let url = format!("http://127.0.0.1:{}", garbage.port);
+        let out = comfyctl()
+            .args(["connect", "--json", "--retries", "0", "--url", &url])
+            .output()
+            .unwrap();
+        let status = json(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "reset {reset}: {status}");
+        assert_eq!(status["available"], false, "{status}");
+        assert_eq!(status["version"], "0.3.64", "HTTP answered: {status}");
+    }
     let invalid = MockServer::start(&["--ws-invalid"]);
     comfyctl()
         .args(["connect", "--retries", "0", "--url", &invalid.url()])
