@@ -153,24 +153,58 @@ pub struct Answers {
     cors: Option<Result<Option<String>, ProbeError>>,
 }
 
-/// Asks every question the checks need, all at once (each request under
-/// `--timeout`): `/object_info` once however many checks use it, and each
-/// model folder once.
-pub async fn fetch(http: &HttpClient, target: &Target, checks: &Checks) -> Answers {
+/// When the answers are due: what is left of one `--timeout` (`budget`).
+#[derive(Debug, Clone, Copy)]
+pub struct Due {
+    /// The end of the budget.
+    pub deadline: tokio::time::Instant,
+    /// The whole budget, as named in a timeout message.
+    pub budget: Duration,
+}
+
+impl Due {
+    /// `work`, or a timeout naming `what` once the deadline has passed.
+    async fn within<T>(
+        self,
+        target: &Target,
+        what: &str,
+        work: impl Future<Output = Result<T, ProbeError>>,
+    ) -> Result<T, ProbeError> {
+        tokio::time::timeout_at(self.deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(super::http::timeout_error(target, what, self.budget)))
+    }
+}
+
+/// Asks every question the checks need, all at once and all by `due`:
+/// `/object_info` once however many checks use it, and each model folder
+/// once.
+pub async fn fetch(http: &HttpClient, target: &Target, checks: &Checks, due: Due) -> Answers {
     let info = async {
+        let route = "/object_info";
+        let info = fetch_json(http, target, route, OBJECT_INFO_BODY_CAP);
         match checks.needs_object_info() {
-            true => Some(fetch_json(http, target, "/object_info", OBJECT_INFO_BODY_CAP).await),
+            true => Some(due.within(target, "GET /object_info", info).await),
             false => None,
         }
     };
     let cors = async {
         match &checks.cors_origin {
-            Some(origin) => Some(http.cors_allows(target, origin).await),
+            Some(origin) => {
+                let asked = http.cors_allows(target, origin);
+                Some(
+                    due.within(target, "GET /system_stats with an Origin", asked)
+                        .await,
+                )
+            }
             None => None,
         }
     };
-    let (info, listings, cors) =
-        tokio::join!(info, model_listings(http, target, &checks.models), cors);
+    let (info, listings, cors) = tokio::join!(
+        info,
+        model_listings(http, target, &checks.models, due),
+        cors
+    );
     Answers {
         info,
         listings,
@@ -273,13 +307,15 @@ async fn model_listings(
     http: &HttpClient,
     target: &Target,
     models: &[(String, String)],
+    due: Due,
 ) -> Vec<(String, Fetched)> {
     let mut folders: Vec<&str> = models.iter().map(|(f, _)| f.as_str()).collect();
     folders.sort_unstable();
     folders.dedup();
     let asks = folders.into_iter().map(|folder| async move {
         let route = format!("/models/{}", encode_segment(folder));
-        let listing = fetch_json(http, target, &route, QUEUE_BODY_CAP).await;
+        let listing = fetch_json(http, target, &route, QUEUE_BODY_CAP);
+        let listing = due.within(target, &format!("GET {route}"), listing).await;
         (folder.to_string(), listing)
     });
     futures_util::future::join_all(asks).await

@@ -26,32 +26,59 @@ type JobsResult = Option<Result<JobsReport, String>>;
 type Polled = (Status, Vec<CheckResult>, JobsResult);
 
 /// One poll: the health probe, the readiness checks' questions and one
-/// small page of jobs, all at once, so that `--timeout` bounds the whole
-/// poll, not each step in turn. What the checks and the jobs found counts
-/// only if the probe says the server is up.
-async fn poll(http: &HttpClient, target: &Target, plan: &HealthPlan, with_jobs: bool) -> Polled {
+/// small page of jobs, with `--timeout` bounding the whole poll, not each
+/// step in turn. `ahead`: ask everything at once, before the probe says
+/// whether the server is up (one-shot checks, and a server last seen up);
+/// otherwise the probe goes alone and the rest follows only if it is up, in
+/// what is left of the budget, so a server that is down or booting is asked
+/// three questions per poll, not five.
+async fn poll(
+    http: &HttpClient,
+    target: &Target,
+    plan: &HealthPlan,
+    with_jobs: bool,
+    ahead: bool,
+) -> Polled {
     let checks = &plan.checks;
     let budget = plan.common.client.timeout;
-    let deadline = tokio::time::Instant::now() + budget;
-    let answers = async {
-        match checks.is_empty() {
-            true => None,
-            false => Some(readiness::fetch(http, target, checks).await),
-        }
+    let due = readiness::Due {
+        deadline: tokio::time::Instant::now() + budget,
+        budget,
     };
-    // The job list is the one chain of requests (a 404 from the Jobs API,
-    // then `/history`): it gets what is left of the budget.
-    let jobs =
-        async {
-            if !with_jobs {
-                return None;
+    let rest = async {
+        let answers = async {
+            match checks.is_empty() {
+                true => None,
+                false => Some(readiness::fetch(http, target, checks, due).await),
             }
-            let read = tokio::time::timeout_at(deadline, jobs::fetch_recent(http, target)).await;
-            Some(read.unwrap_or_else(|_| {
-                Err(manager::http::timeout_error(target, "the job list", budget))
-            }))
         };
-    let ((mut status, queue), answers, jobs) = tokio::join!(http.probe(target), answers, jobs);
+        // The job list is the one chain of requests (a 404 from the Jobs
+        // API, then `/history`): it gets what is left of the budget.
+        let jobs = async {
+            let read = jobs::fetch_recent(http, target);
+            match with_jobs {
+                true => Some(
+                    tokio::time::timeout_at(due.deadline, read)
+                        .await
+                        .unwrap_or_else(|_| {
+                            Err(manager::http::timeout_error(target, "the job list", budget))
+                        }),
+                ),
+                false => None,
+            }
+        };
+        tokio::join!(answers, jobs)
+    };
+    let ((mut status, queue), (answers, jobs)) = if ahead {
+        tokio::join!(http.probe(target), rest)
+    } else {
+        let probed = http.probe(target).await;
+        let rest = match probed.0.available {
+            true => rest.await,
+            false => (None, None),
+        };
+        (probed, rest)
+    };
     let running = queue.and_then(|q| q.running_prompt_id);
     let jobs = jobs.filter(|_| status.available).map(|read| {
         read.map(|(_, page, date)| {
@@ -155,7 +182,7 @@ impl Checker<'_> {
     /// One poll and its verdict, without waiting.
     async fn once(&self, target: &Target) -> Outcome {
         let plan = self.plan;
-        let (status, results, jobs) = poll(self.http, target, plan, !plan.expect_down).await;
+        let (status, results, jobs) = poll(self.http, target, plan, !plan.expect_down, true).await;
         let exit = verdict(plan, &status, &results, status.available);
         Outcome {
             status,
