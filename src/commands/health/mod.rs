@@ -25,6 +25,9 @@ type JobsResult = Option<Result<JobsReport, String>>;
 /// What one poll found: the status, the readiness checks, the jobs.
 type Polled = (Status, Vec<CheckResult>, JobsResult);
 
+/// What the job list request found: its page and the server's clock.
+type JobsFetched = Result<(jobs::JobSource, Vec<jobs::Job>, Option<u64>), manager::ProbeError>;
+
 /// One poll: the health probe, the readiness checks' questions and one
 /// small page of jobs, with `--timeout` bounding the whole poll, not each
 /// step in turn. `ahead`: ask everything at once, before the probe says
@@ -39,36 +42,12 @@ async fn poll(
     with_jobs: bool,
     ahead: bool,
 ) -> Polled {
-    let checks = &plan.checks;
     let budget = plan.common.client.timeout;
     let due = readiness::Due {
         deadline: tokio::time::Instant::now() + budget,
         budget,
     };
-    let rest = async {
-        let answers = async {
-            match checks.is_empty() {
-                true => None,
-                false => Some(readiness::fetch(http, target, checks, due).await),
-            }
-        };
-        // The job list is the one chain of requests (a 404 from the Jobs
-        // API, then `/history`): it gets what is left of the budget.
-        let jobs = async {
-            let read = jobs::fetch_recent(http, target);
-            match with_jobs {
-                true => Some(
-                    tokio::time::timeout_at(due.deadline, read)
-                        .await
-                        .unwrap_or_else(|_| {
-                            Err(manager::http::timeout_error(target, "the job list", budget))
-                        }),
-                ),
-                false => None,
-            }
-        };
-        tokio::join!(answers, jobs)
-    };
+    let rest = ask(http, target, &plan.checks, with_jobs, due);
     let ((mut status, queue), (answers, jobs)) = if ahead {
         tokio::join!(http.probe(target), rest)
     } else {
@@ -79,8 +58,11 @@ async fn poll(
         };
         (probed, rest)
     };
+    if !status.available {
+        return (status, Vec::new(), None);
+    }
     let running = queue.and_then(|q| q.running_prompt_id);
-    let jobs = jobs.filter(|_| status.available).map(|read| {
+    let jobs = jobs.map(|read| {
         read.map(|(_, page, date)| {
             let report = jobs::report(&page, running.as_deref(), unix_ms());
             (report, page, date)
@@ -88,14 +70,47 @@ async fn poll(
         .map_err(|e| e.message)
     });
     let results = match answers {
-        Some(answers) if status.available => {
-            let extra = checks::job_checks(checks, jobs.as_ref());
-            readiness::judge(checks, &answers, &mut status, extra)
+        Some(answers) => {
+            let extra = checks::job_checks(&plan.checks, jobs.as_ref());
+            readiness::judge(&plan.checks, &answers, &mut status, extra)
         }
-        _ => Vec::new(),
+        None => Vec::new(),
     };
     let jobs = jobs.map(|read| read.map(|(report, ..)| report));
     (status, results, jobs)
+}
+
+/// Everything but the probe, at once and by `due`: the checks' questions
+/// (when there are checks) and the job list (when asked).
+async fn ask(
+    http: &HttpClient,
+    target: &Target,
+    checks: &Checks,
+    with_jobs: bool,
+    due: readiness::Due,
+) -> (Option<readiness::Answers>, Option<JobsFetched>) {
+    let answers = async {
+        match checks.is_empty() {
+            true => None,
+            false => Some(readiness::fetch(http, target, checks, due).await),
+        }
+    };
+    // The job list is the one chain of requests (a 404 from the Jobs API,
+    // then `/history`): it gets what is left of the budget.
+    let jobs = async {
+        let read = tokio::time::timeout_at(due.deadline, jobs::fetch_recent(http, target));
+        match with_jobs {
+            true => Some(read.await.unwrap_or_else(|_| {
+                Err(manager::http::timeout_error(
+                    target,
+                    "the job list",
+                    due.budget,
+                ))
+            })),
+            false => None,
+        }
+    };
+    tokio::join!(answers, jobs)
 }
 
 /// Why a poll is not what we wait for; `None` when it is.
