@@ -78,7 +78,8 @@ pub(super) fn health_plan(
     }
 }
 
-/// `--max-failed N`: health reads the newest [`jobs::HEALTH_PAGE`] jobs,
+/// `--max-failed N`: health reads the newest
+/// [`HEALTH_PAGE`](crate::manager::jobs::HEALTH_PAGE) jobs,
 /// so N must be below that, or the check could never fail.
 fn max_failed(max: u32) -> Result<u32, String> {
     let page = crate::manager::jobs::HEALTH_PAGE;
