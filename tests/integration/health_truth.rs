@@ -353,6 +353,7 @@ fn timeout_bounds_the_whole_check_against_a_slow_server() {
         &[&["--json", "--timeout", "2s"][..], &checks].concat(),
     );
     let took = started.elapsed();
+    eprintln!("health --timeout 2s, answers after 1.5 s: {took:?}");
     assert!(
         took < Duration::from_millis(3500),
         "--timeout 2s took {took:?}"
@@ -394,6 +395,7 @@ fn timeout_bounds_the_whole_check_against_a_slow_server() {
         ],
     );
     let took = started.elapsed();
+    eprintln!("health --timeout 2s --wait 3s: {took:?}");
     assert_eq!(code, Some(3), "{stdout}");
     assert!(
         took < Duration::from_millis(4500),
