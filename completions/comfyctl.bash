@@ -205,7 +205,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__health)
-            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --max-job-time --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --failed-within --max-job-time --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,6 +244,10 @@ _comfyctl() {
                     return 0
                     ;;
                 --max-failed)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --failed-within)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -56,7 +56,8 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-nod
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-model -d 'A model file that GET /models/FOLDER must list (repeatable)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l require-cors -d 'The server must answer this Origin with CORS headers (ComfyUI started with --enable-cors-header)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-queue -d 'Ready only while queue_remaining is at most N' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-failed -d 'Not ready (exit 3) when more than N jobs of the newest page (10) failed' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-failed -d 'Not ready (exit 3) when more than N of the newest 10 jobs failed within --failed-within (N is 0 to 9)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l failed-within -d 'The window --max-failed counts failures in, on the server\'s clock [default: 10m]' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-job-time -d 'Not ready (exit 3) when the running job has run longer than this' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F

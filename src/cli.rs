@@ -307,10 +307,15 @@ pub struct HealthArgs {
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub max_queue: Option<u64>,
 
-    /// Not ready (exit 3) when more than N jobs of the newest page (10)
-    /// failed.
+    /// Not ready (exit 3) when more than N of the newest 10 jobs failed
+    /// within --failed-within (N is 0 to 9).
     #[arg(long, value_name = "N")]
     pub max_failed: Option<u32>,
+
+    /// The window --max-failed counts failures in, on the server's clock
+    /// [default: 10m].
+    #[arg(long, value_name = "DURATION")]
+    pub failed_within: Option<String>,
 
     /// Not ready (exit 3) when the running job has run longer than this.
     #[arg(long, value_name = "DURATION")]

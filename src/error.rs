@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::manager::{State, Status};
+use crate::manager::State;
 
 /// How comfyctl ends. This is the contract for scripts; the README and
 /// `--help` repeat it, and the integration tests assert every code.
@@ -15,8 +15,8 @@ pub enum Exit {
     /// Usage or configuration error.
     Usage,
     /// Reachable but not ready: readiness checks failed (`--max-failed`,
-    /// `--max-job-time` included), or HTTP answers but the WebSocket
-    /// upgrade is refused.
+    /// `--max-job-time` included), or HTTP answers but the WebSocket does
+    /// not work (`degraded`).
     NotReady,
     /// The result could not be written (stdout full or failing); a closed
     /// pipe is not this: `comfyctl … | head` ends normally.
@@ -53,16 +53,7 @@ impl Exit {
     }
 }
 
-/// `connect`: available is ready; a server whose HTTP answers but whose
-/// WebSocket upgrade is refused or closed is reachable but not ready.
-impl From<&Status> for Exit {
-    fn from(status: &Status) -> Exit {
-        let reachable = status.error.as_ref().is_some_and(|e| e.is_reachable());
-        Exit::judge(reachable, status.available)
-    }
-}
-
-/// `watch --count` and `reconnect`: only a full session is ready.
+/// `connect`, `watch --count` and `reconnect`: only a full session is ready.
 /// `degraded` (HTTP answers, the WebSocket does not) and `stalled` (a job
 /// has run past `--max-job-time`) are reachable but not ready, as `health
 /// --max-job-time` judges the same stalled server.
@@ -88,7 +79,7 @@ Exit codes:
   2    usage or configuration error
   3    reachable but not ready: readiness checks failed (health's
        --max-failed and --max-job-time included), or HTTP answers but the
-       WebSocket upgrade is refused
+       WebSocket does not work (refused, silent, closed or broken)
   4    the result could not be written to stdout (e.g. disk full)
   130  interrupted";
 
@@ -137,19 +128,12 @@ mod tests {
 
     #[test]
     fn states_and_statuses_map_through_the_one_rule() {
-        use crate::manager::{ErrorKind, ProbeError};
         assert_eq!(Exit::from(State::Connected), Exit::Ok);
         assert_eq!(Exit::from(State::Degraded), Exit::NotReady);
         assert_eq!(Exit::from(State::Stalled), Exit::NotReady);
         for down in [State::Disconnected, State::Failed] {
             assert_eq!(Exit::from(down), Exit::Unavailable);
         }
-        let refused = ProbeError::new(ErrorKind::ConnectionRefused, "refused");
-        let status = Status::failed("http://h:1".into(), refused);
-        assert_eq!(Exit::from(&status), Exit::Unavailable);
-        let ws = ProbeError::new(ErrorKind::WsRefused, "upgrade refused");
-        let status = Status::failed("http://h:1".into(), ws);
-        assert_eq!(Exit::from(&status), Exit::NotReady);
         assert_eq!(Exit::judge(false, true), Exit::Ok);
     }
 

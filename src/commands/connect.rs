@@ -5,7 +5,7 @@ use tokio::sync::mpsc;
 
 use crate::config::ConnectPlan;
 use crate::error::{Error, Exit};
-use crate::manager::{Envelope, Event, State, Status, connect_all};
+use crate::manager::{Connected, Envelope, Event, State, Status, connect_all};
 use crate::render::safe::term_safe;
 use crate::render::{
     Output, human,
@@ -49,10 +49,7 @@ pub async fn run(plan: &ConnectPlan, out: &Output) -> Result<Exit, Error> {
             out.println(&outcome_line(&c.status, c.attempts, out))?;
         }
     }
-    let exits: Vec<Exit> = results
-        .iter()
-        .map(|c| exit_for(&c.status, out, fallback))
-        .collect();
+    let exits: Vec<Exit> = results.iter().map(|c| exit_for(c, out, fallback)).collect();
     Ok(super::combine(&exits, common.any))
 }
 
@@ -75,11 +72,16 @@ fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {
     )
 }
 
-fn exit_for(status: &Status, out: &Output, fallback: crate::manager::FallbackMode) -> Exit {
-    if !status.available {
-        out.warn(&fallback.warning(&status.url));
+/// The exit code follows the state the connection ended in, as `watch`'s
+/// does: once HTTP has answered, any WebSocket failure (refused, silent,
+/// closed, broken protocol, an upgrade answered with garbage) is `degraded`,
+/// exit 3: the server is there, and a script must not restart it for what
+/// is most often a proxy's doing. Only an HTTP failure is exit 1.
+fn exit_for(c: &Connected, out: &Output, fallback: crate::manager::FallbackMode) -> Exit {
+    if !c.status.available {
+        out.warn(&fallback.warning(&c.status.url));
     }
-    Exit::from(status)
+    Exit::from(c.state)
 }
 
 fn success_line(status: &Status, attempts: u32, out: &Output) -> String {

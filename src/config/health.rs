@@ -14,13 +14,15 @@ pub struct HealthPlan {
     pub interval: Duration,
     /// Wait for the server to go away instead of coming up.
     pub expect_down: bool,
-    /// The readiness checks.
+    /// The readiness checks, the job checks included.
     pub checks: Checks,
-    /// Not ready when more than this many jobs of the newest page failed.
-    pub max_failed: Option<u32>,
-    /// Not ready when the running job is older than this.
-    pub max_job_time: Option<Duration>,
 }
+
+/// `--failed-within`'s default: as long as `watch`'s rolling tally of
+/// recent jobs, several probe periods (so a burst between two probes is
+/// seen), and short enough that an idle server with old failures, which
+/// gets no new work to prove itself, is ready again within minutes.
+pub const FAILED_WITHIN_DEFAULT: Duration = Duration::from_secs(600);
 
 /// Builds `health`'s plan; workflow files are read and parsed here, so a
 /// missing or malformed file is a usage error (exit 2) naming the flag.
@@ -45,11 +47,24 @@ pub(super) fn health_plan(
         .as_deref()
         .and_then(|i| problems.take(parse_bounded("--interval", i)))
         .unwrap_or(Duration::from_secs(1));
-    let checks = readiness_checks(args, problems);
+    let mut checks = readiness_checks(args, problems);
     let expect_down = args.expect == ExpectArg::Down;
-    let max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
-    let job_checks = args.max_failed.is_some() || max_job_time.is_some();
-    if expect_down && (!checks.is_empty() || job_checks) {
+    checks.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
+    checks.max_failed = args
+        .max_failed
+        .and_then(|max| problems.take(max_failed(max)));
+    checks.failed_within = match &args.failed_within {
+        Some(w) => problems
+            .take(parse_bounded("--failed-within", w))
+            .unwrap_or(FAILED_WITHIN_DEFAULT),
+        None => FAILED_WITHIN_DEFAULT,
+    };
+    if args.failed_within.is_some() && args.max_failed.is_none() {
+        problems.extend(vec![
+            "--failed-within needs --max-failed (it is the window --max-failed counts in)".into(),
+        ]);
+    }
+    if expect_down && !checks.is_empty() {
         problems.extend(vec![
             "--expect down: readiness checks (--workflow, --require-*, --max-queue, --max-failed, --max-job-time) only apply to --expect up".into(),
         ]);
@@ -60,8 +75,21 @@ pub(super) fn health_plan(
         interval,
         expect_down,
         checks,
-        max_failed: args.max_failed,
-        max_job_time,
+    }
+}
+
+/// `--max-failed N`: health reads the newest
+/// [`HEALTH_PAGE`](crate::manager::jobs::HEALTH_PAGE) jobs,
+/// so N must be below that, or the check could never fail.
+fn max_failed(max: u32) -> Result<u32, String> {
+    let page = crate::manager::jobs::HEALTH_PAGE;
+    if (max as usize) < page {
+        Ok(max)
+    } else {
+        Err(format!(
+            "--max-failed: {max} can never be exceeded: health reads the newest {page} jobs, so use 0 to {}",
+            page - 1
+        ))
     }
 }
 
@@ -136,6 +164,17 @@ mod tests {
             let e = model_spec(bad).unwrap_err();
             assert!(e.starts_with("--require-model: "), "{e}");
         }
+    }
+
+    #[test]
+    fn max_failed_is_below_the_page_it_reads() {
+        assert_eq!(max_failed(0), Ok(0));
+        assert_eq!(max_failed(9), Ok(9));
+        let e = max_failed(11).unwrap_err();
+        assert!(
+            e.starts_with("--max-failed: 11 ") && e.contains("0 to 9"),
+            "{e}"
+        );
     }
 
     #[test]

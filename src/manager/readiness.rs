@@ -2,6 +2,7 @@
 //! server a read-only question; nothing is ever queued.
 
 use std::fmt;
+use std::time::Duration;
 
 use serde::Serialize;
 
@@ -23,6 +24,13 @@ pub struct Checks {
     pub cors_origin: Option<String>,
     /// Ready only while `queue_remaining` ≤ this.
     pub max_queue: Option<u64>,
+    /// Ready only while at most this many of the newest jobs failed within
+    /// `failed_within` (on the server's clock).
+    pub max_failed: Option<u32>,
+    /// The window of `max_failed`.
+    pub failed_within: Duration,
+    /// Ready only while the running job has run at most this long.
+    pub max_job_time: Option<Duration>,
 }
 
 impl Checks {
@@ -33,6 +41,12 @@ impl Checks {
             && self.models.is_empty()
             && self.cors_origin.is_none()
             && self.max_queue.is_none()
+            && !self.on_jobs()
+    }
+
+    /// True when a check reads the job list (`--max-failed`, `--max-job-time`).
+    pub fn on_jobs(&self) -> bool {
+        self.max_failed.is_some() || self.max_job_time.is_some()
     }
 
     fn needs_object_info(&self) -> bool {
@@ -60,6 +74,15 @@ pub enum Check {
     Cors(String),
     /// `queue_remaining` must be at most this.
     MaxQueue(u64),
+    /// At most `max` of the newest jobs may have failed within `within`.
+    MaxFailed {
+        /// The most failures allowed.
+        max: u32,
+        /// How far back, on the server's clock.
+        within: Duration,
+    },
+    /// The running job must have run at most this long.
+    MaxJobTime(Duration),
 }
 
 impl fmt::Display for Check {
@@ -70,6 +93,14 @@ impl fmt::Display for Check {
             Check::Model { folder, file } => write!(f, "model {folder}/{file}"),
             Check::Cors(origin) => write!(f, "cors {origin}"),
             Check::MaxQueue(max) => write!(f, "queue ≤ {max}"),
+            Check::MaxFailed { max, within } => write!(
+                f,
+                "failed jobs ≤ {max} in {}",
+                humantime::format_duration(*within)
+            ),
+            Check::MaxJobTime(max) => {
+                write!(f, "running job ≤ {}", humantime::format_duration(*max))
+            }
         }
     }
 }
@@ -96,7 +127,8 @@ pub struct CheckResult {
 }
 
 impl CheckResult {
-    fn new(check: Check, ok: bool, detail: impl Into<String>) -> CheckResult {
+    /// A result with no per-node problems.
+    pub fn new(check: Check, ok: bool, detail: impl Into<String>) -> CheckResult {
         CheckResult {
             check,
             ok,
@@ -109,41 +141,110 @@ impl CheckResult {
 /// A fetched JSON document, or why it could not be read.
 type Fetched = Result<serde_json::Value, ProbeError>;
 
-/// Runs every check against an available server and fills the readiness
-/// fields of `status`. `/object_info` is fetched once, however many checks
-/// use it, and each model folder once.
-pub async fn run(
-    http: &HttpClient,
-    target: &Target,
+/// What the server answered to the checks' questions, fetched before it is
+/// known whether the server is up, so that they cost no time of their own.
+#[derive(Debug, Default)]
+pub struct Answers {
+    /// `/object_info`, when a node or workflow check needs it.
+    info: Option<Fetched>,
+    /// Each model folder's listing.
+    listings: Vec<(String, Fetched)>,
+    /// The Origin the server granted, for `--require-cors`.
+    cors: Option<Result<Option<String>, ProbeError>>,
+}
+
+/// When the answers are due: what is left of one `--timeout` (`budget`).
+#[derive(Debug, Clone, Copy)]
+pub struct Due {
+    /// The end of the budget.
+    pub deadline: tokio::time::Instant,
+    /// The whole budget, as named in a timeout message.
+    pub budget: Duration,
+}
+
+impl Due {
+    /// `work`, or a timeout naming `what` once the deadline has passed.
+    async fn within<T>(
+        self,
+        target: &Target,
+        what: &str,
+        work: impl Future<Output = Result<T, ProbeError>>,
+    ) -> Result<T, ProbeError> {
+        tokio::time::timeout_at(self.deadline, work)
+            .await
+            .unwrap_or_else(|_| Err(super::http::timeout_error(target, what, self.budget)))
+    }
+}
+
+/// Asks every question the checks need, all at once and all by `due`:
+/// `/object_info` once however many checks use it, and each model folder
+/// once.
+pub async fn fetch(http: &HttpClient, target: &Target, checks: &Checks, due: Due) -> Answers {
+    let info = async {
+        let route = "/object_info";
+        let info = fetch_json(http, target, route, OBJECT_INFO_BODY_CAP);
+        match checks.needs_object_info() {
+            true => Some(due.within(target, "GET /object_info", info).await),
+            false => None,
+        }
+    };
+    let cors = async {
+        match &checks.cors_origin {
+            Some(origin) => {
+                let asked = http.cors_allows(target, origin);
+                Some(
+                    due.within(target, "GET /system_stats with an Origin", asked)
+                        .await,
+                )
+            }
+            None => None,
+        }
+    };
+    let (info, listings, cors) = tokio::join!(
+        info,
+        model_listings(http, target, &checks.models, due),
+        cors
+    );
+    Answers {
+        info,
+        listings,
+        cors,
+    }
+}
+
+/// Judges the answers of an available server, adds `extra` results (the
+/// job checks) and fills the readiness fields of `status`.
+pub fn judge(
     checks: &Checks,
+    answers: &Answers,
     status: &mut Status,
+    extra: Vec<CheckResult>,
 ) -> Vec<CheckResult> {
     let mut results = Vec::new();
     let mut workflow_models_ok = true;
-    if checks.needs_object_info() {
-        let info = fetch_json(http, target, "/object_info", OBJECT_INFO_BODY_CAP).await;
+    if let Some(info) = &answers.info {
         for node in &checks.nodes {
-            results.push(node_check(&info, node));
+            results.push(node_check(info, node));
         }
         for (name, wf) in &checks.workflows {
-            let (result, models_ok) = workflow_check(&info, name, wf);
+            let (result, models_ok) = workflow_check(info, name, wf);
             workflow_models_ok &= models_ok;
             results.push(result);
         }
     }
-    let listings = model_listings(http, target, &checks.models).await;
     for (folder, file) in &checks.models {
-        let listing = listings.iter().find(|(f, _)| f == folder).map(|(_, l)| l);
-        results.push(model_check(listing, folder, file));
+        let listing = answers.listings.iter().find(|(f, _)| f == folder);
+        results.push(model_check(listing.map(|(_, l)| l), folder, file));
     }
-    if let Some(origin) = &checks.cors_origin {
-        let result = cors_check(http, target, origin).await;
+    if let (Some(origin), Some(answer)) = (&checks.cors_origin, &answers.cors) {
+        let result = cors_check(answer, origin);
         status.cors_enabled = Some(result.ok);
         results.push(result);
     }
     if let Some(max) = checks.max_queue {
         results.push(queue_check(status.queue_remaining, max));
     }
+    results.extend(extra);
 
     let all =
         |wanted: fn(&Check) -> bool| results.iter().filter(|r| wanted(&r.check)).all(|r| r.ok);
@@ -200,24 +301,24 @@ fn workflow_check(info: &Fetched, name: &str, wf: &Workflow) -> (CheckResult, bo
     (result, models_ok)
 }
 
-/// Each model folder's listing, fetched once however many files it must hold.
-async fn model_listings<'a>(
+/// Each model folder's listing, fetched once however many files it must
+/// hold; the folders are asked at once.
+async fn model_listings(
     http: &HttpClient,
     target: &Target,
-    models: &'a [(String, String)],
-) -> Vec<(&'a str, Fetched)> {
+    models: &[(String, String)],
+    due: Due,
+) -> Vec<(String, Fetched)> {
     let mut folders: Vec<&str> = models.iter().map(|(f, _)| f.as_str()).collect();
     folders.sort_unstable();
     folders.dedup();
-    let mut listings = Vec::new();
-    for folder in folders {
+    let asks = folders.into_iter().map(|folder| async move {
         let route = format!("/models/{}", encode_segment(folder));
-        listings.push((
-            folder,
-            fetch_json(http, target, &route, QUEUE_BODY_CAP).await,
-        ));
-    }
-    listings
+        let listing = fetch_json(http, target, &route, QUEUE_BODY_CAP);
+        let listing = due.within(target, &format!("GET {route}"), listing).await;
+        (folder.to_string(), listing)
+    });
+    futures_util::future::join_all(asks).await
 }
 
 /// `model FOLDER/FILE`: the folder's listing names the file.
@@ -256,10 +357,10 @@ fn model_check(listing: Option<&Fetched>, folder: &str, file: &str) -> CheckResu
     }
 }
 
-/// `cors ORIGIN`: the server answers that Origin with CORS headers.
-async fn cors_check(http: &HttpClient, target: &Target, origin: &str) -> CheckResult {
+/// `cors ORIGIN`: the server answered that Origin with CORS headers.
+fn cors_check(answer: &Result<Option<String>, ProbeError>, origin: &str) -> CheckResult {
     let check = Check::Cors(origin.to_string());
-    match http.cors_allows(target, origin).await {
+    match answer {
         Ok(Some(allowed)) => CheckResult::new(
             check,
             true,
@@ -270,7 +371,7 @@ async fn cors_check(http: &HttpClient, target: &Target, origin: &str) -> CheckRe
             false,
             "no Access-Control-Allow-Origin for that Origin (start ComfyUI with --enable-cors-header)",
         ),
-        Err(e) => CheckResult::new(check, false, e.message),
+        Err(e) => CheckResult::new(check, false, e.message.clone()),
     }
 }
 

@@ -4,23 +4,34 @@ use indicatif::HumanBytes;
 
 use super::safe::term_safe;
 use super::{Output, style};
-use crate::manager::Status;
 use crate::manager::readiness::CheckResult;
+use crate::manager::{State, Status};
+
+/// The mark and word that open a server's block or row: up and ready (or
+/// no checks asked), up but not ready (exit 3, in the colour of the states
+/// that mean the same in `watch`), or down.
+fn headline(status: &Status, out: &Output) -> (String, String) {
+    let not_ready = style::state(out, State::Degraded);
+    match (status.available, status.fully_ready) {
+        (true, Some(false)) => (
+            not_ready.apply_to("◐").to_string(),
+            not_ready.apply_to("not ready").to_string(),
+        ),
+        (true, _) => (
+            style::good(out).apply_to("●").to_string(),
+            style::good(out).bold().apply_to("available").to_string(),
+        ),
+        (false, _) => (
+            style::bad(out).apply_to("✗").to_string(),
+            style::bad(out).bold().apply_to("unavailable").to_string(),
+        ),
+    }
+}
 
 /// The compact block `comfyctl health` prints.
 pub fn status_block(status: &Status, out: &Output) -> String {
     let mut lines = Vec::new();
-    let (mark, state) = if status.available {
-        (
-            style::good(out).apply_to("●"),
-            style::good(out).bold().apply_to("available"),
-        )
-    } else {
-        (
-            style::bad(out).apply_to("✗"),
-            style::bad(out).bold().apply_to("unavailable"),
-        )
-    };
+    let (mark, state) = headline(status, out);
     let version = status
         .version
         .as_deref()
@@ -76,7 +87,7 @@ pub fn status_row(status: &Status, out: &Output) -> String {
             .unwrap_or_default();
         format!(
             "{} {}  ComfyUI {version} · queue {}{latency}",
-            style::good(out).apply_to("●"),
+            headline(status, out).0,
             status.url,
             queue_summary(status)
         )
@@ -191,6 +202,21 @@ mod tests {
         );
         let text = status_block(&status, &Output::PLAIN);
         assert!(text.contains("unavailable") && text.contains("connection refused: x"));
+    }
+
+    #[test]
+    fn not_ready_has_its_own_mark_in_block_and_row() {
+        let mut status = Status {
+            available: true,
+            fully_ready: Some(false),
+            ..Status::unknown("http://h:1".into())
+        };
+        let block = status_block(&status, &Output::PLAIN);
+        assert!(block.starts_with("◐ not ready  http://h:1"), "{block}");
+        assert!(status_row(&status, &Output::PLAIN).starts_with("◐ http://h:1"));
+        status.fully_ready = Some(true);
+        assert!(status_block(&status, &Output::PLAIN).starts_with("● available"));
+        assert!(status_row(&status, &Output::PLAIN).starts_with("● http://h:1"));
     }
 
     #[test]

@@ -79,8 +79,8 @@ pub fn health_line(report: &JobsReport) -> String {
             id: f.id.clone(),
             status: JobStatus::Failed,
             create_ms: None,
-            start_ms: None,
-            end_ms: None,
+            start_ms: f.start_ms,
+            end_ms: f.end_ms,
             error: f.error.clone(),
         };
         if let Some(line) = job_line(&job) {

@@ -164,3 +164,119 @@ fn connect_all_reports_in_the_watch_vocabulary() {
         mock.stderr()
     );
 }
+
+/// Serves the mock's HTTP but breaks every WebSocket upgrade: answers it
+/// with bytes that are not HTTP, or (`reset`) with a TCP reset, as a proxy
+/// that mangles WebSockets does. Each connection is a thread of its own;
+/// the listener stops on drop.
+struct GarbageUpgrade {
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl GarbageUpgrade {
+    fn start(upstream: u16, reset: bool) -> GarbageUpgrade {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopped = stop.clone();
+        std::thread::spawn(move || {
+            let until = Instant::now() + Duration::from_secs(60);
+            while !stopped.load(Ordering::SeqCst) && Instant::now() < until {
+                match listener.accept() {
+                    Ok((conn, _)) => {
+                        std::thread::spawn(move || answer(conn, upstream, reset));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        GarbageUpgrade { port, stop }
+    }
+}
+
+impl Drop for GarbageUpgrade {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// One request: `/ws` gets garbage or a reset, anything else the mock's
+/// answer.
+fn answer(mut conn: std::net::TcpStream, upstream: u16, reset: bool) {
+    use std::io::{Read, Write};
+    let _ = conn.set_nonblocking(false);
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") && head.len() < 64 * 1024 {
+        match conn.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => return,
+        }
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+    if path.starts_with("/ws") && reset {
+        // SO_LINGER 0: closing sends RST, not FIN.
+        let linger = libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        use std::os::fd::AsRawFd;
+        // SAFETY: a valid socket and a correctly sized option value.
+        unsafe {
+            libc::setsockopt(
+                conn.as_raw_fd(),
+                libc::SOL_SOCKET,
+                libc::SO_LINGER,
+                (&linger as *const libc::linger).cast(),
+                std::mem::size_of::<libc::linger>() as libc::socklen_t,
+            );
+        }
+        return;
+    }
+    if path.starts_with("/ws") {
+        let _ = conn.write_all(b"\x00\xffSSH-2.0-not-http\r\n\r\n");
+        return;
+    }
+    let (code, body) = crate::util::http_get(upstream, &path);
+    let _ = write!(
+        conn,
+        "HTTP/1.1 {code} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+}
+
+/// HTTP answers, the WebSocket breaks the protocol (its upgrade answered
+/// with garbage, or frames that are not frames): the server is reachable
+/// but its live channel does not work, exit 3, as `watch` calls it
+/// `degraded`. Only an HTTP failure is exit 1.
+#[test]
+fn a_websocket_that_breaks_the_protocol_is_exit_3() {
+    let mock = MockServer::start(&[]);
+    for reset in [false, true] {
+        let garbage = GarbageUpgrade::start(mock.port(), reset);
+        let url = format!("http://127.0.0.1:{}", garbage.port);
+        let out = comfyctl()
+            .args(["connect", "--json", "--retries", "0", "--url", &url])
+            .output()
+            .unwrap();
+        let status = json(&out.stdout);
+        assert_eq!(out.status.code(), Some(3), "reset {reset}: {status}");
+        assert_eq!(status["available"], false, "{status}");
+        assert_eq!(status["version"], "0.3.64", "HTTP answered: {status}");
+    }
+    let invalid = MockServer::start(&["--ws-invalid"]);
+    comfyctl()
+        .args(["connect", "--retries", "0", "--url", &invalid.url()])
+        .assert()
+        .code(3);
+    let refused = RefusedPort::new();
+    comfyctl()
+        .args(["connect", "--retries", "0", "--url", &refused.url()])
+        .assert()
+        .code(1);
+}

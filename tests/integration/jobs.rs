@@ -335,7 +335,10 @@ fn health_max_failed_and_max_job_time_exit_3_or_0() {
         .output()
         .unwrap();
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("not ready: jobs: 2 of the newest"), "{text}");
+    assert!(
+        text.contains("✗ failed jobs ≤ 1 in 10m: 2 of the newest"),
+        "{text}"
+    );
     assert!(text.contains("jobs     running"), "{text}");
     // The same on a 0.3.64-like server, from /history.
     let old = MockServer::start(&["--no-jobs-api"]);

@@ -7,6 +7,7 @@ mod connect;
 mod fleet;
 mod fuzz;
 mod health;
+mod health_truth;
 mod hostile;
 mod jobs;
 mod mock;

@@ -13,6 +13,7 @@ use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner, style};
 
+mod checks;
 mod report;
 mod wait;
 
@@ -24,69 +25,96 @@ type JobsResult = Option<Result<JobsReport, String>>;
 /// What one poll found: the status, the readiness checks, the jobs.
 type Polled = (Status, Vec<CheckResult>, JobsResult);
 
-/// One poll: the health probe, then the readiness checks and one small page
-/// of jobs if it is up.
-async fn poll(http: &HttpClient, target: &Target, checks: &Checks, with_jobs: bool) -> Polled {
-    let (mut status, queue) = http.probe(target).await;
-    let results = if status.available && !checks.is_empty() {
-        readiness::run(http, target, checks, &mut status).await
-    } else {
-        Vec::new()
+/// What the job list request found: its page and the server's clock.
+type JobsFetched = Result<(jobs::JobSource, Vec<jobs::Job>, Option<u64>), manager::ProbeError>;
+
+/// One poll: the health probe, the readiness checks' questions and one
+/// small page of jobs, with `--timeout` bounding the whole poll, not each
+/// step in turn. `ahead`: ask everything at once, before the probe says
+/// whether the server is up (one-shot checks, and a server last seen up);
+/// otherwise the probe goes alone and the rest follows only if it is up, in
+/// what is left of the budget, so a server that is down or booting is asked
+/// three questions per poll, not five.
+async fn poll(
+    http: &HttpClient,
+    target: &Target,
+    plan: &HealthPlan,
+    with_jobs: bool,
+    ahead: bool,
+) -> Polled {
+    let budget = plan.common.client.timeout;
+    let due = readiness::Due {
+        deadline: tokio::time::Instant::now() + budget,
+        budget,
     };
-    let jobs = if status.available && with_jobs {
-        let running = queue.and_then(|q| q.running_prompt_id);
-        Some(
-            jobs::fetch_recent(http, target)
-                .await
-                .map(|(_, page)| jobs::report(&page, running.as_deref(), unix_ms()))
-                .map_err(|e| e.message),
-        )
+    let rest = ask(http, target, &plan.checks, with_jobs, due);
+    let ((mut status, queue), (answers, jobs)) = if ahead {
+        tokio::join!(http.probe(target), rest)
     } else {
-        None
+        let probed = http.probe(target).await;
+        let rest = match probed.0.available {
+            true => rest.await,
+            false => (None, None),
+        };
+        (probed, rest)
     };
+    if !status.available {
+        return (status, Vec::new(), None);
+    }
+    let running = queue.and_then(|q| q.running_prompt_id);
+    let jobs = jobs.map(|read| {
+        read.map(|(_, page, date)| {
+            let report = jobs::report(&page, running.as_deref(), unix_ms());
+            (report, page, date)
+        })
+        .map_err(|e| e.message)
+    });
+    let results = match answers {
+        Some(answers) => {
+            let extra = checks::job_checks(&plan.checks, jobs.as_ref());
+            readiness::judge(&plan.checks, &answers, &mut status, extra)
+        }
+        None => Vec::new(),
+    };
+    let jobs = jobs.map(|read| read.map(|(report, ..)| report));
     (status, results, jobs)
 }
 
-/// Why the jobs are not what `--max-failed` / `--max-job-time` ask for.
-fn jobs_missing(plan: &HealthPlan, jobs: &JobsResult) -> Option<String> {
-    if plan.max_failed.is_none() && plan.max_job_time.is_none() {
-        return None;
-    }
-    let report = match jobs {
-        None => return None,
-        Some(Err(e)) => return Some(format!("jobs: cannot read the job list: {e}")),
-        Some(Ok(r)) => r,
+/// Everything but the probe, at once and by `due`: the checks' questions
+/// (when there are checks) and the job list (when asked).
+async fn ask(
+    http: &HttpClient,
+    target: &Target,
+    checks: &Checks,
+    with_jobs: bool,
+    due: readiness::Due,
+) -> (Option<readiness::Answers>, Option<JobsFetched>) {
+    let answers = async {
+        match checks.is_empty() {
+            true => None,
+            false => Some(readiness::fetch(http, target, checks, due).await),
+        }
     };
-    if let Some(max) = plan.max_failed
-        && report.recent.failed > max
-    {
-        return Some(format!(
-            "jobs: {} of the newest {} failed (--max-failed {max})",
-            report.recent.failed,
-            jobs::HEALTH_PAGE
-        ));
-    }
-    if let Some(max) = plan.max_job_time
-        && let Some(running) = &report.running
-        && let Some(age) = running.age_ms
-        && age > max.as_millis() as u64
-    {
-        return Some(format!(
-            "jobs: the running job has run for {} (--max-job-time {})",
-            short_duration(Duration::from_millis(age)),
-            humantime::format_duration(max)
-        ));
-    }
-    None
+    // The job list is the one chain of requests (a 404 from the Jobs API,
+    // then `/history`): it gets what is left of the budget.
+    let jobs = async {
+        let read = tokio::time::timeout_at(due.deadline, jobs::fetch_recent(http, target));
+        match with_jobs {
+            true => Some(read.await.unwrap_or_else(|_| {
+                Err(manager::http::timeout_error(
+                    target,
+                    "the job list",
+                    due.budget,
+                ))
+            })),
+            false => None,
+        }
+    };
+    tokio::join!(answers, jobs)
 }
 
 /// Why a poll is not what we wait for; `None` when it is.
-fn missing(
-    plan: &HealthPlan,
-    status: &Status,
-    results: &[CheckResult],
-    jobs: &JobsResult,
-) -> Option<String> {
+fn missing(plan: &HealthPlan, status: &Status, results: &[CheckResult]) -> Option<String> {
     if plan.expect_down {
         return match &status.error {
             Some(e) if e.kind == ErrorKind::ConnectionRefused => None,
@@ -101,7 +129,6 @@ fn missing(
         .iter()
         .find(|r| !r.ok)
         .map(|r| format!("{}: {}", r.check, r.detail))
-        .or_else(|| jobs_missing(plan, jobs))
 }
 
 /// What `health` found for one server.
@@ -170,9 +197,8 @@ impl Checker<'_> {
     /// One poll and its verdict, without waiting.
     async fn once(&self, target: &Target) -> Outcome {
         let plan = self.plan;
-        let (status, results, jobs) =
-            poll(self.http, target, &plan.checks, !plan.expect_down).await;
-        let exit = verdict(plan, &status, &results, &jobs, status.available);
+        let (status, results, jobs) = poll(self.http, target, plan, !plan.expect_down, true).await;
+        let exit = verdict(plan, &status, &results, status.available);
         Outcome {
             status,
             results,
@@ -190,11 +216,10 @@ fn verdict(
     plan: &HealthPlan,
     status: &Status,
     results: &[CheckResult],
-    jobs: &JobsResult,
     ever_reachable: bool,
 ) -> Exit {
     // With `--expect down`, what is missing is the server's absence: it is
     // still there.
-    let ready = missing(plan, status, results, jobs).is_none();
+    let ready = missing(plan, status, results).is_none();
     Exit::judge(plan.expect_down || ever_reachable, ready)
 }

@@ -45,8 +45,6 @@ pub(super) fn report(
         }
         if let Some(waited) = o.waited {
             text.push_str(&format!("\n  {}", outcome_text(plan, o, waited)));
-        } else if let Some(reason) = jobs_missing(plan, &o.jobs) {
-            text.push_str(&format!("\n  not ready: {}", term_safe(&reason)));
         }
         out.println(&text)?;
     }
@@ -57,7 +55,7 @@ pub(super) fn report(
 }
 
 fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
-    match missing(plan, &o.status, &o.results, &o.jobs) {
+    match missing(plan, &o.status, &o.results) {
         None if plan.expect_down => format!("gone after {}", short_duration(waited)),
         None => format!("ready after {}", short_duration(waited)),
         Some(reason) if plan.expect_down => {
@@ -102,7 +100,7 @@ pub(super) fn report_many(
                     return human::gone_line(&o.status, out);
                 }
                 let mut row = human::status_row(&o.status, out);
-                if let Some(reason) = missing(plan, &o.status, &o.results, &o.jobs)
+                if let Some(reason) = missing(plan, &o.status, &o.results)
                     && o.status.available
                 {
                     row.push_str(&format!(" · not ready: {}", term_safe(&reason)));

@@ -70,7 +70,10 @@ impl<'a> Wait<'a> {
             // The deadline covers the whole command, polls included, except
             // that the first check always runs to completion (each request
             // bounded by --timeout): `--wait 1ms` on a healthy server is 0.
-            let polling = poll(http, &self.target, &plan.checks, with_jobs);
+            // Ask ahead of the probe only where it pays: first, and while
+            // the server was last seen up.
+            let ahead = first || self.last.as_ref().is_some_and(|l| l.0.available);
+            let polling = poll(http, &self.target, plan, with_jobs, ahead);
             let polled = if std::mem::take(&mut first) {
                 Ok(polling.await)
             } else {
@@ -84,7 +87,7 @@ impl<'a> Wait<'a> {
                     .as_ref()
                     .is_some_and(|e| e.kind == ErrorKind::ConnectionRefused);
             self.ever_reachable |= polled.0.available;
-            let reason = missing(plan, &polled.0, &polled.1, &polled.2);
+            let reason = missing(plan, &polled.0, &polled.1);
             self.last = Some(polled);
             let Some(reason) = reason else { break };
             self.narrate(reason);
@@ -178,7 +181,7 @@ impl<'a> Wait<'a> {
                 None,
             )
         });
-        let exit = verdict(plan, &status, &results, &jobs, self.ever_reachable);
+        let exit = verdict(plan, &status, &results, self.ever_reachable);
         Outcome {
             status,
             results,

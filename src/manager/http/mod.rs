@@ -9,9 +9,11 @@ use base64::Engine as _;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 
 mod classify;
+mod date;
 
 use classify::{body_stalled, classify_reqwest, not_comfyui, refusal, too_large};
 pub use classify::{classify_chain, timeout_error};
+pub use date::parse_http_date;
 
 use super::parse;
 use super::settings::ClientSettings;
@@ -139,6 +141,19 @@ impl HttpClient {
         query: &[(&str, &str)],
         cap: usize,
     ) -> Result<Vec<u8>, ProbeError> {
+        let (body, _) = self.get_query_dated(target, route, query, cap).await?;
+        Ok(body)
+    }
+
+    /// [`HttpClient::get_query`], and the server's clock when it answered
+    /// (its `Date` header, epoch ms; `None` without a valid one).
+    pub async fn get_query_dated(
+        &self,
+        target: &Target,
+        route: &str,
+        query: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<(Vec<u8>, Option<u64>), ProbeError> {
         let mut url = target.endpoint(route);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -156,7 +171,9 @@ impl HttpClient {
             if let Some(error) = refusal(&response, route) {
                 return Err(error);
             }
-            self.read_capped(response, target, route, cap).await
+            let date = response.headers().get(reqwest::header::DATE);
+            let date = date.and_then(|v| parse_http_date(v.to_str().ok()?));
+            Ok((self.read_capped(response, target, route, cap).await?, date))
         };
         match tokio::time::timeout(self.timeout, fetch).await {
             Ok(result) => result,

@@ -192,26 +192,33 @@ pub async fn fetch_finished(
 
 /// One small page for one-shot checks (`health`): the running and newest
 /// finished jobs from the Jobs API, or the newest finished ones from
-/// `/history` where the Jobs API answers 404.
+/// `/history` where the Jobs API answers 404; and the server's clock when
+/// it answered (its `Date` header, epoch ms), to judge their ages by.
 pub async fn fetch_recent(
     http: &HttpClient,
     target: &Target,
-) -> Result<(JobSource, Vec<Job>), ProbeError> {
+) -> Result<(JobSource, Vec<Job>, Option<u64>), ProbeError> {
     let route = jobs_route(target);
     let limit = HEALTH_PAGE.to_string();
     let query = [
         ("status", "in_progress,completed,failed,cancelled"),
         ("limit", limit.as_str()),
     ];
-    match http.get_query(target, route, &query, QUEUE_BODY_CAP).await {
-        Ok(body) => {
+    match http
+        .get_query_dated(target, route, &query, QUEUE_BODY_CAP)
+        .await
+    {
+        Ok((body, date)) => {
             let page = parse_jobs(&body).map_err(|e| not_jobs(route, &e))?;
-            Ok((JobSource::JobsApi, page.jobs))
+            Ok((JobSource::JobsApi, page.jobs, date))
         }
         Err(e) if e.status == Some(404) => {
-            fetch_finished(http, target, Some(JobSource::History), HEALTH_PAGE)
-                .await
-                .map(|(s, p)| (s, p.jobs))
+            let query = [("max_items", limit.as_str())];
+            let (body, date) = http
+                .get_query_dated(target, "/history", &query, QUEUE_BODY_CAP)
+                .await?;
+            let page = parse_history(&body).map_err(|e| not_jobs("/history", &e))?;
+            Ok((JobSource::History, page.jobs, date))
         }
         Err(e) => Err(e),
     }

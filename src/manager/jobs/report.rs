@@ -41,6 +41,8 @@ pub struct RecentCounts {
 pub struct Failure {
     /// The prompt id.
     pub id: String,
+    /// When it started running (server epoch ms).
+    pub start_ms: Option<u64>,
     /// When it failed (server epoch ms).
     pub end_ms: Option<u64>,
     /// Where and why.
@@ -64,6 +66,7 @@ pub fn report(jobs: &[Job], running_prompt: Option<&str>, now_ms: u64) -> JobsRe
         .find(|j| j.status == JobStatus::Failed)
         .map(|j| Failure {
             id: j.id.clone(),
+            start_ms: j.start_ms,
             end_ms: j.end_ms,
             error: j.error.clone(),
         });

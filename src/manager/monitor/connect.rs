@@ -15,6 +15,9 @@ pub struct Connected {
     pub status: Status,
     /// Attempts made, the last one included.
     pub attempts: u32,
+    /// The state it ended in: `connected`, `degraded` (HTTP answered, the
+    /// WebSocket did not work) or `failed` (HTTP did not answer).
+    pub state: State,
 }
 
 impl Monitor {
@@ -41,15 +44,17 @@ impl Monitor {
                     return Connected {
                         status,
                         attempts: attempt,
+                        state: State::Connected,
                     };
                 }
                 Err(error) => error,
             };
             if attempt >= total {
-                self.not_connected(&mut status, error, attempt).await;
+                let state = self.not_connected(&mut status, error, attempt).await;
                 return Connected {
                     status,
                     attempts: attempt,
+                    state,
                 };
             }
             let delay = backoff.delay(attempt);
@@ -78,7 +83,12 @@ impl Monitor {
 
     /// The last attempt failed: the status says so (a WebSocket refused
     /// behind a working HTTP is `degraded`, anything else `failed`).
-    async fn not_connected(&mut self, status: &mut Status, error: ProbeError, attempts: u32) {
+    async fn not_connected(
+        &mut self,
+        status: &mut Status,
+        error: ProbeError,
+        attempts: u32,
+    ) -> State {
         let state = if status.available {
             State::Degraded
         } else {
@@ -92,5 +102,6 @@ impl Monitor {
         );
         status.error = Some(error);
         self.set_state(state, reason).await;
+        state
     }
 }
