@@ -15,6 +15,7 @@ mod netfaults;
 mod pacing;
 mod readiness;
 mod soak;
+mod tls;
 mod trial_config;
 mod trial_output;
 mod watch;
