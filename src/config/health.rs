@@ -48,6 +48,10 @@ pub(super) fn health_plan(
     let checks = readiness_checks(args, problems);
     let expect_down = args.expect == ExpectArg::Down;
     let max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
+    let max_failed = args
+        .max_failed
+        .as_deref()
+        .and_then(|n| problems.take(parse_count_u32("--max-failed", n)));
     let job_checks = args.max_failed.is_some() || max_job_time.is_some();
     if expect_down && (!checks.is_empty() || job_checks) {
         problems.extend(vec![
@@ -60,7 +64,7 @@ pub(super) fn health_plan(
         interval,
         expect_down,
         checks,
-        max_failed: args.max_failed,
+        max_failed,
         max_job_time,
     }
 }
@@ -87,7 +91,10 @@ fn readiness_checks(args: &HealthArgs, problems: &mut Problems) -> Checks {
         .require_cors
         .as_deref()
         .and_then(|origin| problems.take(cors_origin(origin)));
-    checks.max_queue = args.max_queue;
+    checks.max_queue = args
+        .max_queue
+        .as_deref()
+        .and_then(|n| problems.take(parse_count("--max-queue", n)));
     checks
 }
 

@@ -26,7 +26,7 @@ use health::*;
 use limits::*;
 pub use limits::{
     BACKOFF_LIMITS, COUNT_LIMITS, DURATION_LIMITS, Problems, check_count, check_duration,
-    parse_bounded, parse_duration, parse_header,
+    parse_bounded, parse_count, parse_count_u32, parse_duration, parse_header,
 };
 pub use sinks::WatchSinks;
 use sinks::*;
@@ -272,14 +272,13 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
 
 /// Builds `connect`'s plan.
 fn connect_plan(common: Common, args: &ConnectArgs, problems: &mut Problems) -> ConnectPlan {
-    let _ = problems.take(check_count("--retries", u64::from(args.retries)));
+    let retries = problems
+        .take(parse_count_u32("--retries", &args.retries))
+        .unwrap_or(0);
     let backoff = parse_backoff(&args.backoff, problems);
     ConnectPlan {
         common,
-        policy: ConnectPolicy {
-            retries: args.retries,
-            backoff,
-        },
+        policy: ConnectPolicy { retries, backoff },
     }
 }
 
@@ -295,16 +294,17 @@ fn reconnect_settings(
         .take(parse_bounded("--max-delay", &args.max_delay))
         .unwrap_or(Duration::from_millis(250));
     let deadline = deadline.and_then(|d| problems.take(parse_bounded("--deadline", d)));
-    if let Some(n) = args.max_attempts {
-        let _ = problems.take(check_count("--max-attempts", u64::from(n)));
-    }
+    let max_attempts = args
+        .max_attempts
+        .as_deref()
+        .and_then(|n| problems.take(parse_count_u32("--max-attempts", n)));
     WatchSettings {
         interval: Duration::from_secs(5),
         timeout: common.client.timeout,
         fail_after: 1,
         recover_after: 1,
         reconnect: WatchSettings::reconnect_backoff(factor, max_delay),
-        max_attempts: args.max_attempts,
+        max_attempts,
         deadline,
         fallback: common.fallback,
         max_job_time: None,
@@ -330,17 +330,15 @@ fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> Watc
     if let Some(i) = problems.take(parse_bounded("--interval", &args.interval)) {
         settings.interval = i;
     }
-    for (flag, n) in [
-        ("--fail-after", args.fail_after),
-        ("--recover-after", args.recover_after),
-    ] {
-        let _ = problems.take(check_count(flag, u64::from(n)));
-    }
-    settings.fail_after = args.fail_after;
-    settings.recover_after = args.recover_after;
-    if let Some(n) = args.count {
-        let _ = problems.take(check_count("--count", n));
-    }
+    let count = |flag, n: &str, problems: &mut Problems| {
+        problems.take(parse_count_u32(flag, n)).unwrap_or(1)
+    };
+    settings.fail_after = count("--fail-after", &args.fail_after, problems);
+    settings.recover_after = count("--recover-after", &args.recover_after, problems);
+    let polls = args
+        .count
+        .as_deref()
+        .and_then(|n| problems.take(parse_count("--count", n)));
     settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
     WatchPlan {
         common,
@@ -350,7 +348,7 @@ fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> Watc
             UntilArg::Connected => Until::Connected,
             UntilArg::Disconnected => Until::Disconnected,
         }),
-        count: args.count,
+        count: polls,
     }
 }
 
@@ -535,11 +533,31 @@ mod tests {
             assert_eq!(check_count(flag, max), Ok(max), "{flag}");
             if min > 0 {
                 let err = check_count(flag, min - 1).unwrap_err();
-                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+                assert!(
+                    err.starts_with(flag) && err.contains("expected a whole number"),
+                    "{err}"
+                );
             }
             if max < u64::MAX {
                 let err = check_count(flag, max + 1).unwrap_err();
-                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+                assert!(
+                    err.starts_with(flag) && err.contains("expected a whole number"),
+                    "{err}"
+                );
+            }
+            for bad in ["-1", "ten", "1.5", "99999999999999999999", "+1", ""] {
+                let err = parse_count(flag, bad).unwrap_err();
+                assert_eq!(
+                    err,
+                    format!(
+                        "{flag}: expected a whole number {}, got '{bad}'",
+                        if max == u64::MAX {
+                            format!("of at least {min}")
+                        } else {
+                            format!("between {min} and {max}")
+                        }
+                    )
+                );
             }
         }
     }

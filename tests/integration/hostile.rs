@@ -542,7 +542,7 @@ fn bad_input_exits_2_naming_the_flag() {
         (
             &["watch", "--url", "127.0.0.1:1", "--backoff", "fast"],
             "--backoff",
-            "'fast' is not a number",
+            "got 'fast'",
         ),
         (
             &["health", "--url", "127.0.0.1:1", "--workflow", &missing],

@@ -515,6 +515,8 @@ fn negative_numbers_name_their_flag() {
         (&["watch", "--fail-after", "-2"][..], "--fail-after"),
         (&["health", "--max-queue", "-1"][..], "--max-queue"),
         (&["reconnect", "--max-attempts", "-3"][..], "--max-attempts"),
+        (&["health", "--max-failed", "-1"][..], "--max-failed"),
+        (&["health", "--max-job-time", "-1"][..], "--max-job-time"),
         (&["health", "--timeout", "-1"][..], "--timeout"),
         (&["watch", "--interval", "-5"][..], "--interval"),
     ] {
@@ -528,6 +530,49 @@ fn negative_numbers_name_their_flag() {
                     .and(predicate::str::contains("unexpected argument").not()),
             );
     }
+}
+
+/// Every whole-number flag, with the command that takes it and its range
+/// as the error words it.
+const NUMERIC_FLAGS: [(&str, &str, &str); 7] = [
+    ("watch", "--count", "of at least 1"),
+    ("connect", "--retries", "between 0 and 10000"),
+    ("watch", "--fail-after", "between 1 and 100"),
+    ("watch", "--recover-after", "between 1 and 100"),
+    ("reconnect", "--max-attempts", "between 1 and 1000000"),
+    ("health", "--max-queue", "of at least 0"),
+    ("health", "--max-failed", "between 0 and 10"),
+];
+
+#[test]
+fn every_numeric_flag_words_a_bad_number_the_same_way() {
+    for (command, flag, range) in NUMERIC_FLAGS {
+        for bad in ["-1", "ten", "1.5", "99999999999999999999999"] {
+            let out = comfyctl()
+                .args([command, flag, bad, "--url", "127.0.0.1:1"])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {bad}: {stderr}");
+            let want = format!("{flag}: expected a whole number {range}, got '{bad}'");
+            assert!(
+                stderr.contains(&want),
+                "{flag} {bad}: want {want:?} in {stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 2, "one problem, one line: {stderr}");
+        }
+    }
+    let out = comfyctl()
+        .args(["watch", "--backoff", "-1", "--url", "127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--backoff: expected a number between 1.0 and 10.0, got '-1'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
