@@ -810,3 +810,41 @@ fn version_prints_the_commit_and_build_date() {
         });
     assert!(is_date || built == "unknown", "{line}");
 }
+
+// ---------------------------------------------------------------------------
+// Issue 22 item 6: a password with an unencoded '/' splits the URL
+
+#[test]
+fn a_password_that_splits_the_url_is_refused_fast_without_any_of_it() {
+    // Were the URL split at the '/', comfyctl would look up the made-up
+    // host `hun` (here `hun.invalid`, which no resolver answers for: kind
+    // dns, exit 1); exit 2 means nothing was looked up.
+    let url = "https://alice:hun.invalid/ter2@127.0.0.1:1/comfy";
+    let dir = std::env::temp_dir().join(format!("comfyctl-split-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let targets = dir.join("targets");
+    std::fs::write(&targets, format!("{url}\n")).unwrap();
+    let runs: [(&[&str], Option<&str>); 4] = [
+        (&["health", "--json", "--url", url], None),
+        (&["watch", "--count", "1", "--url", url], None),
+        (&["connect", "--retries", "0"], Some(url)),
+        (&["health", "--targets", targets.to_str().unwrap()], None),
+    ];
+    for (args, env) in runs {
+        let started = Instant::now();
+        let mut run = comfyctl();
+        run.args(args);
+        if let Some(v) = env {
+            run.env("COMFYUI_URL", v);
+        }
+        let out = run.output().unwrap();
+        let text = all_output(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {text}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
+        for piece in ["alice", "hun", "ter2", "127.0.0.1:1"] {
+            assert!(!text.contains(piece), "{args:?}: '{piece}' shown: {text}");
+        }
+        assert!(text.contains("%2F"), "{args:?}: says how to fix it: {text}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
