@@ -35,8 +35,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, under their own `--help` heading so that
+/// a command's own options stand apart from them.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188
     /// when neither scheme nor port is given); repeat for several servers.

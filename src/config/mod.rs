@@ -46,6 +46,19 @@ pub enum Plan {
     Completions(Vec<u8>),
 }
 
+impl Plan {
+    /// What the command shares with the others, if it talks to servers.
+    pub fn common(&self) -> Option<&Common> {
+        match self {
+            Plan::Health(p) => Some(&p.common),
+            Plan::Connect(p) => Some(&p.common),
+            Plan::Watch(p) => Some(&p.common),
+            Plan::Reconnect(p) => Some(&p.common),
+            Plan::Completions(_) => None,
+        }
+    }
+}
+
 /// What every command that talks to servers shares.
 #[derive(Debug, Clone)]
 pub struct Common {
@@ -61,6 +74,9 @@ pub struct Common {
     pub client: ClientSettings,
     /// What callers should do while the backend is unavailable.
     pub fallback: FallbackMode,
+    /// Choices the command line left to comfyctl that the user should
+    /// hear about (printed on stderr as `note: …` before the run).
+    pub notes: Vec<String>,
 }
 
 /// What `connect` should do.
@@ -143,7 +159,11 @@ fn env_value(name: &str) -> Option<String> {
 
 /// The servers named by `--url`, `$COMFYUI_URL` or `--targets`, parsed,
 /// deduplicated and bounded; the bool is [`Common::json_array`].
-fn targets(global: &GlobalArgs, problems: &mut Problems) -> (Vec<Target>, bool) {
+fn targets(
+    global: &GlobalArgs,
+    problems: &mut Problems,
+    notes: &mut Vec<String>,
+) -> (Vec<Target>, bool) {
     // COMFYUI_URL is read here, not by clap, so that its errors name the
     // variable and an empty value (or an empty item) counts as unset.
     let env_urls: Vec<String> = if global.url.is_empty() && global.targets.is_none() {
@@ -157,6 +177,14 @@ fn targets(global: &GlobalArgs, problems: &mut Problems) -> (Vec<Target>, bool) 
             })
             .unwrap_or_default()
     } else {
+        if env_value("COMFYUI_URL").is_some() {
+            let flag = if global.url.is_empty() {
+                "--targets"
+            } else {
+                "--url"
+            };
+            notes.push(format!("COMFYUI_URL is ignored because {flag} is given"));
+        }
         Vec::new()
     };
     let (source, urls) = if global.url.is_empty() {
@@ -174,16 +202,43 @@ fn targets(global: &GlobalArgs, problems: &mut Problems) -> (Vec<Target>, bool) 
     if let Some(path) = &global.targets {
         targets.extend(targets_file(path, problems));
     }
-    // The same server twice would run two monitors writing one metrics
-    // series; compare normalised URLs (host case, default port, trailing /).
-    let mut seen = std::collections::HashSet::new();
-    targets.retain(|t| seen.insert(t.to_string()));
+    notes.extend(dedup(&mut targets));
     if targets.len() > MAX_TARGETS {
         problems.extend(vec![format!(
             "--url/--targets: at most {MAX_TARGETS} servers"
         )]);
     }
     (targets, json_array)
+}
+
+/// Drops repeated servers, keeping the first: the same server twice would
+/// run two monitors writing one metrics series. URLs are compared
+/// normalised (host case, default port, trailing /) and without their
+/// credentials; one that differs only in those gets a note (once), since
+/// the second user or password is then never tried.
+fn dedup(targets: &mut Vec<Target>) -> Vec<String> {
+    use std::collections::hash_map::{Entry, HashMap};
+    // The URL without credentials → the first target with it, and whether
+    // its note was given.
+    let mut seen: HashMap<String, (Target, bool)> = HashMap::new();
+    let mut notes = Vec::new();
+    targets.retain(|t| match seen.entry(t.endpoint("").to_string()) {
+        Entry::Vacant(e) => {
+            e.insert((t.clone(), false));
+            true
+        }
+        Entry::Occupied(mut e) => {
+            let (first, noted) = e.get_mut();
+            if !*noted && first.credentials() != t.credentials() {
+                *noted = true;
+                notes.push(format!(
+                    "{first} is given more than once with different credentials; only the first is used"
+                ));
+            }
+            false
+        }
+    });
+    notes
 }
 
 /// The servers listed in a `--targets` file, one per line (`#` comments).
@@ -238,7 +293,8 @@ fn fallback(global: &GlobalArgs, problems: &mut Problems) -> FallbackMode {
 
 /// Builds what every server command shares from the global flags.
 fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
-    let (targets, json_array) = targets(global, problems);
+    let mut notes = Vec::new();
+    let (targets, json_array) = targets(global, problems, &mut notes);
     let mut client = ClientSettings::default();
     if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
         client.timeout = t;
@@ -267,6 +323,7 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
         any: global.any,
         client,
         fallback,
+        notes,
     }
 }
 
