@@ -848,3 +848,52 @@ fn a_password_that_splits_the_url_is_refused_fast_without_any_of_it() {
     }
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// ---------------------------------------------------------------------------
+// Issue 17 item 8: the systemd unit's one home for credentials
+
+#[test]
+fn the_systemd_unit_reads_credentials_from_a_private_targets_file() {
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/systemd/comfyctl-watch.service"),
+    )
+    .unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    // systemd copies the 0600 root file to a directory only the service's
+    // dynamic user can read; the unit reads that copy.
+    assert!(
+        unit.lines()
+            .any(|l| l == "LoadCredential=targets:/etc/comfyctl/targets"),
+        "{unit}"
+    );
+    assert!(
+        exec.contains("--targets ${CREDENTIALS_DIRECTORY}/targets"),
+        "{exec}"
+    );
+    assert!(unit.contains("install -D -m 0600 -o root -g root targets /etc/comfyctl/targets"));
+    assert!(!unit.contains("0644 targets"), "{unit}");
+    // A COMFYUI_URL left in /etc/comfyctl/env is not silently dropped.
+    let hold = refused();
+    let dir = std::env::temp_dir().join(format!("comfyctl-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("targets"), format!("{}\n", hold.addr())).unwrap();
+    let out = comfyctl()
+        .env("COMFYUI_URL", "http://u:secret-pw@127.0.0.1:1")
+        .env("CREDENTIALS_DIRECTORY", &dir)
+        .args(["watch", "--count", "1", "--interval", "50ms"])
+        .arg("--targets")
+        .arg(dir.join("targets"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: COMFYUI_URL is ignored because --targets is given"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-pw"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
