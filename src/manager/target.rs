@@ -108,7 +108,42 @@ fn reject_unreadable(input: &str) -> Result<(), String> {
     if has_split_userinfo(input) {
         return Err(SPLIT_USERINFO.into());
     }
+    if let Some(fixed) = bracketed_ipv6(input) {
+        return Err(format!(
+            "'{input}': an IPv6 address needs brackets in a URL; write {fixed}"
+        ));
+    }
     Ok(())
+}
+
+/// `input` with its IPv6 host put in brackets, if it is an unbracketed
+/// IPv6 address, with or without a port: `::1:39781` → `[::1]:39781`.
+/// When the last group could be a port or part of the address
+/// (`fe80::1:8188`), both readings are offered.
+fn bracketed_ipv6(input: &str) -> Option<String> {
+    use std::net::Ipv6Addr;
+    let (scheme, rest) = input
+        .split_once("://")
+        .map_or((String::new(), input), |(s, r)| (format!("{s}://"), r));
+    let (host, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    if host.contains(['[', '@']) || host.matches(':').count() < 2 {
+        return None;
+    }
+    let with_port = host.rsplit_once(':').filter(|(addr, port)| {
+        addr.parse::<Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok_and(|p| p > 0)
+    });
+    let whole = host.parse::<Ipv6Addr>().is_ok();
+    let fix = |h: String| format!("{scheme}{h}{tail}");
+    match (with_port, whole) {
+        (Some((addr, port)), true) => Some(format!(
+            "{} (or {}, if {port} is part of the address)",
+            fix(format!("[{addr}]:{port}")),
+            fix(format!("[{host}]"))
+        )),
+        (Some((addr, port)), false) => Some(fix(format!("[{addr}]:{port}"))),
+        (None, true) => Some(fix(format!("[{host}]"))),
+        (None, false) => None,
+    }
 }
 
 /// Why a URL with an `@` past its authority is refused, without any of it.
@@ -417,6 +452,23 @@ mod tests {
         let t = Target::parse("https://alice:p@ss@127.0.0.1:1").unwrap();
         assert_eq!(t.credentials(), Some(("alice", "p@ss")));
         assert_eq!(t.to_string(), "https://***@127.0.0.1:1");
+    }
+
+    #[test]
+    fn an_unbracketed_ipv6_address_gets_its_brackets_suggested() {
+        for (input, fixed) in [
+            ("::1:39781", "write [::1]:39781"),
+            ("http://::1:39781/comfy", "write http://[::1]:39781/comfy"),
+            ("::1", "write [::1]"),
+            (
+                "fe80::1:8188",
+                "write [fe80::1]:8188 (or [fe80::1:8188], if 8188",
+            ),
+        ] {
+            let err = Target::parse(input).unwrap_err();
+            assert!(err.contains(fixed), "{input}: {err}");
+        }
+        assert!(Target::parse("[::1]:39781").is_ok());
     }
 
     #[test]

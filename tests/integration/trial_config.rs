@@ -897,3 +897,61 @@ fn the_systemd_unit_reads_credentials_from_a_private_targets_file() {
     assert!(!stderr.contains("secret-pw"), "{stderr}");
     let _ = std::fs::remove_dir_all(dir);
 }
+
+// ---------------------------------------------------------------------------
+// Issue 22 item 14: hints for IPv6 without brackets and typos in checks
+
+#[test]
+fn an_ipv6_url_without_brackets_suggests_them() {
+    for (url, fixed) in [
+        ("::1:39781", "write [::1]:39781"),
+        ("http://::1:39781", "write http://[::1]:39781"),
+    ] {
+        let out = comfyctl().args(["health", "--url", url]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {stderr}");
+        assert!(stderr.contains(fixed), "{url}: {stderr}");
+    }
+}
+
+#[test]
+fn require_node_and_require_model_typos_get_did_you_mean() {
+    let mock = MockServer::start(&[]);
+    let out = comfyctl()
+        .args(["health", "--json", "--url", &mock.url()])
+        .args([
+            "--require-node",
+            "KSamplr",
+            "--require-node",
+            "NoSuchNodeAtAll",
+        ])
+        .args([
+            "--require-model",
+            "checkpoints/v1-5-pruned-emaonly.safetensor",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", all_output(&out));
+    let status = json(&out.stdout);
+    let detail = |check: &str| {
+        status["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["check"] == check))
+            .and_then(|c| c["detail"].as_str())
+            .unwrap_or_else(|| panic!("no {check}: {status}"))
+            .to_string()
+    };
+    assert!(
+        detail("node KSamplr").ends_with("; did you mean 'KSampler'?"),
+        "{status}"
+    );
+    assert!(
+        !detail("node NoSuchNodeAtAll").contains("did you mean"),
+        "nothing close, nothing offered: {status}"
+    );
+    assert!(
+        detail("model checkpoints/v1-5-pruned-emaonly.safetensor")
+            .ends_with("; did you mean 'v1-5-pruned-emaonly.safetensors'?"),
+        "{status}"
+    );
+}
