@@ -265,6 +265,14 @@ fn a_wrong_host_name_with_a_trusted_ca_says_the_name_is_wrong() {
             "the CA was trusted: {message}"
         );
     }
+    // The server's own certificate in --cacert, without its CA, is
+    // trusted as curl trusts it: TLS passes, and s_server's page is not
+    // ComfyUI.
+    let leaf = certs.cert.display().to_string();
+    for (code, error, _) in refusals(&format!("https://127.0.0.1:{port}"), &["--cacert", &leaf]) {
+        assert_eq!(code, Some(1), "{error}");
+        assert_eq!(error["kind"], "not_comfyui", "{error}");
+    }
     // Untrusted: the hint names both ways out, in words.
     for (_, _, message) in refusals(&format!("https://127.0.0.1:{port}"), &[]) {
         assert!(

@@ -1,5 +1,6 @@
 //! `--cacert` trust as curl has it: a certificate signed by a CA in the
-//! file, or a self-signed server certificate that is itself in the file.
+//! file, or a server certificate that is itself in the file (self-signed,
+//! or a leaf given without its CA).
 //! A plain `openssl req -x509` certificate is marked CA:TRUE, which the
 //! WebPKI rules refuse as a server certificate (`CaUsedAsEndEntity`); the
 //! user who put that very certificate in `--cacert` meant to trust it.
@@ -38,7 +39,7 @@ impl ServerCertVerifier for CaFileVerifier {
             now,
         );
         match verdict {
-            Err(e) if is_ca_used_as_end_entity(&e) && self.is_pinned(end_entity) => {
+            Err(e) if pinnable(&e) && self.is_pinned(end_entity) => {
                 check_dates(end_entity, now)?;
                 rustls::client::verify_server_name(
                     &ParsedCertificate::try_from(end_entity)?,
@@ -80,6 +81,19 @@ impl CaFileVerifier {
             .iter()
             .any(|c| c.as_ref() == end_entity.as_ref())
     }
+}
+
+/// The refusals that a certificate found in the file itself overrides:
+/// a CA certificate used as the server's own (a plain self-signed one),
+/// or a leaf whose issuer is not in the file, as curl (OpenSSL's partial
+/// chains) accepts it. WebPKI finds both after it has checked the
+/// certificate's own dates, key usage and constraints.
+fn pinnable(e: &Error) -> bool {
+    is_ca_used_as_end_entity(e)
+        || matches!(
+            e,
+            Error::InvalidCertificate(CertificateError::UnknownIssuer)
+        )
 }
 
 /// The WebPKI refusal of a CA certificate as a server's own.
