@@ -1,8 +1,7 @@
 //! The `comfyctl` binary: parse, run, map the outcome to an exit code.
 
-use std::process::ExitCode;
-
 use std::io::Write;
+use std::process::ExitCode;
 
 use clap::Parser;
 use comfyctl::cli::Cli;
