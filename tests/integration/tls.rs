@@ -273,6 +273,21 @@ fn a_wrong_host_name_with_a_trusted_ca_says_the_name_is_wrong() {
         assert_eq!(code, Some(1), "{error}");
         assert_eq!(error["kind"], "not_comfyui", "{error}");
     }
+    // Another CA in --cacert: the file was given, so the hint is not to
+    // give one.
+    let (stranger, _) = self_signed(&openssl, &dir, "stranger");
+    let other_ca = stranger.display().to_string();
+    for (code, error, message) in refusals(
+        &format!("https://127.0.0.1:{port}"),
+        &["--cacert", &other_ca],
+    ) {
+        assert_eq!(code, Some(1), "{error}");
+        assert!(
+            message.contains("not signed by a CA in the --cacert file"),
+            "{message}"
+        );
+        assert!(!message.contains("with --cacert"), "{message}");
+    }
     // Untrusted: the hint names both ways out, in words.
     for (_, _, message) in refusals(&format!("https://127.0.0.1:{port}"), &[]) {
         assert!(

@@ -57,7 +57,9 @@ fn explain_certificate(e: &CertificateError) -> String {
             expected,
             presented,
         } => wrong_name(expected, presented),
-        C::BadSignature => "the server's certificate has a bad signature".into(),
+        C::BadSignature => {
+            "the server's certificate has a bad signature: its issuer's key did not sign it (a CA of the same name with another key, e.g. one made anew?)".into()
+        }
         C::Revoked => "the server's certificate has been revoked".into(),
         C::BadEncoding => "the server's certificate is malformed".into(),
         C::UnhandledCriticalExtension => {
@@ -78,7 +80,10 @@ fn explain_certificate(e: &CertificateError) -> String {
                 "the server's certificate was refused ({})",
                 words(&format!("{pki:?}"))
             ),
-            None => format!("the server's certificate was refused ({other})"),
+            None => match other.0.downcast_ref::<super::verify::NotInCaFile>() {
+                Some(not_in_file) => not_in_file.to_string(),
+                None => format!("the server's certificate was refused ({other})"),
+            },
         },
         other => format!(
             "the server's certificate was refused ({})",
@@ -206,6 +211,7 @@ mod tests {
             pki(webpki::Error::CaUsedAsEndEntity),
             pki(webpki::Error::EndEntityUsedAsCa),
             pki(webpki::Error::PathLenConstraintViolated),
+            CertificateError::Other(OtherError(Arc::new(super::super::verify::NotInCaFile))).into(),
             Error::AlertReceived(AlertDescription::HandshakeFailure),
             Error::PeerIncompatible(PeerIncompatible::Tls12NotOffered),
             Error::NoCertificatesPresented,

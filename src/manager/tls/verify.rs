@@ -47,6 +47,11 @@ impl ServerCertVerifier for CaFileVerifier {
                 )?;
                 Ok(ServerCertVerified::assertion())
             }
+            // The user gave a file: "trust its CA with --cacert" would be
+            // no help.
+            Err(Error::InvalidCertificate(CertificateError::UnknownIssuer)) => {
+                Err(CertificateError::Other(rustls::OtherError(Arc::new(NotInCaFile))).into())
+            }
             other => other,
         }
     }
@@ -73,6 +78,21 @@ impl ServerCertVerifier for CaFileVerifier {
         self.inner.supported_verify_schemes()
     }
 }
+
+/// An unknown issuer under `--cacert`: neither the server's CA nor its
+/// certificate is in the file.
+#[derive(Debug)]
+pub struct NotInCaFile;
+
+impl std::fmt::Display for NotInCaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(
+            "the server's certificate is not signed by a CA in the --cacert file, nor is it in that file itself (is it the right file? --insecure skips verification)",
+        )
+    }
+}
+
+impl std::error::Error for NotInCaFile {}
 
 impl CaFileVerifier {
     /// Whether the server showed a certificate byte for byte in the file.
