@@ -459,7 +459,7 @@ fn a_connection_closed_without_an_answer_is_a_network_error() {
     assert_eq!(code, 1, "{status}");
     assert_eq!(status["error"]["kind"], "network", "{status}");
     assert!(
-        message(&status).ends_with("closed the connection without answering"),
+        message(&status).contains("closed the connection without answering"),
         "{status}"
     );
 }

@@ -72,23 +72,28 @@ fn explain_certificate(e: &CertificateError) -> String {
         | C::UnsupportedSignatureAlgorithmForPublicKeyContext { .. } => {
             "the server's certificate is signed with an algorithm comfyctl does not support".into()
         }
-        C::Other(other) => match other.0.downcast_ref::<webpki::Error>() {
-            Some(webpki::Error::CaUsedAsEndEntity) => {
-                "the server's certificate is a CA certificate (CA:TRUE), which is refused as a server's own; to trust this self-signed certificate, give that certificate itself with --cacert FILE".into()
-            }
-            Some(pki) => format!(
-                "the server's certificate was refused ({})",
-                words(&format!("{pki:?}"))
-            ),
-            None => match other.0.downcast_ref::<super::verify::NotInCaFile>() {
-                Some(not_in_file) => not_in_file.to_string(),
-                None => format!("the server's certificate was refused ({other})"),
-            },
-        },
+        C::Other(other) => explain_other(other),
         other => format!(
             "the server's certificate was refused ({})",
             words(&format!("{other:?}"))
         ),
+    }
+}
+
+/// A WebPKI refusal that rustls passes on as `Other`, or comfyctl's own.
+fn explain_other(other: &rustls::OtherError) -> String {
+    match other.0.downcast_ref::<webpki::Error>() {
+        Some(webpki::Error::CaUsedAsEndEntity) => {
+            "the server's certificate is a CA certificate (CA:TRUE), which is refused as a server's own; to trust this self-signed certificate, give that certificate itself with --cacert FILE".into()
+        }
+        Some(pki) => format!(
+            "the server's certificate was refused ({})",
+            words(&format!("{pki:?}"))
+        ),
+        None => match other.0.downcast_ref::<super::verify::NotInCaFile>() {
+            Some(not_in_file) => not_in_file.to_string(),
+            None => format!("the server's certificate was refused ({other})"),
+        },
     }
 }
 
