@@ -1,9 +1,11 @@
 //! The command line, as clap derive types. `config` turns them into a
 //! `Plan`; nothing past it sees clap.
 //!
-//! Values that can be malformed (URLs, durations, numbers with units) are
-//! taken as strings here and parsed in `config`, so that one run reports
-//! every problem at once instead of stopping at the first.
+//! Values that can be malformed (URLs, durations, numbers) are taken as
+//! strings here and parsed in `config`, so that one run reports every
+//! problem at once instead of stopping at the first, and every numeric flag
+//! words its error the same way (`-1` included, hence
+//! `allow_negative_numbers` on each).
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
@@ -33,8 +35,10 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Options every command takes.
+/// Options every command takes, under their own `--help` heading so that
+/// a command's own options stand apart from them.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
     /// Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188
     /// when neither scheme nor port is given); repeat for several servers.
@@ -164,7 +168,7 @@ pub struct ReconnectPolicyArgs {
 
     /// Give up after this many attempts in one outage.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub max_attempts: Option<u32>,
+    pub max_attempts: Option<String>,
 }
 
 /// `comfyctl watch`.
@@ -183,24 +187,24 @@ pub struct WatchArgs {
     /// degraded. A closed socket is reported at once regardless.
     #[arg(
         long,
-        default_value_t = 1,
+        default_value = "1",
         value_name = "N",
         allow_negative_numbers = true
     )]
-    pub fail_after: u32,
+    pub fail_after: String,
 
     /// Consecutive good WebSocket attempts before `degraded` ends.
     #[arg(
         long,
-        default_value_t = 1,
+        default_value = "1",
         value_name = "N",
         allow_negative_numbers = true
     )]
-    pub recover_after: u32,
+    pub recover_after: String,
 
     /// Stop after N HTTP polls.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub count: Option<u64>,
+    pub count: Option<String>,
 
     /// Stop as soon as the server is in this state.
     #[arg(long, value_enum, value_name = "STATE")]
@@ -216,7 +220,7 @@ pub struct WatchArgs {
 
     /// A job running longer than this puts the server in state `stalled`
     /// (off by default: long video jobs are legitimate).
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
     pub max_job_time: Option<String>,
 
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464
@@ -305,12 +309,12 @@ pub struct HealthArgs {
 
     /// Ready only while queue_remaining is at most N.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
-    pub max_queue: Option<u64>,
+    pub max_queue: Option<String>,
 
     /// Not ready (exit 3) when more than N of the newest 10 jobs failed
     /// within --failed-within (N is 0 to 9).
-    #[arg(long, value_name = "N")]
-    pub max_failed: Option<u32>,
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub max_failed: Option<String>,
 
     /// The window --max-failed counts failures in, on the server's clock
     /// [default: 10m].
@@ -318,7 +322,7 @@ pub struct HealthArgs {
     pub failed_within: Option<String>,
 
     /// Not ready (exit 3) when the running job has run longer than this.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
     pub max_job_time: Option<String>,
 }
 
@@ -337,11 +341,11 @@ pub struct ConnectArgs {
     /// Retries after the first attempt.
     #[arg(
         long,
-        default_value_t = 3,
+        default_value = "3",
         value_name = "N",
         allow_negative_numbers = true
     )]
-    pub retries: u32,
+    pub retries: String,
 
     /// Backoff factor: the delay starts at 1s and grows by this much per retry.
     #[arg(

@@ -18,19 +18,26 @@ pub mod manager;
 pub mod render;
 pub mod sinks;
 
-use cli::{Cli, Command};
+use cli::Cli;
 use config::Plan;
 use error::{Error, Exit};
+use manager::Target;
 
 /// Runs a parsed command line to its exit code. Ctrl-C and SIGTERM end it
 /// with [`Exit::Interrupted`], after the renderers have cleaned up.
 pub async fn run(cli: Cli) -> Result<Exit, Error> {
     let out = config::output(&cli.global);
-    let global = &cli.global;
-    if global.insecure && !matches!(cli.command, Command::Completions(_)) {
-        out.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic");
-    }
     let plan = config::plan(&cli)?;
+    if let Some(common) = plan.common() {
+        // Only where it changes something: plain http:// has no
+        // certificate to skip.
+        if common.client.tls.insecure && common.targets.iter().any(Target::uses_tls) {
+            out.warn("--insecure: TLS certificates are NOT verified; anyone on the path can read and change this traffic");
+        }
+        for note in &common.notes {
+            out.eprintln(&format!("note: {note}"));
+        }
+    }
     let work = async {
         match &plan {
             Plan::Health(plan) => commands::health::run(plan, &out).await,

@@ -1,5 +1,6 @@
 //! The `comfyctl` binary: parse, run, map the outcome to an exit code.
 
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -7,7 +8,10 @@ use comfyctl::cli::Cli;
 use comfyctl::error::Exit;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return clap_exit(&e),
+    };
     // Leave the terminal usable if anything panics mid-spinner.
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -35,6 +39,26 @@ fn main() -> ExitCode {
         Err(e) => {
             eprintln!("error: {e}");
             e.exit().into()
+        }
+    }
+}
+
+/// What clap would do with its error (print help, the version or a usage
+/// error, and exit 0 or 2), except that a `--help` or `--version` that
+/// cannot be written (`> /dev/full`) exits 4 like every other command.
+fn clap_exit(e: &clap::Error) -> ExitCode {
+    let printed = e.print().and_then(|()| {
+        if e.use_stderr() {
+            std::io::stderr().flush()
+        } else {
+            std::io::stdout().flush()
+        }
+    });
+    match printed {
+        Ok(()) => ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2)),
+        Err(err) => {
+            let _ = writeln!(std::io::stderr(), "error: cannot write output: {err}");
+            Exit::Output.into()
         }
     }
 }

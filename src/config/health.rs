@@ -50,9 +50,12 @@ pub(super) fn health_plan(
     let mut checks = readiness_checks(args, problems);
     let expect_down = args.expect == ExpectArg::Down;
     checks.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
+    // health reads the newest HEALTH_PAGE jobs, so a limit at or above the
+    // page could never be exceeded: COUNT_LIMITS bounds it at 0–9.
     checks.max_failed = args
         .max_failed
-        .and_then(|max| problems.take(max_failed(max)));
+        .as_deref()
+        .and_then(|n| problems.take(parse_count_u32("--max-failed", n)));
     checks.failed_within = match &args.failed_within {
         Some(w) => problems
             .take(parse_bounded("--failed-within", w))
@@ -78,21 +81,6 @@ pub(super) fn health_plan(
     }
 }
 
-/// `--max-failed N`: health reads the newest
-/// [`HEALTH_PAGE`](crate::manager::jobs::HEALTH_PAGE) jobs,
-/// so N must be below that, or the check could never fail.
-fn max_failed(max: u32) -> Result<u32, String> {
-    let page = crate::manager::jobs::HEALTH_PAGE;
-    if (max as usize) < page {
-        Ok(max)
-    } else {
-        Err(format!(
-            "--max-failed: {max} can never be exceeded: health reads the newest {page} jobs, so use 0 to {}",
-            page - 1
-        ))
-    }
-}
-
 /// The readiness checks `--workflow`, `--require-*` and `--max-queue` ask
 /// for; each one that does not parse is a problem naming its flag.
 fn readiness_checks(args: &HealthArgs, problems: &mut Problems) -> Checks {
@@ -115,7 +103,10 @@ fn readiness_checks(args: &HealthArgs, problems: &mut Problems) -> Checks {
         .require_cors
         .as_deref()
         .and_then(|origin| problems.take(cors_origin(origin)));
-    checks.max_queue = args.max_queue;
+    checks.max_queue = args
+        .max_queue
+        .as_deref()
+        .and_then(|n| problems.take(parse_count("--max-queue", n)));
     checks
 }
 
@@ -164,17 +155,6 @@ mod tests {
             let e = model_spec(bad).unwrap_err();
             assert!(e.starts_with("--require-model: "), "{e}");
         }
-    }
-
-    #[test]
-    fn max_failed_is_below_the_page_it_reads() {
-        assert_eq!(max_failed(0), Ok(0));
-        assert_eq!(max_failed(9), Ok(9));
-        let e = max_failed(11).unwrap_err();
-        assert!(
-            e.starts_with("--max-failed: 11 ") && e.contains("0 to 9"),
-            "{e}"
-        );
     }
 
     #[test]

@@ -53,15 +53,18 @@ pub fn parse_bounded(flag: &str, input: &str) -> Result<Duration, String> {
     parse_duration(flag, input).and_then(|d| check_duration(flag, d))
 }
 
-/// Every count flag's accepted range, `(flag, min, max)`, in one table
-/// (`u64::MAX`: no upper bound).
-pub const COUNT_LIMITS: [(&str, u64, u64); 5] = [
+/// Every whole-number flag's accepted range, `(flag, min, max)`, in one
+/// table (`u64::MAX`: no upper bound).
+pub const COUNT_LIMITS: [(&str, u64, u64); 7] = [
     // With the 30 s cap, 10,000 retries are already days.
     ("--retries", 0, 10_000),
     ("--fail-after", 1, 100),
     ("--recover-after", 1, 100),
     ("--count", 1, u64::MAX),
-    ("--max-attempts", 1, u64::MAX),
+    ("--max-attempts", 1, 1_000_000),
+    ("--max-queue", 0, u64::MAX),
+    // health reads the newest page of 10 jobs: more can never fail.
+    ("--max-failed", 0, 9),
 ];
 
 /// `--backoff`'s accepted range (connect, watch and reconnect).
@@ -70,35 +73,77 @@ pub const BACKOFF_LIMITS: (f64, f64) = (1.0, 10.0);
 /// Most servers one process watches.
 pub(super) const MAX_TARGETS: usize = 10_000;
 
+/// The one wording of a bad whole number, for every flag:
+/// `--max-failed: expected a whole number between 0 and 9, got '-1'`.
+fn count_error(flag: &str, min: u64, max: u64, got: &str) -> String {
+    let range = if max == u64::MAX {
+        format!("of at least {min}")
+    } else {
+        format!("between {min} and {max}")
+    };
+    let got: String = got.chars().take(40).collect();
+    format!("{flag}: expected a whole number {range}, got '{got}'")
+}
+
+/// The range of `flag` in [`COUNT_LIMITS`] (any `u64` for a flag not in it).
+fn count_range(flag: &str) -> (u64, u64) {
+    COUNT_LIMITS
+        .iter()
+        .find(|(f, _, _)| *f == flag)
+        .map_or((0, u64::MAX), |(_, min, max)| (*min, *max))
+}
+
 /// Checks `value` against `flag`'s row of [`COUNT_LIMITS`].
 pub fn check_count(flag: &str, value: u64) -> Result<u64, String> {
-    let Some((_, min, max)) = COUNT_LIMITS.iter().find(|(f, _, _)| *f == flag) else {
-        return Ok(value);
-    };
-    if (*min..=*max).contains(&value) {
+    let (min, max) = count_range(flag);
+    if (min..=max).contains(&value) {
         Ok(value)
-    } else if *min == 0 {
-        Err(format!("{flag}: must be at most {max}"))
-    } else if *max == u64::MAX {
-        Err(format!("{flag}: must be at least {min}"))
     } else {
-        Err(format!("{flag}: must be between {min} and {max}"))
+        Err(count_error(flag, min, max, &value.to_string()))
     }
+}
+
+/// Parses a whole-number flag and checks it against [`COUNT_LIMITS`]; a
+/// sign, a word, a fraction or a number past the range all get the same
+/// sentence.
+pub fn parse_count(flag: &str, input: &str) -> Result<u64, String> {
+    let s = input.trim();
+    let (min, max) = count_range(flag);
+    match s.parse::<u64>() {
+        Ok(n) if s.starts_with(|c: char| c.is_ascii_digit()) => check_count(flag, n),
+        _ => Err(count_error(flag, min, max, s)),
+    }
+}
+
+/// [`parse_count`] for a flag whose range fits a `u32` (every row but
+/// `--count` and `--max-queue`).
+pub fn parse_count_u32(flag: &str, input: &str) -> Result<u32, String> {
+    let n = parse_count(flag, input)?;
+    u32::try_from(n).map_err(|_| {
+        count_error(
+            flag,
+            count_range(flag).0,
+            u64::from(u32::MAX),
+            &n.to_string(),
+        )
+    })
 }
 
 /// Parses `--backoff` and checks it against [`BACKOFF_LIMITS`].
 pub(super) fn parse_backoff(input: &str, problems: &mut Problems) -> f64 {
     let default = ConnectPolicy::default().backoff;
-    let Some(factor) = problems.take(parse_f64("--backoff", input)) else {
-        return default;
-    };
     let (min, max) = BACKOFF_LIMITS;
-    if !factor.is_finite() || factor < min || factor > max {
-        problems.extend(vec![format!(
-            "--backoff: must be between {min:.1} and {max:.1}, got {factor}"
-        )]);
+    let s = input.trim();
+    match s.parse::<f64>() {
+        Ok(factor) if factor.is_finite() && (min..=max).contains(&factor) => factor,
+        _ => {
+            let got: String = s.chars().take(40).collect();
+            problems.extend(vec![format!(
+                "--backoff: expected a number between {min:.1} and {max:.1}, got '{got}'"
+            )]);
+            default
+        }
     }
-    factor
 }
 
 /// Problems with the client settings: the timeout's range, and headers a
@@ -164,14 +209,6 @@ pub fn parse_header(input: &str) -> Result<(HeaderName, HeaderValue), String> {
     })?;
     value.set_sensitive(true);
     Ok((name, value))
-}
-
-/// Parses a float flag.
-pub(super) fn parse_f64(flag: &str, input: &str) -> Result<f64, String> {
-    input
-        .trim()
-        .parse::<f64>()
-        .map_err(|_| format!("{flag}: '{}' is not a number", input.trim()))
 }
 
 /// Collects parse problems while building a value, so all are reported.

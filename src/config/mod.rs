@@ -20,16 +20,18 @@ use crate::render::Output;
 mod health;
 mod limits;
 mod sinks;
+mod targets;
 
 pub use health::HealthPlan;
 use health::*;
 use limits::*;
 pub use limits::{
     BACKOFF_LIMITS, COUNT_LIMITS, DURATION_LIMITS, Problems, check_count, check_duration,
-    parse_bounded, parse_duration, parse_header,
+    parse_bounded, parse_count, parse_count_u32, parse_duration, parse_header,
 };
 pub use sinks::WatchSinks;
 use sinks::*;
+use targets::*;
 
 /// A validated command line: what to run, with everything it needs.
 #[derive(Debug, Clone)]
@@ -44,6 +46,19 @@ pub enum Plan {
     Reconnect(ReconnectPlan),
     /// `comfyctl completions SHELL`: the script to print.
     Completions(Vec<u8>),
+}
+
+impl Plan {
+    /// What the command shares with the others, if it talks to servers.
+    pub fn common(&self) -> Option<&Common> {
+        match self {
+            Plan::Health(p) => Some(&p.common),
+            Plan::Connect(p) => Some(&p.common),
+            Plan::Watch(p) => Some(&p.common),
+            Plan::Reconnect(p) => Some(&p.common),
+            Plan::Completions(_) => None,
+        }
+    }
 }
 
 /// What every command that talks to servers shares.
@@ -61,6 +76,9 @@ pub struct Common {
     pub client: ClientSettings,
     /// What callers should do while the backend is unavailable.
     pub fallback: FallbackMode,
+    /// Choices the command line left to comfyctl that the user should
+    /// hear about (printed on stderr as `note: …` before the run).
+    pub notes: Vec<String>,
 }
 
 /// What `connect` should do.
@@ -136,88 +154,6 @@ pub fn plan(cli: &Cli) -> Result<Plan, Error> {
     Ok(plan)
 }
 
-/// An environment variable's value; unset, empty or not UTF-8 is `None`.
-fn env_value(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
-}
-
-/// The servers named by `--url`, `$COMFYUI_URL` or `--targets`, parsed,
-/// deduplicated and bounded; the bool is [`Common::json_array`].
-fn targets(global: &GlobalArgs, problems: &mut Problems) -> (Vec<Target>, bool) {
-    // COMFYUI_URL is read here, not by clap, so that its errors name the
-    // variable and an empty value (or an empty item) counts as unset.
-    let env_urls: Vec<String> = if global.url.is_empty() && global.targets.is_none() {
-        env_value("COMFYUI_URL")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect()
-            })
-            .unwrap_or_default()
-    } else {
-        Vec::new()
-    };
-    let (source, urls) = if global.url.is_empty() {
-        ("COMFYUI_URL", &env_urls)
-    } else {
-        ("--url", &global.url)
-    };
-    let json_array = urls.len() > 1 || global.targets.is_some();
-    let mut targets = Vec::new();
-    for url in urls {
-        if let Some(t) = problems.take(Target::parse(url).map_err(|e| format!("{source}: {e}"))) {
-            targets.push(t);
-        }
-    }
-    if let Some(path) = &global.targets {
-        targets.extend(targets_file(path, problems));
-    }
-    // The same server twice would run two monitors writing one metrics
-    // series; compare normalised URLs (host case, default port, trailing /).
-    let mut seen = std::collections::HashSet::new();
-    targets.retain(|t| seen.insert(t.to_string()));
-    if targets.len() > MAX_TARGETS {
-        problems.extend(vec![format!(
-            "--url/--targets: at most {MAX_TARGETS} servers"
-        )]);
-    }
-    (targets, json_array)
-}
-
-/// The servers listed in a `--targets` file, one per line (`#` comments).
-fn targets_file(path: &std::path::Path, problems: &mut Problems) -> Vec<Target> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => {
-            problems.extend(vec![format!(
-                "--targets: cannot read {}: {e}",
-                path.display()
-            )]);
-            return Vec::new();
-        }
-    };
-    let mut targets = Vec::new();
-    let mut found = 0;
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or("").trim();
-        if line.is_empty() {
-            continue;
-        }
-        found += 1;
-        let parsed = Target::parse(line)
-            .map_err(|e| format!("--targets: {} line {}: {e}", path.display(), n + 1));
-        if let Some(t) = problems.take(parsed) {
-            targets.push(t);
-        }
-    }
-    if found == 0 {
-        problems.extend(vec![format!("--targets {}: no URLs in it", path.display())]);
-    }
-    targets
-}
-
 /// `--fallback`, else `$COMFYCTL_FALLBACK`, else placeholder.
 fn fallback(global: &GlobalArgs, problems: &mut Problems) -> FallbackMode {
     let fallback = match global.fallback {
@@ -238,7 +174,8 @@ fn fallback(global: &GlobalArgs, problems: &mut Problems) -> FallbackMode {
 
 /// Builds what every server command shares from the global flags.
 fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
-    let (targets, json_array) = targets(global, problems);
+    let mut notes = Vec::new();
+    let (targets, json_array) = targets(global, problems, &mut notes);
     let mut client = ClientSettings::default();
     if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
         client.timeout = t;
@@ -267,19 +204,19 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
         any: global.any,
         client,
         fallback,
+        notes,
     }
 }
 
 /// Builds `connect`'s plan.
 fn connect_plan(common: Common, args: &ConnectArgs, problems: &mut Problems) -> ConnectPlan {
-    let _ = problems.take(check_count("--retries", u64::from(args.retries)));
+    let retries = problems
+        .take(parse_count_u32("--retries", &args.retries))
+        .unwrap_or(0);
     let backoff = parse_backoff(&args.backoff, problems);
     ConnectPlan {
         common,
-        policy: ConnectPolicy {
-            retries: args.retries,
-            backoff,
-        },
+        policy: ConnectPolicy { retries, backoff },
     }
 }
 
@@ -295,16 +232,17 @@ fn reconnect_settings(
         .take(parse_bounded("--max-delay", &args.max_delay))
         .unwrap_or(Duration::from_millis(250));
     let deadline = deadline.and_then(|d| problems.take(parse_bounded("--deadline", d)));
-    if let Some(n) = args.max_attempts {
-        let _ = problems.take(check_count("--max-attempts", u64::from(n)));
-    }
+    let max_attempts = args
+        .max_attempts
+        .as_deref()
+        .and_then(|n| problems.take(parse_count_u32("--max-attempts", n)));
     WatchSettings {
         interval: Duration::from_secs(5),
         timeout: common.client.timeout,
         fail_after: 1,
         recover_after: 1,
         reconnect: WatchSettings::reconnect_backoff(factor, max_delay),
-        max_attempts: args.max_attempts,
+        max_attempts,
         deadline,
         fallback: common.fallback,
         max_job_time: None,
@@ -330,17 +268,15 @@ fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> Watc
     if let Some(i) = problems.take(parse_bounded("--interval", &args.interval)) {
         settings.interval = i;
     }
-    for (flag, n) in [
-        ("--fail-after", args.fail_after),
-        ("--recover-after", args.recover_after),
-    ] {
-        let _ = problems.take(check_count(flag, u64::from(n)));
-    }
-    settings.fail_after = args.fail_after;
-    settings.recover_after = args.recover_after;
-    if let Some(n) = args.count {
-        let _ = problems.take(check_count("--count", n));
-    }
+    let count = |flag, n: &str, problems: &mut Problems| {
+        problems.take(parse_count_u32(flag, n)).unwrap_or(1)
+    };
+    settings.fail_after = count("--fail-after", &args.fail_after, problems);
+    settings.recover_after = count("--recover-after", &args.recover_after, problems);
+    let polls = args
+        .count
+        .as_deref()
+        .and_then(|n| problems.take(parse_count("--count", n)));
     settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
     WatchPlan {
         common,
@@ -350,7 +286,7 @@ fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> Watc
             UntilArg::Connected => Until::Connected,
             UntilArg::Disconnected => Until::Disconnected,
         }),
-        count: args.count,
+        count: polls,
     }
 }
 
@@ -535,11 +471,31 @@ mod tests {
             assert_eq!(check_count(flag, max), Ok(max), "{flag}");
             if min > 0 {
                 let err = check_count(flag, min - 1).unwrap_err();
-                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+                assert!(
+                    err.starts_with(flag) && err.contains("expected a whole number"),
+                    "{err}"
+                );
             }
             if max < u64::MAX {
                 let err = check_count(flag, max + 1).unwrap_err();
-                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+                assert!(
+                    err.starts_with(flag) && err.contains("expected a whole number"),
+                    "{err}"
+                );
+            }
+            for bad in ["-1", "ten", "1.5", "99999999999999999999", "+1", ""] {
+                let err = parse_count(flag, bad).unwrap_err();
+                assert_eq!(
+                    err,
+                    format!(
+                        "{flag}: expected a whole number {}, got '{bad}'",
+                        if max == u64::MAX {
+                            format!("of at least {min}")
+                        } else {
+                            format!("between {min} and {max}")
+                        }
+                    )
+                );
             }
         }
     }

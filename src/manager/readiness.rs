@@ -265,10 +265,13 @@ fn node_check(info: &Fetched, node: &str) -> CheckResult {
     match info {
         Err(e) => CheckResult::new(check, false, e.message.clone()),
         Ok(info) if info.get(node).is_some() => CheckResult::new(check, true, "present"),
-        Ok(_) => CheckResult::new(
+        Ok(info) => CheckResult::new(
             check,
             false,
-            format!("{node} is not in /object_info (is its custom node installed and imported?)"),
+            format!(
+                "{node} is not in /object_info (is its custom node installed and imported?){}",
+                workflow::did_you_mean(&workflow::suggest_node(info, node))
+            ),
         ),
     }
 }
@@ -336,8 +339,9 @@ fn model_check(listing: Option<&Fetched>, folder: &str, file: &str) -> CheckResu
                     check,
                     false,
                     format!(
-                        "'{file}' is not listed by GET /models/{folder} ({} file(s) there)",
-                        files.len()
+                        "'{file}' is not listed by GET /models/{folder} ({} file(s) there){}",
+                        files.len(),
+                        workflow::did_you_mean(&workflow::suggest_file(file, files))
                     ),
                 )
             }

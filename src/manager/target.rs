@@ -105,7 +105,60 @@ fn reject_unreadable(input: &str) -> Result<(), String> {
                 .into(),
         );
     }
+    if has_split_userinfo(input) {
+        return Err(SPLIT_USERINFO.into());
+    }
+    if let Some(fixed) = bracketed_ipv6(input) {
+        return Err(format!(
+            "'{input}': an IPv6 address needs brackets in a URL; write {fixed}"
+        ));
+    }
     Ok(())
+}
+
+/// `input` with its IPv6 host put in brackets, if it is an unbracketed
+/// IPv6 address, with or without a port: `::1:39781` → `[::1]:39781`.
+/// When the last group could be a port or part of the address
+/// (`fe80::1:8188`), both readings are offered.
+fn bracketed_ipv6(input: &str) -> Option<String> {
+    use std::net::Ipv6Addr;
+    let (scheme, rest) = input
+        .split_once("://")
+        .map_or((String::new(), input), |(s, r)| (format!("{s}://"), r));
+    let (host, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    if host.contains(['[', '@']) || host.matches(':').count() < 2 {
+        return None;
+    }
+    let with_port = host.rsplit_once(':').filter(|(addr, port)| {
+        addr.parse::<Ipv6Addr>().is_ok() && port.parse::<u16>().is_ok_and(|p| p > 0)
+    });
+    let whole = host.parse::<Ipv6Addr>().is_ok();
+    let fix = |h: String| format!("{scheme}{h}{tail}");
+    match (with_port, whole) {
+        (Some((addr, port)), true) => Some(format!(
+            "{} (or {}, if {port} is part of the address)",
+            fix(format!("[{addr}]:{port}")),
+            fix(format!("[{host}]"))
+        )),
+        (Some((addr, port)), false) => Some(fix(format!("[{addr}]:{port}"))),
+        (None, true) => Some(fix(format!("[{host}]"))),
+        (None, false) => None,
+    }
+}
+
+/// Why a URL with an `@` past its authority is refused, without any of it.
+const SPLIT_USERINFO: &str = "the URL has an '@' after a '/', '?' or '#': a password with an unencoded '/', '?', '#' or '@' splits the URL in the wrong place (the URL is not shown); percent-encode them in the credentials: / as %2F, ? as %3F, # as %23, @ as %40";
+
+/// Whether an `@` comes after the first `/`, `?` or `#` of the authority:
+/// `https://u:pass/word@host` would otherwise connect to the made-up host
+/// `pass` (a DNS lookup that leaks part of the password) and show the rest.
+/// A ComfyUI URL's path prefix has no `@`, so this refuses nothing real.
+fn has_split_userinfo(input: &str) -> bool {
+    let rest = input.split_once("://").map_or(input, |(_, rest)| rest);
+    match (rest.find(['/', '?', '#']), rest.rfind('@')) {
+        (Some(end), Some(at)) => at > end,
+        _ => false,
+    }
 }
 
 /// Parses `input` as a URL, reading a bare `host[:port]` as `http://`; the
@@ -237,30 +290,22 @@ pub fn redact_url(url: &Url) -> String {
     }
 }
 
-/// Redacts a URL-ish string that may not even parse: anything between
-/// `://` and the last `@` of the authority goes. Without `://` (a mistyped
-/// scheme such as `http//u:p@h`) there is no telling where the authority
-/// starts, so everything up to the last `@` goes.
+/// Redacts a URL-ish string that may not even parse: everything before
+/// its last `@` goes (after the scheme's `://`, if any). The last one, not
+/// the first or the authority's: a password may hold an unencoded `/`,
+/// `?`, `#` or `@`, and then no parser can tell where the authority ends.
 pub fn redact_str(input: &str) -> String {
     let (scheme, rest) = match input.split_once("://") {
         Some((s, r)) => (Some(s), r),
-        None => {
-            let head_end = input.find(['?', '#']).unwrap_or(input.len());
-            return match input[..head_end].rfind('@') {
-                Some(at) => format!("***@{}", &input[at + 1..]),
-                None => input.to_string(),
-            };
-        }
+        None => (None, input),
     };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    let authority = match authority.rfind('@') {
-        Some(at) => format!("***@{}", &authority[at + 1..]),
-        None => authority.to_string(),
+    let rest = match rest.rfind('@') {
+        Some(at) => format!("***@{}", &rest[at + 1..]),
+        None => rest.to_string(),
     };
     match scheme {
-        Some(s) => format!("{s}://{authority}{tail}"),
-        None => format!("{authority}{tail}"),
+        Some(s) => format!("{s}://{rest}"),
+        None => rest,
     }
 }
 
@@ -385,10 +430,56 @@ mod tests {
     }
 
     #[test]
+    fn a_password_that_splits_the_url_is_refused_without_any_of_it() {
+        for input in [
+            "https://alice:hun@ter/2@127.0.0.1:1/comfy",
+            "https://alice:hun/ter2@127.0.0.1:1",
+            "https://alice:hun?ter2@127.0.0.1:1",
+            "https://alice:hun#ter2@127.0.0.1:1",
+            "alice:hun/ter2@127.0.0.1:1",
+        ] {
+            let err = Target::parse(input).unwrap_err();
+            assert!(
+                !err.contains("alice")
+                    && !err.contains("hun")
+                    && !err.contains("ter2")
+                    && !err.contains("127.0.0.1"),
+                "{input}: {err}"
+            );
+            assert!(err.contains("%2F"), "{err}");
+        }
+        // The last '@' of the authority ends the credentials.
+        let t = Target::parse("https://alice:p@ss@127.0.0.1:1").unwrap();
+        assert_eq!(t.credentials(), Some(("alice", "p@ss")));
+        assert_eq!(t.to_string(), "https://***@127.0.0.1:1");
+    }
+
+    #[test]
+    fn an_unbracketed_ipv6_address_gets_its_brackets_suggested() {
+        for (input, fixed) in [
+            ("::1:39781", "write [::1]:39781"),
+            ("http://::1:39781/comfy", "write http://[::1]:39781/comfy"),
+            ("::1", "write [::1]"),
+            (
+                "fe80::1:8188",
+                "write [fe80::1]:8188 (or [fe80::1:8188], if 8188",
+            ),
+        ] {
+            let err = Target::parse(input).unwrap_err();
+            assert!(err.contains(fixed), "{input}: {err}");
+        }
+        assert!(Target::parse("[::1]:39781").is_ok());
+    }
+
+    #[test]
     fn redact_str_handles_unparseable_input() {
         assert_eq!(redact_str("http://u:p@h:1/x"), "http://***@h:1/x");
         assert_eq!(redact_str("u:p@h"), "***@h");
-        assert_eq!(redact_str("http://h/a@b"), "http://h/a@b");
+        assert_eq!(redact_str("http://h/a@b"), "http://***@b");
+        assert_eq!(
+            redact_str("https://u:pass@w/rd@127.0.0.1:1/comfy"),
+            "https://***@127.0.0.1:1/comfy"
+        );
         assert_eq!(
             redact_str("http//user:secret@127.0.0.1:1"),
             "***@127.0.0.1:1"

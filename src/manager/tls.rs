@@ -11,6 +11,11 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
 
+mod explain;
+mod verify;
+
+pub use explain::explain;
+
 /// Certificate trust for https:// and wss:// targets.
 #[derive(Debug, Clone, Default)]
 pub struct TlsSettings {
@@ -66,10 +71,28 @@ impl TlsSettings {
         } else {
             // Empty for `plain_only` (without `--cacert`). A certificate
             // rustls cannot use as a root is skipped; if none is usable every
-            // handshake fails with UnknownIssuer, which says enough.
+            // handshake fails with UnknownIssuer, which says enough. A
+            // server certificate that is itself in the file is trusted as
+            // curl trusts it (see `verify`).
             let mut roots = RootCertStore::empty();
             let _ = roots.add_parsable_certificates(self.ca_certs.iter().cloned());
-            builder.with_root_certificates(roots).with_no_client_auth()
+            let roots = Arc::new(roots);
+            // The WebPKI verifier refuses to build without a root.
+            match rustls::client::WebPkiServerVerifier::builder_with_provider(
+                roots.clone(),
+                provider.clone(),
+            )
+            .build()
+            {
+                Ok(inner) => builder
+                    .dangerous()
+                    .with_custom_certificate_verifier(Arc::new(verify::CaFileVerifier {
+                        inner,
+                        pinned: self.ca_certs.clone(),
+                    }))
+                    .with_no_client_auth(),
+                Err(_) => builder.with_root_certificates(roots).with_no_client_auth(),
+            }
         };
         Some(Arc::new(config))
     }

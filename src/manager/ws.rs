@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue};
+use reqwest::header::{AUTHORIZATION, HeaderName, HeaderValue, USER_AGENT};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::http::{basic_auth, classify_chain, timeout_error};
+use super::http::{COMFYCTL_USER_AGENT, basic_auth, classify_chain, timeout_error};
 use super::parse::{self, WsMessage};
 use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
@@ -58,8 +58,10 @@ pub async fn open(
     Ok((stream, queue_remaining))
 }
 
-/// The upgrade request for `/ws?clientId=…`: the user's headers, and the
-/// URL's credentials as basic auth unless `-H Authorization:` was given.
+/// The upgrade request for `/ws?clientId=…`: the user's headers, the URL's
+/// credentials as basic auth unless `-H Authorization:` was given, and the
+/// HTTP requests' `User-Agent` unless `-H User-Agent:` was, so that a
+/// proxy's log shows one client.
 fn upgrade_request(
     target: &Target,
     headers: &[(HeaderName, HeaderValue)],
@@ -77,6 +79,11 @@ fn upgrade_request(
         && !request.headers().contains_key(AUTHORIZATION)
     {
         request.headers_mut().insert(AUTHORIZATION, auth);
+    }
+    if !request.headers().contains_key(USER_AGENT) {
+        request
+            .headers_mut()
+            .insert(USER_AGENT, HeaderValue::from_static(COMFYCTL_USER_AGENT));
     }
     Ok(request)
 }

@@ -73,7 +73,7 @@ fn https_to_a_plain_http_server_is_kind_tls_suggesting_http() {
 /// `openssl s_server` on 127.0.0.1 (a port it picks) with `cert`/`key`,
 /// answering every request with its HTML status page; returns the guard
 /// and the port.
-fn tls_listener(openssl: &std::path::Path, cert: &str, key: &str) -> (Proc, u16) {
+pub(crate) fn tls_listener(openssl: &std::path::Path, cert: &str, key: &str) -> (Proc, u16) {
     let mut cmd = Command::new(openssl);
     cmd.args(["s_server", "-accept", "127.0.0.1:0", "-www"])
         .args(["-cert", cert, "-key", key]);

@@ -459,7 +459,7 @@ fn a_connection_closed_without_an_answer_is_a_network_error() {
     assert_eq!(code, 1, "{status}");
     assert_eq!(status["error"]["kind"], "network", "{status}");
     assert!(
-        message(&status).ends_with("closed the connection without answering"),
+        message(&status).contains("closed the connection without answering"),
         "{status}"
     );
 }
@@ -542,7 +542,7 @@ fn bad_input_exits_2_naming_the_flag() {
         (
             &["watch", "--url", "127.0.0.1:1", "--backoff", "fast"],
             "--backoff",
-            "'fast' is not a number",
+            "got 'fast'",
         ),
         (
             &["health", "--url", "127.0.0.1:1", "--workflow", &missing],

@@ -17,6 +17,7 @@ mod output;
 mod pacing;
 mod readiness;
 mod soak;
+mod tls;
 mod trial_config;
 mod trial_output;
 mod watch;

@@ -675,7 +675,9 @@ fn localise(args: &[String], mock: &MockServer, targets: &Path) -> Vec<String> {
     args.iter()
         .map(|a| match a.as_str() {
             "127.0.0.1:8188" => format!("127.0.0.1:{}", mock.port()),
-            "/etc/comfyctl/targets" => targets.display().to_string(),
+            "/etc/comfyctl/targets" | "${CREDENTIALS_DIRECTORY}/targets" => {
+                targets.display().to_string()
+            }
             "0.0.0.0:9464" => "127.0.0.1:0".to_string(),
             other => other.to_string(),
         })

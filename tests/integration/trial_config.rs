@@ -515,6 +515,8 @@ fn negative_numbers_name_their_flag() {
         (&["watch", "--fail-after", "-2"][..], "--fail-after"),
         (&["health", "--max-queue", "-1"][..], "--max-queue"),
         (&["reconnect", "--max-attempts", "-3"][..], "--max-attempts"),
+        (&["health", "--max-failed", "-1"][..], "--max-failed"),
+        (&["health", "--max-job-time", "-1"][..], "--max-job-time"),
         (&["health", "--timeout", "-1"][..], "--timeout"),
         (&["watch", "--interval", "-5"][..], "--interval"),
     ] {
@@ -528,6 +530,49 @@ fn negative_numbers_name_their_flag() {
                     .and(predicate::str::contains("unexpected argument").not()),
             );
     }
+}
+
+/// Every whole-number flag, with the command that takes it and its range
+/// as the error words it.
+const NUMERIC_FLAGS: [(&str, &str, &str); 7] = [
+    ("watch", "--count", "of at least 1"),
+    ("connect", "--retries", "between 0 and 10000"),
+    ("watch", "--fail-after", "between 1 and 100"),
+    ("watch", "--recover-after", "between 1 and 100"),
+    ("reconnect", "--max-attempts", "between 1 and 1000000"),
+    ("health", "--max-queue", "of at least 0"),
+    ("health", "--max-failed", "between 0 and 9"),
+];
+
+#[test]
+fn every_numeric_flag_words_a_bad_number_the_same_way() {
+    for (command, flag, range) in NUMERIC_FLAGS {
+        for bad in ["-1", "ten", "1.5", "99999999999999999999999"] {
+            let out = comfyctl()
+                .args([command, flag, bad, "--url", "127.0.0.1:1"])
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{flag} {bad}: {stderr}");
+            let want = format!("{flag}: expected a whole number {range}, got '{bad}'");
+            assert!(
+                stderr.contains(&want),
+                "{flag} {bad}: want {want:?} in {stderr}"
+            );
+            assert_eq!(stderr.lines().count(), 2, "one problem, one line: {stderr}");
+        }
+    }
+    let out = comfyctl()
+        .args(["watch", "--backoff", "-1", "--url", "127.0.0.1:1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("--backoff: expected a number between 1.0 and 10.0, got '-1'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
@@ -764,4 +809,149 @@ fn version_prints_the_commit_and_build_date() {
             }
         });
     assert!(is_date || built == "unknown", "{line}");
+}
+
+// ---------------------------------------------------------------------------
+// Issue 22 item 6: a password with an unencoded '/' splits the URL
+
+#[test]
+fn a_password_that_splits_the_url_is_refused_fast_without_any_of_it() {
+    // Were the URL split at the '/', comfyctl would look up the made-up
+    // host `hun` (here `hun.invalid`, which no resolver answers for: kind
+    // dns, exit 1); exit 2 means nothing was looked up.
+    let url = "https://alice:hun.invalid/ter2@127.0.0.1:1/comfy";
+    let dir = std::env::temp_dir().join(format!("comfyctl-split-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let targets = dir.join("targets");
+    std::fs::write(&targets, format!("{url}\n")).unwrap();
+    let runs: [(&[&str], Option<&str>); 4] = [
+        (&["health", "--json", "--url", url], None),
+        (&["watch", "--count", "1", "--url", url], None),
+        (&["connect", "--retries", "0"], Some(url)),
+        (&["health", "--targets", targets.to_str().unwrap()], None),
+    ];
+    for (args, env) in runs {
+        let started = Instant::now();
+        let mut run = comfyctl();
+        run.args(args);
+        if let Some(v) = env {
+            run.env("COMFYUI_URL", v);
+        }
+        let out = run.output().unwrap();
+        let text = all_output(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {text}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{args:?}");
+        for piece in ["alice", "hun", "ter2", "127.0.0.1:1"] {
+            assert!(!text.contains(piece), "{args:?}: '{piece}' shown: {text}");
+        }
+        assert!(text.contains("%2F"), "{args:?}: says how to fix it: {text}");
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---------------------------------------------------------------------------
+// Issue 17 item 8: the systemd unit's one home for credentials
+
+#[test]
+fn the_systemd_unit_reads_credentials_from_a_private_targets_file() {
+    let unit = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("deploy/systemd/comfyctl-watch.service"),
+    )
+    .unwrap();
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("ExecStart");
+    // systemd copies the 0600 root file to a directory only the service's
+    // dynamic user can read; the unit reads that copy.
+    assert!(
+        unit.lines()
+            .any(|l| l == "LoadCredential=targets:/etc/comfyctl/targets"),
+        "{unit}"
+    );
+    assert!(
+        exec.contains("--targets ${CREDENTIALS_DIRECTORY}/targets"),
+        "{exec}"
+    );
+    assert!(unit.contains("install -D -m 0600 -o root -g root targets /etc/comfyctl/targets"));
+    assert!(!unit.contains("0644 targets"), "{unit}");
+    // A COMFYUI_URL left in /etc/comfyctl/env is not silently dropped.
+    let hold = refused();
+    let dir = std::env::temp_dir().join(format!("comfyctl-unit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("targets"), format!("{}\n", hold.addr())).unwrap();
+    let out = comfyctl()
+        .env("COMFYUI_URL", "http://u:secret-pw@127.0.0.1:1")
+        .env("CREDENTIALS_DIRECTORY", &dir)
+        .args(["watch", "--count", "1", "--interval", "50ms"])
+        .arg("--targets")
+        .arg(dir.join("targets"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: COMFYUI_URL is ignored because --targets is given"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("secret-pw"), "{stderr}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+// ---------------------------------------------------------------------------
+// Issue 22 item 14: hints for IPv6 without brackets and typos in checks
+
+#[test]
+fn an_ipv6_url_without_brackets_suggests_them() {
+    for (url, fixed) in [
+        ("::1:39781", "write [::1]:39781"),
+        ("http://::1:39781", "write http://[::1]:39781"),
+    ] {
+        let out = comfyctl().args(["health", "--url", url]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{url}: {stderr}");
+        assert!(stderr.contains(fixed), "{url}: {stderr}");
+    }
+}
+
+#[test]
+fn require_node_and_require_model_typos_get_did_you_mean() {
+    let mock = MockServer::start(&[]);
+    let out = comfyctl()
+        .args(["health", "--json", "--url", &mock.url()])
+        .args([
+            "--require-node",
+            "KSamplr",
+            "--require-node",
+            "NoSuchNodeAtAll",
+        ])
+        .args([
+            "--require-model",
+            "checkpoints/v1-5-pruned-emaonly.safetensor",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", all_output(&out));
+    let status = json(&out.stdout);
+    let detail = |check: &str| {
+        status["checks"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["check"] == check))
+            .and_then(|c| c["detail"].as_str())
+            .unwrap_or_else(|| panic!("no {check}: {status}"))
+            .to_string()
+    };
+    assert!(
+        detail("node KSamplr").ends_with("; did you mean 'KSampler'?"),
+        "{status}"
+    );
+    assert!(
+        !detail("node NoSuchNodeAtAll").contains("did you mean"),
+        "nothing close, nothing offered: {status}"
+    );
+    assert!(
+        detail("model checkpoints/v1-5-pruned-emaonly.safetensor")
+            .ends_with("; did you mean 'v1-5-pruned-emaonly.safetensors'?"),
+        "{status}"
+    );
 }

@@ -123,16 +123,45 @@ pub fn classify_chain(
     target: &Target,
 ) -> Option<ProbeError> {
     let authority = target.authority();
-    std::iter::successors(Some(e), |err| err.source()).find_map(|err| {
+    let chain = || std::iter::successors(Some(e), |err| err.source());
+    if let Some(tls) = chain().find_map(rustls_error) {
+        return Some(ProbeError::new(
+            ErrorKind::Tls,
+            format!(
+                "TLS with {authority} failed: {}",
+                crate::manager::tls::explain(tls)
+            ),
+        ));
+    }
+    let plain = !target.uses_tls();
+    chain().find_map(|err| {
         err.downcast_ref::<std::io::Error>()
-            .and_then(|io| io_cause(io, &authority))
-            .or_else(|| message_cause(err, &authority))
+            .and_then(|io| io_cause(io, &authority, plain))
+            .or_else(|| message_cause(err, &authority, plain))
     })
+}
+
+/// A rustls error, as itself or inside the `io::Error`s that tokio-rustls
+/// wraps it in (whose `source()` skips it).
+fn rustls_error<'a>(err: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
+    if let Some(tls) = err.downcast_ref::<rustls::Error>() {
+        return Some(tls);
+    }
+    let mut io = err.downcast_ref::<std::io::Error>()?;
+    // Bounded: each level is one wrapping, and the libraries wrap twice.
+    for _ in 0..4 {
+        let inner = io.get_ref()?;
+        if let Some(tls) = inner.downcast_ref::<rustls::Error>() {
+            return Some(tls);
+        }
+        io = inner.downcast_ref::<std::io::Error>()?;
+    }
+    None
 }
 
 /// The socket errors that say what happened without reading any text:
 /// nothing listening, no answer, or a connection dropped mid-request.
-fn io_cause(io: &std::io::Error, authority: &str) -> Option<ProbeError> {
+fn io_cause(io: &std::io::Error, authority: &str, plain: bool) -> Option<ProbeError> {
     use std::io::ErrorKind as K;
     match io.kind() {
         K::ConnectionRefused => Some(ProbeError::new(
@@ -146,7 +175,7 @@ fn io_cause(io: &std::io::Error, authority: &str) -> Option<ProbeError> {
             format!("timed out connecting to {authority}"),
         )),
         K::ConnectionReset | K::ConnectionAborted | K::UnexpectedEof | K::BrokenPipe => {
-            Some(closed_without_answer(authority))
+            Some(closed_without_answer(authority, plain))
         }
         _ => None,
     }
@@ -154,11 +183,23 @@ fn io_cause(io: &std::io::Error, authority: &str) -> Option<ProbeError> {
 
 /// Causes that hyper, the resolver and rustls report only as text (no error
 /// type of their own reaches us), recognised by their message.
-fn message_cause(err: &(dyn std::error::Error + 'static), authority: &str) -> Option<ProbeError> {
+fn message_cause(
+    err: &(dyn std::error::Error + 'static),
+    authority: &str,
+    plain: bool,
+) -> Option<ProbeError> {
     let text = err.to_string().to_ascii_lowercase();
     // hyper's "incomplete message": closed before a whole response head.
     if text.contains("connection closed before message completed") {
-        return Some(closed_without_answer(authority));
+        return Some(closed_without_answer(authority, plain));
+    }
+    // A TLS server answers a plain request with an alert record, which
+    // hyper reads as a response that is not HTTP.
+    if plain && text.contains("invalid http version parsed") {
+        return Some(ProbeError::new(
+            ErrorKind::Network,
+            format!("{authority} answered with something that is not HTTP{PLAIN_TO_TLS_HINT}"),
+        ));
     }
     if text.contains("dns error") || text.contains("failed to lookup address") {
         let host = authority
@@ -173,8 +214,8 @@ fn message_cause(err: &(dyn std::error::Error + 'static), authority: &str) -> Op
     tls_cause(err, &text, authority)
 }
 
-/// A TLS failure (`text` is `err`'s message, lowercased), with the way out
-/// for the two usual ones: a plain-HTTP server, an untrusted certificate.
+/// A TLS failure that reached us only as text (`text` is `err`'s
+/// message, lowercased); a rustls error itself is explained before this.
 fn tls_cause(
     err: &(dyn std::error::Error + 'static),
     text: &str,
@@ -190,29 +231,26 @@ fn tls_cause(
     let is_tls = ["certificate", "tls", "handshake", "invalid peer"]
         .iter()
         .any(|word| text.contains(word));
-    if !is_tls {
-        return None;
-    }
-    let detail = innermost(err);
-    // An unknown issuer or a name mismatch is what a private CA or a
-    // self-signed proxy looks like; say how to trust it.
-    let hint = if detail.contains("invalid peer certificate") {
-        " (trust its CA with --cacert FILE, or skip verification with --insecure)"
-    } else {
-        ""
-    };
-    Some(ProbeError::new(
-        ErrorKind::Tls,
-        format!("TLS with {authority} failed: {detail}{hint}"),
-    ))
+    is_tls.then(|| {
+        ProbeError::new(
+            ErrorKind::Tls,
+            format!("TLS with {authority} failed: {}", innermost(err)),
+        )
+    })
 }
+
+/// What a plain http:// request that a TLS port cut off may mean.
+const PLAIN_TO_TLS_HINT: &str = " (if that port serves TLS, try https://)";
 
 /// A connection that ended before any response: a reset, an abort, an EOF
 /// at the socket or hyper's "incomplete message" read the same to a user.
-fn closed_without_answer(authority: &str) -> ProbeError {
+/// Over plain HTTP it is also what a TLS port does with a request it cannot
+/// read, so the hint says so.
+fn closed_without_answer(authority: &str, plain: bool) -> ProbeError {
+    let hint = if plain { PLAIN_TO_TLS_HINT } else { "" };
     ProbeError::new(
         ErrorKind::Network,
-        format!("{authority} closed the connection without answering"),
+        format!("{authority} closed the connection without answering{hint}"),
     )
 }
 
@@ -276,11 +314,14 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Dns);
         assert!(e.message.contains("host 'gpu-box'"), "{}", e.message);
 
-        let untrusted = Wrapped("invalid peer certificate: UnknownIssuer", None);
+        let untrusted = std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer),
+        );
         let e = classify(&chain("client error (Connect)", untrusted)).unwrap();
         assert_eq!(e.kind, ErrorKind::Tls);
         assert!(
-            e.message.contains("UnknownIssuer") && e.message.contains("--cacert"),
+            e.message.contains("not signed by a trusted CA") && e.message.contains("--cacert"),
             "{}",
             e.message
         );

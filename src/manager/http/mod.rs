@@ -20,6 +20,9 @@ use super::settings::ClientSettings;
 use super::status::{ErrorKind, ProbeError, Status, now_rfc3339};
 use super::target::Target;
 
+/// The `User-Agent` of every request and WebSocket upgrade.
+pub const COMFYCTL_USER_AGENT: &str = concat!("comfyctl/", env!("CARGO_PKG_VERSION"));
+
 /// Largest body accepted from `/system_stats` and `/prompt`.
 pub const HEALTH_BODY_CAP: usize = 1 << 20;
 /// Largest body accepted from `/queue`: pending entries carry whole workflows.
@@ -54,10 +57,7 @@ impl HttpClient {
         } = settings;
         let timeout = *timeout;
         let mut map = HeaderMap::new();
-        map.insert(
-            USER_AGENT,
-            HeaderValue::from_static(concat!("comfyctl/", env!("CARGO_PKG_VERSION"))),
-        );
+        map.insert(USER_AGENT, HeaderValue::from_static(COMFYCTL_USER_AGENT));
         for (name, value) in headers {
             let mut value = value.clone();
             value.set_sensitive(true);

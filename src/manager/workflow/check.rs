@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Map, Value};
 
-use super::suggest::{suggest, suggest_options};
+use super::suggest::{node_candidates, suggest, suggest_options};
 use super::values::{compare, json_num, py_eq, show, show_str, to_float, to_int, truthy};
 use super::{MODEL_EXTENSIONS, MODEL_INPUTS, Problem, Workflow};
 
@@ -39,14 +39,7 @@ impl<'a> Spec<'a> {
 
 impl Checker<'_> {
     pub(super) fn unknown_class(&mut self, id: &str, class: &str) {
-        let names = self.object_info.as_object().into_iter().flatten();
-        // Match display names too, so "Load Checkpoint" suggests
-        // CheckpointLoaderSimple.
-        let candidates = names.flat_map(|(name, info)| {
-            let display = info.get("display_name").and_then(Value::as_str);
-            std::iter::once((name.as_str(), name.as_str()))
-                .chain(display.map(|d| (name.as_str(), d)))
-        });
+        let candidates = node_candidates(self.object_info);
         let msg = format!(
             "the server has no node type {} (a custom node that is not installed, or a typo)",
             show_str(class)

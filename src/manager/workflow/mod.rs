@@ -233,10 +233,32 @@ impl fmt::Display for Problem {
             }
         }
         f.write_str(&self.message)?;
-        if !self.did_you_mean.is_empty() {
-            write!(f, "; did you mean {}?", or_list(&self.did_you_mean))?;
-        }
-        Ok(())
+        f.write_str(&did_you_mean(&self.did_you_mean))
+    }
+}
+
+/// The node classes closest to `class` (by name or display name), for a
+/// `--require-node` the server lacks; best first, at most three.
+pub fn suggest_node(object_info: &Value, class: &str) -> Vec<String> {
+    suggest::suggest(class, suggest::node_candidates(object_info))
+}
+
+/// The files of a model folder's listing closest to `file`, for a
+/// `--require-model` the folder lacks; best first, at most three.
+pub fn suggest_file(file: &str, listing: &[Value]) -> Vec<String> {
+    suggest::suggest(
+        file,
+        listing.iter().filter_map(Value::as_str).map(|f| (f, f)),
+    )
+}
+
+/// `; did you mean 'a' or 'b'?`, as `--workflow` problems end, or nothing
+/// when there is no close name.
+pub fn did_you_mean(names: &[String]) -> String {
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!("; did you mean {}?", or_list(names))
     }
 }
 

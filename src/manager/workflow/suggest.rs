@@ -28,6 +28,16 @@ pub(super) fn suggest_options(bad: &[&Value], options: &[Value]) -> Vec<String> 
     out
 }
 
+/// The node classes of `/object_info` as candidates, by class name and by
+/// display name, so "Load Checkpoint" suggests CheckpointLoaderSimple.
+pub(super) fn node_candidates(object_info: &Value) -> impl Iterator<Item = (&str, &str)> {
+    let names = object_info.as_object().into_iter().flatten();
+    names.flat_map(|(name, info)| {
+        let display = info.get("display_name").and_then(Value::as_str);
+        std::iter::once((name.as_str(), name.as_str())).chain(display.map(|d| (name.as_str(), d)))
+    })
+}
+
 /// The candidates closest to `wanted`, best first. Each candidate is
 /// (name to suggest, text to compare against).
 pub(super) fn suggest<'a>(

@@ -1,0 +1,126 @@
+//! Which servers a command line names: `--url`, `$COMFYUI_URL` or
+//! `--targets`, parsed, deduplicated and bounded, with a note for what was
+//! given but not used.
+
+use super::*;
+
+/// An environment variable's value; unset, empty or not UTF-8 is `None`.
+pub(super) fn env_value(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+/// The servers named by `--url`, `$COMFYUI_URL` or `--targets`, parsed,
+/// deduplicated and bounded; the bool is [`Common::json_array`].
+pub(super) fn targets(
+    global: &GlobalArgs,
+    problems: &mut Problems,
+    notes: &mut Vec<String>,
+) -> (Vec<Target>, bool) {
+    // COMFYUI_URL is read here, not by clap, so that its errors name the
+    // variable and an empty value (or an empty item) counts as unset.
+    let env_urls: Vec<String> = if global.url.is_empty() && global.targets.is_none() {
+        env_value("COMFYUI_URL")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect()
+            })
+            .unwrap_or_default()
+    } else {
+        if env_value("COMFYUI_URL").is_some() {
+            let flag = if global.url.is_empty() {
+                "--targets"
+            } else {
+                "--url"
+            };
+            notes.push(format!("COMFYUI_URL is ignored because {flag} is given"));
+        }
+        Vec::new()
+    };
+    let (source, urls) = if global.url.is_empty() {
+        ("COMFYUI_URL", &env_urls)
+    } else {
+        ("--url", &global.url)
+    };
+    let json_array = urls.len() > 1 || global.targets.is_some();
+    let mut targets = Vec::new();
+    for url in urls {
+        if let Some(t) = problems.take(Target::parse(url).map_err(|e| format!("{source}: {e}"))) {
+            targets.push(t);
+        }
+    }
+    if let Some(path) = &global.targets {
+        targets.extend(targets_file(path, problems));
+    }
+    notes.extend(dedup(&mut targets));
+    if targets.len() > MAX_TARGETS {
+        problems.extend(vec![format!(
+            "--url/--targets: at most {MAX_TARGETS} servers"
+        )]);
+    }
+    (targets, json_array)
+}
+
+/// Drops repeated servers, keeping the first: the same server twice would
+/// run two monitors writing one metrics series. URLs are compared
+/// normalised (host case, default port, trailing /) and without their
+/// credentials; one that differs only in those gets a note (once), since
+/// the second user or password is then never tried.
+fn dedup(targets: &mut Vec<Target>) -> Vec<String> {
+    use std::collections::hash_map::{Entry, HashMap};
+    // The URL without credentials → the first target with it, and whether
+    // its note was given.
+    let mut seen: HashMap<String, (Target, bool)> = HashMap::new();
+    let mut notes = Vec::new();
+    targets.retain(|t| match seen.entry(t.endpoint("").to_string()) {
+        Entry::Vacant(e) => {
+            e.insert((t.clone(), false));
+            true
+        }
+        Entry::Occupied(mut e) => {
+            let (first, noted) = e.get_mut();
+            if !*noted && first.credentials() != t.credentials() {
+                *noted = true;
+                notes.push(format!(
+                    "{first} is given more than once with different credentials; only the first is used"
+                ));
+            }
+            false
+        }
+    });
+    notes
+}
+
+/// The servers listed in a `--targets` file, one per line (`#` comments).
+fn targets_file(path: &std::path::Path, problems: &mut Problems) -> Vec<Target> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) => {
+            problems.extend(vec![format!(
+                "--targets: cannot read {}: {e}",
+                path.display()
+            )]);
+            return Vec::new();
+        }
+    };
+    let mut targets = Vec::new();
+    let mut found = 0;
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or("").trim();
+        if line.is_empty() {
+            continue;
+        }
+        found += 1;
+        let parsed = Target::parse(line)
+            .map_err(|e| format!("--targets: {} line {}: {e}", path.display(), n + 1));
+        if let Some(t) = problems.take(parsed) {
+            targets.push(t);
+        }
+    }
+    if found == 0 {
+        problems.extend(vec![format!("--targets {}: no URLs in it", path.display())]);
+    }
+    targets
+}
