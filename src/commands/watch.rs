@@ -9,18 +9,17 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
 use crate::manager::{Envelope, Event, FallbackMode, Fleet, State};
 use crate::render::{self, Output};
-use crate::sinks::alert::{self, Alert, Gate};
+use crate::sinks::alert::Gate;
+use crate::sinks::hooks::Workers;
 use crate::sinks::metrics::{self, Metrics};
 
 /// Watches until Ctrl-C/SIGTERM (exit 0, after the summary), `--count`,
 /// `--until`, `--fallback abort` (exit 1 once down), or reconnection giving
-/// up (exit 1).
+/// up (exit 1). Every exit first delivers the alerts still pending.
 pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     let settings = &plan.settings;
     let resolved = super::resolve(&plan.common, out).await?;
@@ -47,16 +46,25 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
     let mut signal = pin!(crate::shutdown_signal());
     let mut exit: Option<Exit> = None;
+    // A stop rule (not a signal) ended the watch: what damping still holds
+    // back is announced, as the exit code reports it.
+    let mut settle = false;
     let mut rules = StopRules::new(count, plan);
     loop {
         tokio::select! {
             envelope = rx.recv() => {
                 let Some(envelope) = envelope else { break };
                 renderer.event(&envelope)?;
-                sinks.feed(&envelope);
+                // What monitors report while they stop (a `reconnecting`
+                // after the `disconnected` that ended the watch) is shown
+                // but not alerted: the last alert is the state that ended it.
+                if exit.is_none() {
+                    sinks.feed(&envelope);
+                }
                 let verdict = rules.observe(&envelope.url, &envelope.event);
                 if let Some(v) = verdict && exit.is_none() {
                     exit = Some(v);
+                    settle = true;
                     let _ = stop_tx.send(true);
                 }
             }
@@ -71,6 +79,13 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     for task in tasks {
         let _ = task.await;
     }
+    // A second Ctrl-C or SIGTERM stops waiting for slow hooks.
+    tokio::select! {
+        () = sinks.finish(settle, out) => {}
+        () = crate::shutdown_signal() => {
+            out.note("interrupted again: alerts not yet delivered are dropped");
+        }
+    }
     Ok(exit.unwrap_or(Exit::Ok))
 }
 
@@ -79,7 +94,7 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
 struct Sinks {
     metrics: Option<Arc<Mutex<Metrics>>>,
     gate: Gate,
-    hooks: Vec<mpsc::Sender<Alert>>,
+    workers: Workers,
 }
 
 impl Sinks {
@@ -103,18 +118,17 @@ impl Sinks {
                 Some(metrics)
             }
         };
-        let hook = sinks
-            .on_change
-            .clone()
-            .map(|p| alert::spawn_program(p, sinks.hook_timeout, *out));
-        let webhook = sinks
-            .webhook
-            .clone()
-            .map(|u| alert::spawn_webhook(u, sinks.hook_timeout, *out));
+        let mut workers = Workers::default();
+        if let Some(program) = &sinks.on_change {
+            workers.add_program(program.clone(), sinks.hook_timeout, *out);
+        }
+        if let Some(url) = &sinks.webhook {
+            workers.add_webhook(url.clone(), sinks.hook_timeout, *out);
+        }
         Ok(Sinks {
             metrics,
             gate: Gate::new(settings.fail_after, settings.recover_after),
-            hooks: hook.into_iter().chain(webhook).collect(),
+            workers,
         })
     }
 
@@ -127,12 +141,19 @@ impl Sinks {
             m.apply(envelope);
         }
         if let Some(alert) = self.gate.feed(envelope) {
-            for sink in &self.hooks {
-                // A full queue means the sink is far behind; drop rather
-                // than stall monitoring.
-                let _ = sink.try_send(alert.clone());
+            self.workers.send(&alert);
+        }
+    }
+
+    /// At exit: announces what damping still holds back if `settle`, then
+    /// delivers every pending alert within its budget.
+    async fn finish(mut self, settle: bool, out: &Output) {
+        if settle {
+            for alert in self.gate.settle() {
+                self.workers.send(&alert);
             }
         }
+        self.workers.drain(out).await;
     }
 }
 

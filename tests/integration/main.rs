@@ -1,6 +1,7 @@
 mod support;
 mod util;
 
+mod alerts;
 mod classify;
 mod cli;
 mod connect;
