@@ -234,3 +234,24 @@ fn a_hook_that_overruns_is_killed_with_its_children() {
         );
     }
 }
+
+#[test]
+fn on_change_with_arguments_says_hooks_take_none() {
+    for program in ["echo hello", "./page-me --loud", "notify|tee"] {
+        let out = crate::util::comfyctl()
+            .args(["watch", "--url", "127.0.0.1:1", "--on-change", program])
+            .timeout(Duration::from_secs(20))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{program}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // One problem line under the usual "invalid configuration:" head.
+        let problems: Vec<&str> = stderr.lines().filter(|l| l.starts_with("  - ")).collect();
+        assert_eq!(problems.len(), 1, "{stderr}");
+        assert!(
+            problems[0].contains("--on-change")
+                && problems[0].contains("no arguments or shell words"),
+            "{stderr}"
+        );
+    }
+}
