@@ -238,6 +238,69 @@ fn shipped_rules_pass_promtool_check_and_unit_tests() {
     }
 }
 
+/// The README's fenced YAML block that starts with `# NAME`.
+fn readme_yaml(name: &str) -> String {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let start = readme
+        .find(&format!("```yaml\n# {name}\n"))
+        .unwrap_or_else(|| panic!("no ```yaml block for {name} in the README"));
+    let body = &readme[start + "```yaml\n".len()..];
+    body[..body.find("```").unwrap()].to_string()
+}
+
+/// `alert name → summary` of a rules file, read line by line.
+fn summaries(rules: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut alert = None;
+    for line in rules.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("- alert: ") {
+            alert = Some(name.to_string());
+        } else if let (Some(summary), Some(name)) = (line.strip_prefix("summary: "), &alert) {
+            found.push((name.clone(), summary.to_string()));
+        }
+    }
+    found
+}
+
+#[test]
+fn readme_prometheus_example_is_a_config_and_a_rules_file_that_promtool_accepts() {
+    let Some(promtool) = require("promtool") else {
+        return;
+    };
+    let dir = TempDir::new("readme-prom");
+    let rules = readme_yaml("comfyctl.rules.yml");
+    let config = readme_yaml("prometheus.yml");
+    assert!(!config.contains("groups:") && rules.contains("groups:"));
+    dir.write("comfyctl.rules.yml", &rules);
+    let config = dir.write("prometheus.yml", &config);
+    // check config also checks the rule files it names.
+    let out = run_ok(Command::new(&promtool).args(["check", "config"]).arg(&config));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS"));
+    // The README shows the shipped rules, summaries and all.
+    let shipped =
+        summaries(&std::fs::read_to_string(repo("deploy/prometheus/comfyctl.rules.yml")).unwrap());
+    let shown = summaries(&rules);
+    assert!(shown.len() >= 3, "{shown:?}");
+    for pair in &shown {
+        assert!(shipped.contains(pair), "README {pair:?} is not shipped: {shipped:?}");
+    }
+}
+
+#[test]
+fn watch_help_says_which_format_metrics_are_served_in() {
+    let out = comfyctl().args(["watch", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let metrics = help
+        .split("--metrics <ADDR>")
+        .nth(1)
+        .and_then(|rest| rest.split("\n      --").next())
+        .unwrap_or_else(|| panic!("no --metrics in: {help}"));
+    assert!(
+        metrics.contains("OpenMetrics") && metrics.contains("classic"),
+        "{metrics}"
+    );
+}
+
 #[test]
 fn a_plain_scrape_passes_promtool_check_metrics() {
     let Some(promtool) = require("promtool") else {
