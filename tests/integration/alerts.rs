@@ -195,13 +195,22 @@ fn a_hook_that_overruns_is_killed_with_its_children() {
     );
     make_executable(&script);
     let mut cmd = comfyctl_std();
-    cmd.args(["watch", "--json", "--interval", "250ms", "--url", &mock.url()])
-        .args(["--hook-timeout", "1s", "--on-change"])
-        .arg(&script);
+    cmd.args([
+        "watch",
+        "--json",
+        "--interval",
+        "250ms",
+        "--url",
+        &mock.url(),
+    ])
+    .args(["--hook-timeout", "1s", "--on-change"])
+    .arg(&script);
     let mut watch = Proc::spawn(cmd);
     wait_state(&mut watch, "connected");
     assert!(
-        poll_until(WATCH_WAIT, || watch.stderr().contains("took longer than 1s")),
+        poll_until(WATCH_WAIT, || watch
+            .stderr()
+            .contains("took longer than 1s")),
         "{}",
         watch.stderr()
     );

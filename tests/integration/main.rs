@@ -10,6 +10,7 @@ mod fuzz;
 mod health;
 mod hostile;
 mod jobs;
+mod metrics_port;
 mod mock;
 mod neighbours;
 mod netfaults;

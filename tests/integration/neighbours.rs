@@ -274,7 +274,11 @@ fn readme_prometheus_example_is_a_config_and_a_rules_file_that_promtool_accepts(
     dir.write("comfyctl.rules.yml", &rules);
     let config = dir.write("prometheus.yml", &config);
     // check config also checks the rule files it names.
-    let out = run_ok(Command::new(&promtool).args(["check", "config"]).arg(&config));
+    let out = run_ok(
+        Command::new(&promtool)
+            .args(["check", "config"])
+            .arg(&config),
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS"));
     // The README shows the shipped rules, summaries and all.
     let shipped =
@@ -282,7 +286,10 @@ fn readme_prometheus_example_is_a_config_and_a_rules_file_that_promtool_accepts(
     let shown = summaries(&rules);
     assert!(shown.len() >= 3, "{shown:?}");
     for pair in &shown {
-        assert!(shipped.contains(pair), "README {pair:?} is not shipped: {shipped:?}");
+        assert!(
+            shipped.contains(pair),
+            "README {pair:?} is not shipped: {shipped:?}"
+        );
     }
 }
 
@@ -458,9 +465,9 @@ fn prometheus_fires_the_failure_burst_on_the_first_failures_after_a_start() {
     let mut alerts = Vec::new();
     let firing = poll_until(PROM_WAIT, || {
         alerts = prom.alerts();
-        alerts.iter().any(|a| {
-            a["labels"]["alertname"] == "ComfyUIJobFailureBurst" && a["state"] == "firing"
-        })
+        alerts
+            .iter()
+            .any(|a| a["labels"]["alertname"] == "ComfyUIJobFailureBurst" && a["state"] == "firing")
     });
     assert!(
         firing,

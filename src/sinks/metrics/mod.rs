@@ -456,7 +456,8 @@ mod tests {
         let text = m.render();
         for status in ["completed", "failed", "cancelled"] {
             let zero = format!("comfyui_jobs_total{{status=\"{status}\",target=\"{url}\"}} 0");
-            let zero_other = format!("comfyui_jobs_total{{target=\"{url}\",status=\"{status}\"}} 0");
+            let zero_other =
+                format!("comfyui_jobs_total{{target=\"{url}\",status=\"{status}\"}} 0");
             assert!(text.contains(&zero) || text.contains(&zero_other), "{text}");
         }
         for name in [
