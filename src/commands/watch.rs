@@ -49,12 +49,19 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     // A stop rule (not a signal) ended the watch: what damping still holds
     // back is announced, as the exit code reports it.
     let mut settle = false;
+    let mut failure: Option<Error> = None;
     let mut rules = StopRules::new(count, plan);
     loop {
         tokio::select! {
             envelope = rx.recv() => {
                 let Some(envelope) = envelope else { break };
-                renderer.event(&envelope)?;
+                if failure.is_none() && let Err(e) = renderer.event(&envelope) {
+                    // stdout is gone (`watch | head`): stop, but still
+                    // deliver the alerts.
+                    failure = Some(Error::from(e));
+                    exit.get_or_insert(Exit::Ok);
+                    let _ = stop_tx.send(true);
+                }
                 // What monitors report while they stop (a `reconnecting`
                 // after the `disconnected` that ended the watch) is shown
                 // but not alerted: the last alert is the state that ended it.
@@ -79,14 +86,11 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     for task in tasks {
         let _ = task.await;
     }
-    // A second Ctrl-C or SIGTERM stops waiting for slow hooks.
-    tokio::select! {
-        () = sinks.finish(settle, out) => {}
-        () = crate::shutdown_signal() => {
-            out.note("interrupted again: alerts not yet delivered are dropped");
-        }
+    sinks.finish(settle, out).await;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(exit.unwrap_or(Exit::Ok)),
     }
-    Ok(exit.unwrap_or(Exit::Ok))
 }
 
 /// Where events go besides the screen: the metrics endpoint and the alert
@@ -146,14 +150,20 @@ impl Sinks {
     }
 
     /// At exit: announces what damping still holds back if `settle`, then
-    /// delivers every pending alert within its budget.
+    /// delivers every pending alert within its budget. A second Ctrl-C or
+    /// SIGTERM stops waiting.
     async fn finish(mut self, settle: bool, out: &Output) {
         if settle {
             for alert in self.gate.settle() {
                 self.workers.send(&alert);
             }
         }
-        self.workers.drain(out).await;
+        tokio::select! {
+            () = self.workers.drain(out) => {}
+            () = crate::shutdown_signal() => {
+                out.note("interrupted again: alerts not yet delivered are dropped");
+            }
+        }
     }
 }
 
