@@ -12,7 +12,9 @@ use std::time::Duration;
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
 use crate::manager::{Envelope, Event, FallbackMode, Fleet, State};
-use crate::render::{self, Output};
+use crate::render::{self, Output, Renderer};
+use tokio::sync::mpsc;
+
 use crate::sinks::alert::Gate;
 use crate::sinks::hooks::Workers;
 use crate::sinks::metrics::{self, Metrics};
@@ -43,54 +45,76 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     let mut sinks = Sinks::start(plan, activity, out).await?;
 
     let mut renderer = render::for_stream(*out, settings.interval, count);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let mut signal = pin!(crate::shutdown_signal());
-    let mut exit: Option<Exit> = None;
-    // A stop rule (not a signal) ended the watch: what damping still holds
-    // back is announced, as the exit code reports it.
-    let mut settle = false;
-    let mut failure: Option<Error> = None;
     let mut rules = StopRules::new(count, plan);
-    loop {
-        tokio::select! {
-            envelope = rx.recv() => {
-                let Some(envelope) = envelope else { break };
-                if failure.is_none() && let Err(e) = renderer.event(&envelope) {
-                    // stdout is gone (`watch | head`): stop, but still
-                    // deliver the alerts.
-                    failure = Some(Error::from(e));
-                    exit.get_or_insert(Exit::Ok);
-                    let _ = stop_tx.send(true);
-                }
-                // What monitors report while they stop (a `reconnecting`
-                // after the `disconnected` that ended the watch) is shown
-                // but not alerted: the last alert is the state that ended it.
-                if exit.is_none() {
-                    sinks.feed(&envelope);
-                }
-                let verdict = rules.observe(&envelope.url, &envelope.event);
-                if let Some(v) = verdict && exit.is_none() {
-                    exit = Some(v);
-                    settle = true;
-                    let _ = stop_tx.send(true);
-                }
-            }
-            _ = ticker.tick() => renderer.tick(),
-            () = &mut signal, if exit.is_none() => {
-                exit = Some(Exit::Ok);
-                let _ = stop_tx.send(true);
-            }
-        }
-    }
+    let ending = follow(&mut rx, &stop_tx, renderer.as_mut(), &mut sinks, &mut rules).await;
     drop(renderer);
     for task in tasks {
         let _ = task.await;
     }
-    sinks.finish(settle, out).await;
-    match failure {
-        Some(e) => Err(e),
-        None => Ok(exit.unwrap_or(Exit::Ok)),
+    // A stop rule ended the watch: what damping still holds back is
+    // announced, as the exit code reports it.
+    sinks.finish(matches!(ending, Ending::Rule(_)), out).await;
+    match ending {
+        Ending::Rule(exit) => Ok(exit),
+        Ending::Signal | Ending::Drained => Ok(Exit::Ok),
+        Ending::Output(e) => Err(e),
     }
+}
+
+/// Why a watch ended.
+enum Ending {
+    /// A stop rule (`--until`, `--count`, `--fallback abort`, giving up).
+    Rule(Exit),
+    /// Ctrl-C or SIGTERM.
+    Signal,
+    /// Every monitor ended by itself.
+    Drained,
+    /// The output failed (stdout closed: `watch | head`).
+    Output(Error),
+}
+
+/// Shows and passes on events until every monitor has ended; the first
+/// reason to stop stops them all. What they report while stopping (a
+/// `reconnecting` after the `disconnected` that ended the watch) is shown
+/// but not passed to the sinks: the last alert is the state that ended it.
+async fn follow(
+    rx: &mut mpsc::Receiver<Envelope>,
+    stop: &tokio::sync::watch::Sender<bool>,
+    renderer: &mut dyn Renderer,
+    sinks: &mut Sinks,
+    rules: &mut StopRules,
+) -> Ending {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut signal = pin!(crate::shutdown_signal());
+    let mut ending: Option<Ending> = None;
+    let end = |ending: &mut Option<Ending>, why: Ending| {
+        if ending.is_none() {
+            *ending = Some(why);
+            let _ = stop.send(true);
+        }
+    };
+    loop {
+        tokio::select! {
+            envelope = rx.recv() => {
+                let Some(envelope) = envelope else { break };
+                let broken = matches!(ending, Some(Ending::Output(_)));
+                if !broken && let Err(e) = renderer.event(&envelope) {
+                    // Still stop the monitors and deliver the alerts.
+                    ending = None;
+                    end(&mut ending, Ending::Output(Error::from(e)));
+                }
+                if ending.is_none() {
+                    sinks.feed(&envelope);
+                }
+                if let Some(exit) = rules.observe(&envelope.url, &envelope.event) {
+                    end(&mut ending, Ending::Rule(exit));
+                }
+            }
+            _ = ticker.tick() => renderer.tick(),
+            () = &mut signal, if ending.is_none() => end(&mut ending, Ending::Signal),
+        }
+    }
+    ending.unwrap_or(Ending::Drained)
 }
 
 /// Where events go besides the screen: the metrics endpoint and the alert
