@@ -97,14 +97,14 @@ async fn follow(
         tokio::select! {
             envelope = rx.recv() => {
                 let Some(envelope) = envelope else { break };
+                if ending.is_none() {
+                    sinks.feed(&envelope);
+                }
                 let broken = matches!(ending, Some(Ending::Output(_)));
                 if !broken && let Err(e) = renderer.event(&envelope) {
                     // Still stop the monitors and deliver the alerts.
                     ending = None;
                     end(&mut ending, Ending::Output(Error::from(e)));
-                }
-                if ending.is_none() {
-                    sinks.feed(&envelope);
                 }
                 if let Some(exit) = rules.observe(&envelope.url, &envelope.event) {
                     end(&mut ending, Ending::Rule(exit));

@@ -264,3 +264,28 @@ fn on_change_with_arguments_says_hooks_take_none() {
         );
     }
 }
+
+#[test]
+fn a_full_stdout_still_delivers_the_alerts_before_the_exit() {
+    let mock = MockServer::start(&[]);
+    let sinks = Sinks::new();
+    let mut cmd = comfyctl_std();
+    cmd.args([
+        "watch",
+        "--json",
+        "--interval",
+        "250ms",
+        "--url",
+        &mock.url(),
+    ])
+    .args(["--hook-timeout", "1s", "--on-change"])
+    .arg(sinks.dir.join("hook.sh"))
+    .stdout(std::fs::File::create("/dev/full").unwrap());
+    let mut watch = crate::support::Spawn::new(cmd).preset_stdio().start();
+    let code = watch.wait_code(WATCH_WAIT);
+    assert_eq!(code, Some(4), "a write error is exit 4");
+    assert_eq!(
+        sinks.hooked().first().map(String::as_str),
+        Some("connecting")
+    );
+}
