@@ -119,6 +119,24 @@ fn a_thousand_idle_connections_neither_starve_the_metrics_port_nor_the_monitor()
         "{}",
         watch.stderr()
     );
+
+    // An idle connection that was never pushed out is closed by the
+    // server once its 5 s for the request head are up.
+    let mut newest = held.pop().expect("connections held");
+    newest
+        .set_read_timeout(Some(Duration::from_secs(15)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    let closed = std::io::Read::read(&mut newest, &mut buf);
+    let reset = |e: &std::io::Error| e.kind() == std::io::ErrorKind::ConnectionReset;
+    assert!(
+        matches!(closed, Ok(0)) || closed.as_ref().is_err_and(reset),
+        "an idle connection was not closed by the server: {closed:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(4),
+        "closed too early"
+    );
     drop(held);
 }
 
