@@ -110,7 +110,7 @@ Register-ArgumentCompleter -Native -CommandName 'comfyctl' -ScriptBlock {
             [CompletionResult]::new('--max-delay', '--max-delay', [CompletionResultType]::ParameterName, 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing')
             [CompletionResult]::new('--max-attempts', '--max-attempts', [CompletionResultType]::ParameterName, 'Give up after this many attempts in one outage')
             [CompletionResult]::new('--max-job-time', '--max-job-time', [CompletionResultType]::ParameterName, 'A job running longer than this puts the server in state `stalled` (off by default: long video jobs are legitimate)')
-            [CompletionResult]::new('--metrics', '--metrics', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464 (GET /metrics, OpenMetrics text)')
+            [CompletionResult]::new('--metrics', '--metrics', [CompletionResultType]::ParameterName, 'Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464 (GET /metrics: OpenMetrics if the scraper asks for it, else classic text)')
             [CompletionResult]::new('--on-change', '--on-change', [CompletionResultType]::ParameterName, 'Run this program (no shell) on every state change, with COMFYCTL_URL, COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set')
             [CompletionResult]::new('--webhook', '--webhook', [CompletionResultType]::ParameterName, 'POST every state change as JSON to this URL')
             [CompletionResult]::new('--hook-timeout', '--hook-timeout', [CompletionResultType]::ParameterName, 'Time limit for one --on-change run or one --webhook attempt')

@@ -224,7 +224,7 @@ pub struct WatchArgs {
     pub max_job_time: Option<String>,
 
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464
-    /// (GET /metrics, OpenMetrics text).
+    /// (GET /metrics: OpenMetrics if the scraper asks for it, else classic text).
     #[arg(long, value_name = "ADDR")]
     pub metrics: Option<String>,
 

@@ -9,18 +9,19 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use tokio::sync::mpsc;
-
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
 use crate::manager::{Envelope, Event, FallbackMode, Fleet, State};
-use crate::render::{self, Output};
-use crate::sinks::alert::{self, Alert, Gate};
+use crate::render::{self, Output, Renderer};
+use tokio::sync::mpsc;
+
+use crate::sinks::alert::Gate;
+use crate::sinks::hooks::Workers;
 use crate::sinks::metrics::{self, Metrics};
 
 /// Watches until Ctrl-C/SIGTERM (exit 0, after the summary), `--count`,
 /// `--until`, `--fallback abort` (exit 1 once down), or reconnection giving
-/// up (exit 1).
+/// up (exit 1). Every exit first delivers the alerts still pending.
 pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     let settings = &plan.settings;
     let resolved = super::resolve(&plan.common, out).await?;
@@ -44,34 +45,76 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     let mut sinks = Sinks::start(plan, activity, out).await?;
 
     let mut renderer = render::for_stream(*out, settings.interval, count);
-    let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let mut signal = pin!(crate::shutdown_signal());
-    let mut exit: Option<Exit> = None;
     let mut rules = StopRules::new(count, plan);
-    loop {
-        tokio::select! {
-            envelope = rx.recv() => {
-                let Some(envelope) = envelope else { break };
-                renderer.event(&envelope)?;
-                sinks.feed(&envelope);
-                let verdict = rules.observe(&envelope.url, &envelope.event);
-                if let Some(v) = verdict && exit.is_none() {
-                    exit = Some(v);
-                    let _ = stop_tx.send(true);
-                }
-            }
-            _ = ticker.tick() => renderer.tick(),
-            () = &mut signal, if exit.is_none() => {
-                exit = Some(Exit::Ok);
-                let _ = stop_tx.send(true);
-            }
-        }
-    }
+    let ending = follow(&mut rx, &stop_tx, renderer.as_mut(), &mut sinks, &mut rules).await;
     drop(renderer);
     for task in tasks {
         let _ = task.await;
     }
-    Ok(exit.unwrap_or(Exit::Ok))
+    // A stop rule ended the watch: what damping still holds back is
+    // announced, as the exit code reports it.
+    sinks.finish(matches!(ending, Ending::Rule(_)), out).await;
+    match ending {
+        Ending::Rule(exit) => Ok(exit),
+        Ending::Signal | Ending::Drained => Ok(Exit::Ok),
+        Ending::Output(e) => Err(e),
+    }
+}
+
+/// Why a watch ended.
+enum Ending {
+    /// A stop rule (`--until`, `--count`, `--fallback abort`, giving up).
+    Rule(Exit),
+    /// Ctrl-C or SIGTERM.
+    Signal,
+    /// Every monitor ended by itself.
+    Drained,
+    /// The output failed (stdout closed: `watch | head`).
+    Output(Error),
+}
+
+/// Shows and passes on events until every monitor has ended; the first
+/// reason to stop stops them all. What they report while stopping (a
+/// `reconnecting` after the `disconnected` that ended the watch) is shown
+/// but not passed to the sinks: the last alert is the state that ended it.
+async fn follow(
+    rx: &mut mpsc::Receiver<Envelope>,
+    stop: &tokio::sync::watch::Sender<bool>,
+    renderer: &mut dyn Renderer,
+    sinks: &mut Sinks,
+    rules: &mut StopRules,
+) -> Ending {
+    let mut ticker = tokio::time::interval(Duration::from_secs(1));
+    let mut signal = pin!(crate::shutdown_signal());
+    let mut ending: Option<Ending> = None;
+    let end = |ending: &mut Option<Ending>, why: Ending| {
+        if ending.is_none() {
+            *ending = Some(why);
+            let _ = stop.send(true);
+        }
+    };
+    loop {
+        tokio::select! {
+            envelope = rx.recv() => {
+                let Some(envelope) = envelope else { break };
+                if ending.is_none() {
+                    sinks.feed(&envelope);
+                }
+                let broken = matches!(ending, Some(Ending::Output(_)));
+                if !broken && let Err(e) = renderer.event(&envelope) {
+                    // Still stop the monitors and deliver the alerts.
+                    ending = None;
+                    end(&mut ending, Ending::Output(Error::from(e)));
+                }
+                if let Some(exit) = rules.observe(&envelope.url, &envelope.event) {
+                    end(&mut ending, Ending::Rule(exit));
+                }
+            }
+            _ = ticker.tick() => renderer.tick(),
+            () = &mut signal, if ending.is_none() => end(&mut ending, Ending::Signal),
+        }
+    }
+    ending.unwrap_or(Ending::Drained)
 }
 
 /// Where events go besides the screen: the metrics endpoint and the alert
@@ -79,7 +122,7 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
 struct Sinks {
     metrics: Option<Arc<Mutex<Metrics>>>,
     gate: Gate,
-    hooks: Vec<mpsc::Sender<Alert>>,
+    workers: Workers,
 }
 
 impl Sinks {
@@ -103,18 +146,17 @@ impl Sinks {
                 Some(metrics)
             }
         };
-        let hook = sinks
-            .on_change
-            .clone()
-            .map(|p| alert::spawn_program(p, sinks.hook_timeout, *out));
-        let webhook = sinks
-            .webhook
-            .clone()
-            .map(|u| alert::spawn_webhook(u, sinks.hook_timeout, *out));
+        let mut workers = Workers::default();
+        if let Some(program) = &sinks.on_change {
+            workers.add_program(program.clone(), sinks.hook_timeout, *out);
+        }
+        if let Some(url) = &sinks.webhook {
+            workers.add_webhook(url.clone(), sinks.hook_timeout, *out);
+        }
         Ok(Sinks {
             metrics,
             gate: Gate::new(settings.fail_after, settings.recover_after),
-            hooks: hook.into_iter().chain(webhook).collect(),
+            workers,
         })
     }
 
@@ -127,10 +169,23 @@ impl Sinks {
             m.apply(envelope);
         }
         if let Some(alert) = self.gate.feed(envelope) {
-            for sink in &self.hooks {
-                // A full queue means the sink is far behind; drop rather
-                // than stall monitoring.
-                let _ = sink.try_send(alert.clone());
+            self.workers.send(&alert);
+        }
+    }
+
+    /// At exit: announces what damping still holds back if `settle`, then
+    /// delivers every pending alert within its budget. A second Ctrl-C or
+    /// SIGTERM stops waiting.
+    async fn finish(mut self, settle: bool, out: &Output) {
+        if settle {
+            for alert in self.gate.settle() {
+                self.workers.send(&alert);
+            }
+        }
+        tokio::select! {
+            () = self.workers.drain(out) => {}
+            () = crate::shutdown_signal() => {
+                out.note("interrupted again: alerts not yet delivered are dropped");
             }
         }
     }

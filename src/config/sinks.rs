@@ -77,17 +77,33 @@ pub(super) fn find_program(program: &std::path::Path) -> Result<(), String> {
         std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
     };
     let shown = program.display();
-    if program.components().count() > 1 || program.is_absolute() {
-        return match std::fs::metadata(program) {
+    let found = if program.components().count() > 1 || program.is_absolute() {
+        match std::fs::metadata(program) {
             Err(_) => Err(format!("'{shown}' does not exist")),
             Ok(_) if executable(program) => Ok(()),
             Ok(_) => Err(format!("'{shown}' is not an executable file")),
-        };
-    }
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    if std::env::split_paths(&path).any(|dir| executable(&dir.join(program))) {
-        Ok(())
+        }
     } else {
-        Err(format!("'{shown}' is not an executable found in PATH"))
-    }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        if std::env::split_paths(&path).any(|dir| executable(&dir.join(program))) {
+            Ok(())
+        } else {
+            Err(format!("'{shown}' is not an executable found in PATH"))
+        }
+    };
+    // `--on-change "notify-send down"` names a file called that: say why
+    // it is not found, and what to do instead.
+    let command_line = program
+        .to_string_lossy()
+        .contains(|c: char| c.is_whitespace() || "|&;<>$`'\"(){}*?".contains(c));
+    found.map_err(|e| {
+        if command_line {
+            format!(
+                "'{shown}' is not one program: hooks take no arguments or shell words \
+                 (no shell runs them); put the command in an executable script and name that"
+            )
+        } else {
+            e
+        }
+    })
 }

@@ -1,17 +1,10 @@
 //! Alerts on state changes: `--on-change PROGRAM` and `--webhook URL`.
-//! They consume monitor events, pass flap damping, and run in their own
-//! tasks, one alert at a time per sink, so a slow or failing hook never
-//! stalls monitoring and alerts keep their order.
+//! They consume monitor events and pass flap damping here; the workers in
+//! [`super::hooks`] deliver them.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
-use std::process::Stdio;
-use std::time::Duration;
-
-use tokio::sync::mpsc;
 
 use crate::manager::{Envelope, Event, State};
-use crate::render::Output;
 use crate::render::ndjson::{Body, Line, StateLine};
 
 /// A state change that passed damping and should be announced.
@@ -121,83 +114,32 @@ impl Gate {
     }
 }
 
-/// Runs `program` once per alert, without a shell, with the alert in
-/// `COMFYCTL_*` variables, bounded by `timeout`; logs failures to stderr.
-pub fn spawn_program(program: PathBuf, timeout: Duration, out: Output) -> mpsc::Sender<Alert> {
-    let (tx, mut rx) = mpsc::channel::<Alert>(1024);
-    tokio::spawn(async move {
-        while let Some(alert) = rx.recv().await {
-            let mut cmd = tokio::process::Command::new(&program);
-            cmd.env("COMFYCTL_URL", &alert.url)
-                .env("COMFYCTL_STATE", alert.state.as_str())
-                .env(
-                    "COMFYCTL_PREVIOUS",
-                    alert.previous.map_or("", State::as_str),
-                )
-                .env("COMFYCTL_REASON", &alert.reason)
-                .env("COMFYCTL_TS", &alert.ts)
-                .stdin(Stdio::null())
-                .stdout(Stdio::null())
-                .kill_on_drop(true);
-            let shown = program.display();
-            match cmd.spawn() {
-                Err(e) => out.note(&format!("--on-change {shown}: cannot run: {e}")),
-                Ok(mut child) => match tokio::time::timeout(timeout, child.wait()).await {
-                    Ok(Ok(status)) if status.success() => {}
-                    Ok(Ok(status)) => {
-                        out.note(&format!("--on-change {shown} exited with {status}"))
-                    }
-                    Ok(Err(e)) => out.note(&format!("--on-change {shown}: {e}")),
-                    Err(_) => {
-                        let _ = child.kill().await;
-                        out.note(&format!(
-                            "--on-change {shown} took longer than {}; killed it",
-                            humantime::format_duration(timeout)
-                        ));
-                    }
-                },
-            }
-        }
-    });
-    tx
-}
-
-/// POSTs each alert as JSON to `url`, with up to 3 attempts, each bounded
-/// by `timeout`; logs failures to stderr.
-pub fn spawn_webhook(url: url::Url, timeout: Duration, out: Output) -> mpsc::Sender<Alert> {
-    let (tx, mut rx) = mpsc::channel::<Alert>(1024);
-    let client = reqwest::Client::builder()
-        .no_proxy()
-        .timeout(timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("static client settings");
-    let shown = webhook_origin(&url);
-    tokio::spawn(async move {
-        while let Some(alert) = rx.recv().await {
-            let body = alert.line();
-            let mut last_error = String::new();
-            for attempt in 0..3u32 {
-                if attempt > 0 {
-                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
+impl Gate {
+    /// The states still held back by damping when the watch ends because of
+    /// them (`--until`, `--count`, `--fallback abort`, giving up): the watch
+    /// will not see them confirmed, and its exit code already reports them.
+    pub fn settle(&mut self) -> Vec<Alert> {
+        let mut alerts: Vec<Alert> = self
+            .targets
+            .iter_mut()
+            .filter_map(|(url, entry)| {
+                let (state, reason, ts, _) = entry.pending.take()?;
+                if entry.announced == Some(state) {
+                    return None;
                 }
-                match client.post(url.clone()).json(&body).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        last_error.clear();
-                        break;
-                    }
-                    Ok(r) => last_error = format!("HTTP {}", r.status().as_u16()),
-                    Err(e) => last_error = e.without_url().to_string(),
-                }
-            }
-            if !last_error.is_empty() {
-                out.note(&format!(
-                    "--webhook {shown}: gave up after 3 attempts: {last_error}"
-                ));
-            }
-        }
-    });
-    tx
+                let previous = entry.announced.replace(state);
+                Some(Alert {
+                    url: url.clone(),
+                    state,
+                    previous,
+                    reason,
+                    ts,
+                })
+            })
+            .collect();
+        alerts.sort_by(|a, b| a.ts.cmp(&b.ts));
+        alerts
+    }
 }
 
 /// How a webhook is named in messages: scheme, host and port only. Slack-
@@ -296,6 +238,20 @@ mod tests {
             (alert.state, alert.previous),
             (State::Disconnected, Some(State::Connected))
         );
+    }
+
+    #[test]
+    fn settling_announces_what_damping_still_holds_back() {
+        let mut gate = Gate::new(3, 1);
+        assert!(gate.feed(&state(State::Connected)).is_some());
+        assert!(gate.feed(&state(State::Disconnected)).is_none());
+        let settled = gate.settle();
+        assert_eq!(settled.len(), 1);
+        assert_eq!(
+            (settled[0].state, settled[0].previous),
+            (State::Disconnected, Some(State::Connected))
+        );
+        assert!(gate.settle().is_empty(), "announced once");
     }
 
     #[test]

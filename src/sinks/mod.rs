@@ -3,4 +3,5 @@
 //! renderers, they only consume events.
 
 pub mod alert;
+pub mod hooks;
 pub mod metrics;

@@ -1,6 +1,7 @@
 mod support;
 mod util;
 
+mod alerts;
 mod classify;
 mod cli;
 mod connect;
@@ -10,6 +11,7 @@ mod health;
 mod health_truth;
 mod hostile;
 mod jobs;
+mod metrics_port;
 mod mock;
 mod neighbours;
 mod netfaults;

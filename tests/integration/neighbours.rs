@@ -18,17 +18,6 @@ use crate::support::http::try_get as get;
 use crate::support::{MockServer, Proc, poll_until, proc};
 use crate::util::{WATCH_WAIT, comfyctl, comfyctl_std, json, parse_line, wait_state};
 
-/// Dashboard metric names that come from the job metrics of issue 11
-/// (another branch). Until those merge, the dashboard test fails on exactly
-/// these names; they are listed here so the gap is visible in one place.
-const JOB_METRICS: [&str; 5] = [
-    "comfyui_jobs_total",
-    "comfyui_job_duration_seconds_bucket",
-    "comfyui_job_queue_wait_seconds_bucket",
-    "comfyui_running_job_age_seconds",
-    "comfyui_last_job_failure_timestamp_seconds",
-];
-
 fn repo(path: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(path)
 }
@@ -249,6 +238,76 @@ fn shipped_rules_pass_promtool_check_and_unit_tests() {
     }
 }
 
+/// The README's fenced YAML block that starts with `# NAME`.
+fn readme_yaml(name: &str) -> String {
+    let readme = std::fs::read_to_string(repo("README.md")).unwrap();
+    let start = readme
+        .find(&format!("```yaml\n# {name}\n"))
+        .unwrap_or_else(|| panic!("no ```yaml block for {name} in the README"));
+    let body = &readme[start + "```yaml\n".len()..];
+    body[..body.find("```").unwrap()].to_string()
+}
+
+/// `alert name → summary` of a rules file, read line by line.
+fn summaries(rules: &str) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    let mut alert = None;
+    for line in rules.lines().map(str::trim) {
+        if let Some(name) = line.strip_prefix("- alert: ") {
+            alert = Some(name.to_string());
+        } else if let (Some(summary), Some(name)) = (line.strip_prefix("summary: "), &alert) {
+            found.push((name.clone(), summary.to_string()));
+        }
+    }
+    found
+}
+
+#[test]
+fn readme_prometheus_example_is_a_config_and_a_rules_file_that_promtool_accepts() {
+    let Some(promtool) = require("promtool") else {
+        return;
+    };
+    let dir = TempDir::new("readme-prom");
+    let rules = readme_yaml("comfyctl.rules.yml");
+    let config = readme_yaml("prometheus.yml");
+    assert!(!config.contains("groups:") && rules.contains("groups:"));
+    dir.write("comfyctl.rules.yml", &rules);
+    let config = dir.write("prometheus.yml", &config);
+    // check config also checks the rule files it names.
+    let out = run_ok(
+        Command::new(&promtool)
+            .args(["check", "config"])
+            .arg(&config),
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("SUCCESS"));
+    // The README shows the shipped rules, summaries and all.
+    let shipped =
+        summaries(&std::fs::read_to_string(repo("deploy/prometheus/comfyctl.rules.yml")).unwrap());
+    let shown = summaries(&rules);
+    assert!(shown.len() >= 3, "{shown:?}");
+    for pair in &shown {
+        assert!(
+            shipped.contains(pair),
+            "README {pair:?} is not shipped: {shipped:?}"
+        );
+    }
+}
+
+#[test]
+fn watch_help_says_which_format_metrics_are_served_in() {
+    let out = comfyctl().args(["watch", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    let metrics = help
+        .split("--metrics <ADDR>")
+        .nth(1)
+        .and_then(|rest| rest.split("\n      --").next())
+        .unwrap_or_else(|| panic!("no --metrics in: {help}"));
+    assert!(
+        metrics.contains("OpenMetrics") && metrics.contains("classic"),
+        "{metrics}"
+    );
+}
+
 #[test]
 fn a_plain_scrape_passes_promtool_check_metrics() {
     let Some(promtool) = require("promtool") else {
@@ -320,48 +379,100 @@ fn grafana_dashboard_queries_only_metrics_a_real_scrape_has() {
             .iter()
             .any(|n| n.starts_with("comfyui_probe_latency_seconds"))
     );
-    for job in JOB_METRICS {
-        assert!(
-            names.contains(job),
-            "JOB_METRICS lists {job}, which the dashboard does not use"
-        );
+    for job in [
+        "comfyui_jobs_total",
+        "comfyui_job_duration_seconds_bucket",
+        "comfyui_running_job_age_seconds",
+        "comfyui_last_job_failure_timestamp_seconds",
+    ] {
+        assert!(names.contains(job), "dashboard lacks {job}: {names:?}");
     }
-    // A scrape after an outage and a reconnect, so the counters exist.
-    let mut mock = MockServer::start(&[]);
+    // A fresh scrape: right after `connected`, no outage, no job yet.
+    let mock = MockServer::start(&[]);
     let (mut watch, addr) = watch_with_metrics(&mock.url(), &[]);
     wait_state(&mut watch, "connected");
-    mock.kill_with(libc::SIGKILL);
-    wait_state(&mut watch, "disconnected");
-    mock.restart();
-    wait_state(&mut watch, "connected");
-    // Jobs through the server, so job counters, histograms and gauges have
-    // samples (prometheus-client exports a label set only once used): one
-    // failed, one completed, one still running. `/__mock/job` is the mock's
-    // job control from issue 11; until that merges it answers 404 and the
-    // job names stay missing (see JOB_METRICS). The failed job runs 500 ms
-    // so it ends after the watcher has taken its job baseline (jobs that
-    // ended before it are not reported).
-    for query in [
-        "outcome=failed&ms=500",
-        "outcome=completed&ms=0",
-        "outcome=completed&ms=60000",
-    ] {
-        crate::util::http_post(mock.port(), &format!("/__mock/job?{query}"), "");
-    }
-    let mut have = BTreeSet::new();
-    poll_until(Duration::from_secs(15), || {
-        have = sample_names(&scrape(&addr));
-        names.iter().all(|n| have.contains(n))
-    });
+    let have = sample_names(&scrape(&addr));
     let missing: Vec<&String> = names.iter().filter(|n| !have.contains(*n)).collect();
-    let job_missing: Vec<&&String> = missing
-        .iter()
-        .filter(|n| JOB_METRICS.contains(&n.as_str()))
-        .collect();
     assert!(
         missing.is_empty(),
-        "dashboard queries metrics the scrape lacks: {missing:?} \
-         (of which job metrics from issue 11: {job_missing:?}); scrape has {have:?}"
+        "dashboard queries metrics a fresh scrape lacks: {missing:?}; scrape has {have:?}"
+    );
+}
+
+/// The value of the first `name` series whose labels include all of
+/// `labels` (in any order) in a classic-format scrape.
+fn sample(scrape: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    scrape.lines().find_map(|l| {
+        let (series, value) = l.rsplit_once(' ')?;
+        let rest = series.strip_prefix(name)?;
+        let ours = rest.is_empty() || rest.starts_with('{');
+        (ours && labels.iter().all(|want| rest.contains(want))).then(|| value.parse().ok())?
+    })
+}
+
+#[test]
+fn a_fresh_scrape_has_every_job_series_at_zero() {
+    let mock = MockServer::start(&[]);
+    let (mut watch, addr) = watch_with_metrics(&mock.url(), &[]);
+    wait_state(&mut watch, "connected");
+    let body = scrape(&addr);
+    for status in ["completed", "failed", "cancelled"] {
+        let label = format!("status=\"{status}\"");
+        assert_eq!(
+            sample(&body, "comfyui_jobs_total", &[&label]),
+            Some(0.0),
+            "{status}: {body}"
+        );
+    }
+    for name in [
+        "comfyui_job_duration_seconds_count",
+        "comfyui_job_queue_wait_seconds_count",
+        "comfyui_running_job_age_seconds",
+        // Never failed: 0, documented.
+        "comfyui_last_job_failure_timestamp_seconds",
+    ] {
+        assert_eq!(sample(&body, name, &[]), Some(0.0), "{name}: {body}");
+    }
+}
+
+#[test]
+fn prometheus_fires_the_failure_burst_on_the_first_failures_after_a_start() {
+    let Some(prometheus) = require("prometheus") else {
+        return;
+    };
+    let dir = TempDir::new("prom-burst");
+    let mock = MockServer::start(&[]);
+    let (mut watch, addr) = watch_with_metrics(&mock.url(), &[]);
+    wait_state(&mut watch, "connected");
+    let rules = rules_test_copy(&dir);
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
+         rule_files: [\"{}\"]\n\
+         scrape_configs:\n  - job_name: comfyctl\n    static_configs:\n      - targets: [\"{addr}\"]\n",
+        rules.display()
+    );
+    let prom = Prometheus::start(&prometheus, &dir, &config);
+    // Prometheus has scraped the monitor once (it cannot know of failures
+    // before that); the failed series is there, at 0.
+    let failed = r#"comfyui_jobs_total{status="failed"}"#;
+    assert!(
+        poll_until(PROM_WAIT, || value_of(&prom.query(failed)) == Some(0.0)),
+        "no failed series at 0: {:?}",
+        prom.query("comfyui_jobs_total")
+    );
+    // Three failures at once, within one scrape interval.
+    crate::util::http_post(mock.port(), "/__mock/job?outcome=failed&count=3", "");
+    let mut alerts = Vec::new();
+    let firing = poll_until(PROM_WAIT, || {
+        alerts = prom.alerts();
+        alerts
+            .iter()
+            .any(|a| a["labels"]["alertname"] == "ComfyUIJobFailureBurst" && a["state"] == "firing")
+    });
+    assert!(
+        firing,
+        "ComfyUIJobFailureBurst never fired: {alerts:?}; {:?}",
+        prom.query("comfyui_jobs_total")
     );
 }
 

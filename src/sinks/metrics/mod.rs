@@ -35,6 +35,13 @@ const STATES: [State; 7] = [
     State::Failed,
 ];
 
+/// Every status `comfyui_jobs_total` is exported with, from the start.
+const JOB_STATUSES: [JobStatus; 3] = [
+    JobStatus::Completed,
+    JobStatus::Failed,
+    JobStatus::Cancelled,
+];
+
 /// The metric families, labelled by `target` (the redacted URL).
 pub struct Metrics {
     registry: Registry,
@@ -113,7 +120,7 @@ const RUNNING_JOB_AGE: Descriptor = (
 );
 const LAST_JOB_FAILURE: Descriptor = (
     "last_job_failure_timestamp_seconds",
-    "when the newest failed job ended (server clock, Unix seconds)",
+    "when the newest failed job ended (server clock, Unix seconds; 0 before any failure)",
 );
 const UP: Descriptor = (
     "up",
@@ -174,13 +181,30 @@ impl Metrics {
             activity,
             devices: Mutex::new(HashMap::new()),
         };
-        // Counters exist at 0 from the start, so `increase()` and alerts on
-        // them work before the first reconnect.
         for url in metrics.activity.keys() {
-            metrics.reconnects.get_or_create(&target(url)).inc_by(0);
-            metrics.transitions.get_or_create(&target(url)).inc_by(0);
+            metrics.zero_series(&target(url));
         }
         metrics
+    }
+
+    /// Every counter, histogram and job gauge of a target at 0 from the
+    /// first scrape: `increase()` sees the first failure as 0 → 1 (a series
+    /// born at 1 hides it, and a burst within one scrape entirely), and a
+    /// dashboard shows 0 rather than "No data" before the first job. A
+    /// server that never failed has `last_job_failure_timestamp_seconds` 0.
+    fn zero_series(&self, t: &Labels) {
+        self.reconnects.get_or_create(t).inc_by(0);
+        self.transitions.get_or_create(t).inc_by(0);
+        for status in JOB_STATUSES {
+            self.jobs
+                .get_or_create(&with(t, "status", status.as_str()))
+                .inc_by(0);
+        }
+        // Creating a series is enough: histograms and gauges start empty, at 0.
+        let _ = self.job_duration.get_or_create(t);
+        let _ = self.job_queue_wait.get_or_create(t);
+        let _ = self.running_job_age.get_or_create(t);
+        let _ = self.last_job_failure.get_or_create(t);
     }
 
     /// Folds one event in.
@@ -226,11 +250,7 @@ impl Metrics {
         self.observe_running(from, None);
         self.running_job_age.remove(&old);
         self.forget_readings(from, &old);
-        for status in [
-            JobStatus::Completed,
-            JobStatus::Failed,
-            JobStatus::Cancelled,
-        ] {
+        for status in JOB_STATUSES {
             self.jobs.remove(&with(&old, "status", status.as_str()));
         }
         self.job_duration.remove(&old);
@@ -239,9 +259,7 @@ impl Metrics {
         if let Some(clock) = self.activity.remove(from) {
             self.activity.insert(to.to_owned(), clock);
         }
-        let new = target(to);
-        self.reconnects.get_or_create(&new).inc_by(0);
-        self.transitions.get_or_create(&new).inc_by(0);
+        self.zero_series(&target(to));
     }
 
     /// A state change: `up`, the one-hot `state`, the transition and
@@ -429,6 +447,28 @@ mod tests {
 
     fn series<'a>(text: &'a str, name: &str) -> Vec<&'a str> {
         text.lines().filter(|l| l.starts_with(name)).collect()
+    }
+
+    #[test]
+    fn job_series_exist_at_zero_from_the_first_scrape() {
+        let url = "http://a:1";
+        let m = Metrics::new([(url.to_string(), Arc::new(AtomicU64::new(0)))].into());
+        let text = m.render();
+        for status in ["completed", "failed", "cancelled"] {
+            let zero = format!("comfyui_jobs_total{{status=\"{status}\",target=\"{url}\"}} 0");
+            let zero_other =
+                format!("comfyui_jobs_total{{target=\"{url}\",status=\"{status}\"}} 0");
+            assert!(text.contains(&zero) || text.contains(&zero_other), "{text}");
+        }
+        for name in [
+            "comfyui_job_duration_seconds_count",
+            "comfyui_job_queue_wait_seconds_count",
+            "comfyui_running_job_age_seconds",
+            "comfyui_last_job_failure_timestamp_seconds",
+        ] {
+            let line = format!("{name}{{target=\"{url}\"}} 0");
+            assert!(text.contains(&line), "{line}: {text}");
+        }
     }
 
     #[test]
