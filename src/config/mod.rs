@@ -21,7 +21,7 @@ mod health;
 mod limits;
 mod sinks;
 
-pub use health::HealthPlan;
+pub use health::{HealthPlan, Process, parse_pid};
 use health::*;
 use limits::*;
 pub use limits::{

@@ -11,6 +11,8 @@ use super::status::{ProbeError, Status};
 use super::target::Target;
 use super::workflow::{self, Workflow};
 
+pub mod vram;
+
 /// What "ready" means for this caller.
 #[derive(Debug, Clone, Default)]
 pub struct Checks {
@@ -31,6 +33,8 @@ pub struct Checks {
     pub failed_within: Duration,
     /// Ready only while the running job has run at most this long.
     pub max_job_time: Option<Duration>,
+    /// Ready only while the primary device has at least this much free VRAM.
+    pub min_vram_free: Option<vram::Size>,
 }
 
 impl Checks {
@@ -41,6 +45,7 @@ impl Checks {
             && self.models.is_empty()
             && self.cors_origin.is_none()
             && self.max_queue.is_none()
+            && self.min_vram_free.is_none()
             && !self.on_jobs()
     }
 
@@ -83,6 +88,8 @@ pub enum Check {
     },
     /// The running job must have run at most this long.
     MaxJobTime(Duration),
+    /// `devices[0].vram_free` must be at least this.
+    MinVramFree(vram::Size),
 }
 
 impl fmt::Display for Check {
@@ -101,6 +108,7 @@ impl fmt::Display for Check {
             Check::MaxJobTime(max) => {
                 write!(f, "running job ≤ {}", humantime::format_duration(*max))
             }
+            Check::MinVramFree(min) => write!(f, "vram free ≥ {}", min.shown),
         }
     }
 }
@@ -243,6 +251,9 @@ pub fn judge(
     }
     if let Some(max) = checks.max_queue {
         results.push(queue_check(status.queue_remaining, max));
+    }
+    if let Some(min) = &checks.min_vram_free {
+        results.push(vram::check(&status.devices, min));
     }
     results.extend(extra);
 
