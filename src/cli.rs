@@ -324,7 +324,7 @@ pub struct HealthArgs {
     /// Not ready (exit 3) while the primary device has less free VRAM than
     /// SIZE: 8GiB, 512MB (MB, GB: powers of 1000), 2G (K, M, G, T: powers
     /// of 1024, as KiB, MiB, GiB, TiB) or bytes.
-    #[arg(long, value_name = "SIZE")]
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
     pub min_vram_free: Option<String>,
 
     /// With --wait: give up at once (exit 1) when this process (the ComfyUI

@@ -77,10 +77,9 @@ pub(super) fn health_plan(
             "--failed-within needs --max-failed (it is the window --max-failed counts in)".into(),
         ]);
     }
-    checks.min_vram_free = args
-        .min_vram_free
-        .as_deref()
-        .and_then(|s| problems.take(vram::parse_size(s).map_err(|e| format!("--min-vram-free: {e}"))));
+    checks.min_vram_free = args.min_vram_free.as_deref().and_then(|s| {
+        problems.take(vram::parse_size(s).map_err(|e| format!("--min-vram-free: {e}")))
+    });
     if expect_down && !checks.is_empty() {
         problems.extend(vec![
             "--expect down: readiness checks (--workflow, --require-*, --max-queue, --max-failed, --max-job-time, --min-vram-free) only apply to --expect up".into(),
@@ -112,13 +111,17 @@ fn process(args: &HealthArgs, problems: &mut Problems) -> Option<Process> {
         return None;
     }
     if let Some(pid) = &args.pid {
-        return problems.take(parse_pid(pid).map_err(|e| format!("--pid: {e}")).map(Process::Pid));
+        return problems.take(
+            parse_pid(pid)
+                .map_err(|e| format!("--pid: {e}"))
+                .map(Process::Pid),
+        );
     }
     let path = args.pid_file.as_ref()?;
     match std::fs::read_to_string(path) {
         Ok(text) if !text.trim().is_empty() => {
-            let checked = parse_pid(&text)
-                .map_err(|e| format!("--pid-file: {}: {e}", path.display()));
+            let checked =
+                parse_pid(&text).map_err(|e| format!("--pid-file: {}: {e}", path.display()));
             problems.take(checked)?;
         }
         _ => {}

@@ -21,8 +21,8 @@ mod health;
 mod limits;
 mod sinks;
 
-pub use health::{HealthPlan, Process, parse_pid};
 use health::*;
+pub use health::{HealthPlan, Process, parse_pid};
 use limits::*;
 pub use limits::{
     BACKOFF_LIMITS, COUNT_LIMITS, DURATION_LIMITS, Problems, check_count, check_duration,

@@ -3,6 +3,7 @@ mod util;
 
 mod classify;
 mod cli;
+mod cold;
 mod connect;
 mod fleet;
 mod fuzz;

@@ -115,7 +115,16 @@ mod tests {
         assert_eq!(size("512 mb"), (512_000_000, "512MB".into()));
         assert_eq!(size("1.5GiB"), (3 << 29, "1.5GiB".into()));
         assert_eq!(size("1073741824"), (1 << 30, "1073741824B".into()));
-        for bad in ["", "GiB", "8 gigs", "1.5", "-1G", "1e3G", "8GiB extra", "99999999999T"] {
+        for bad in [
+            "",
+            "GiB",
+            "8 gigs",
+            "1.5",
+            "-1G",
+            "1e3G",
+            "8GiB extra",
+            "99999999999T",
+        ] {
             let e = parse_size(bad).unwrap_err();
             assert!(e.contains("is not a size"), "{bad}: {e}");
         }
@@ -139,9 +148,17 @@ mod tests {
         assert_eq!(r.detail, "20.00 GiB free of 24.00 GiB on cuda:0 Card");
         assert_eq!(r.check.to_string(), "vram free ≥ 8GiB");
         let full = check(&[device("cuda", Some(1 << 30))], &min);
-        assert!(!full.ok && full.detail.ends_with("less than 8GiB"), "{}", full.detail);
+        assert!(
+            !full.ok && full.detail.ends_with("less than 8GiB"),
+            "{}",
+            full.detail
+        );
         let cpu = check(&[device("cpu", Some(100 << 30))], &min);
-        assert!(!cpu.ok && cpu.detail.starts_with("no GPU"), "{}", cpu.detail);
+        assert!(
+            !cpu.ok && cpu.detail.starts_with("no GPU"),
+            "{}",
+            cpu.detail
+        );
         assert!(!check(&[], &min).ok);
         assert!(!check(&[device("cuda", None)], &min).ok);
     }
