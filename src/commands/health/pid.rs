@@ -7,6 +7,7 @@ use crate::config::{Process, parse_pid};
 
 /// What one look at a PID found.
 #[derive(Debug, PartialEq, Eq)]
+#[cfg_attr(not(unix), allow(dead_code))]
 enum Seen {
     /// Running, with its start time where the system tells it (so that a
     /// PID reused by another process is not taken for ours).
@@ -104,7 +105,7 @@ fn look(_pid: u32) -> Seen {
 /// Reads `/proc/PID/stat`: the state (field 3), the start time (22) and
 /// the exit code (52, a wait(2) status). The command name (field 2) is in
 /// parentheses and may hold spaces and parentheses itself.
-#[cfg_attr(not(unix), allow(dead_code))]
+#[cfg(unix)]
 fn from_stat(stat: &str, traceable: bool) -> Seen {
     let Some((_, rest)) = stat.rsplit_once(')') else {
         return Seen::Alive(None);
@@ -121,6 +122,7 @@ fn from_stat(stat: &str, traceable: bool) -> Seen {
 }
 
 /// A wait(2) status in words: `exit status 1`, `killed by signal 9 (SIGKILL)`.
+#[cfg(unix)]
 fn wait_status(raw: i64) -> String {
     let signal = raw & 0x7f;
     if signal == 0 {
@@ -145,6 +147,7 @@ mod tests {
     const ZOMBIE: &str = "4242 (python3 (main) x) Z 1 4242 4242 0 -1 4228 0 0 0 0 0 0 0 0 20 0 1 0 \
         8815 0 0 18446744073709551615 0 0 0 0 0 0 0 0 0 0 0 0 17 1 0 0 0 0 0 0 0 0 0 0 0 0 256";
 
+    #[cfg(unix)]
     #[test]
     fn a_zombie_has_exited_with_the_status_its_stat_holds() {
         let seen = from_stat(ZOMBIE, true);
