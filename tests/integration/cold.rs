@@ -152,9 +152,15 @@ fn a_bad_pid_or_pid_file_is_a_usage_error() {
 #[test]
 fn a_long_wait_off_a_terminal_says_every_10s_that_it_is_alive() {
     let refused = RefusedPort::new();
+    let args = ["--wait", "12s", "--url", &refused.addr()];
+    // At the same time, on a (forced) terminal: the spinner, and no lines.
+    let mut cmd = comfyctl_std();
+    cmd.arg("health").args(args).env("COMFYCTL_FORCE_TTY", "1");
+    let mut on_terminal = Spawn::new(cmd).raw().start();
     let started = Instant::now();
     let out = comfyctl()
-        .args(["health", "--wait", "12s", "--url", &refused.addr()])
+        .arg("health")
+        .args(args)
         .output()
         .expect("comfyctl ran");
     let took = started.elapsed();
@@ -172,4 +178,8 @@ fn a_long_wait_off_a_terminal_says_every_10s_that_it_is_alive() {
         "{}",
         lines[0]
     );
+    assert_eq!(on_terminal.wait_code(Duration::from_secs(20)), Some(1));
+    let drawn = on_terminal.stderr();
+    assert!(!drawn.contains("still waiting"), "{drawn}");
+    assert!(drawn.contains("waited"), "no spinner: {drawn}");
 }

@@ -72,14 +72,16 @@ impl<'a> Wait<'a> {
     /// Polls until ready or the deadline (or until the watched process
     /// exits), then judges the last poll.
     pub(super) async fn run(mut self) -> Outcome {
+        let (out, plan) = (self.checker.out, self.checker.plan);
         let said = Mutex::new(None);
+        // The last poll may run a --timeout past the deadline.
+        let slack = plan.common.client.timeout + PROGRESS_EVERY;
         let beside = Beside {
-            out: self.checker.out,
-            watch: self.checker.plan.process.clone().map(Watch::new),
-            progress: !spinner_shown(self.checker.out),
+            out,
+            watch: plan.process.clone().map(Watch::new),
+            progress: !out.quiet && !spinner_shown(out),
             started: self.started,
-            // The last poll may run a --timeout past the deadline.
-            until: self.deadline + self.checker.plan.common.client.timeout + PROGRESS_EVERY,
+            until: self.deadline.checked_add(slack).unwrap_or(self.deadline),
             of: self.wait,
             prefix: self.prefix.clone(),
         };
