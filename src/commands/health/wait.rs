@@ -13,7 +13,7 @@ const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
 
 /// Off a terminal, one "still waiting" line this often, so a CI log shows
 /// the gate is alive through a cold start of minutes.
-pub const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
 
 /// How often `--pid` is looked at: a question to the kernel, not the server,
 /// so a dead process ends the wait within this, whatever `--interval` is.
