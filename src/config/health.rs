@@ -124,7 +124,13 @@ fn process(args: &HealthArgs, problems: &mut Problems) -> Option<Process> {
                 parse_pid(&text).map_err(|e| format!("--pid-file: {}: {e}", path.display()));
             problems.take(checked)?;
         }
-        _ => {}
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            let e = format!("--pid-file: cannot read {}: {e}", path.display());
+            problems.extend(vec![e]);
+            return None;
+        }
     }
     Some(Process::File(path.clone()))
 }

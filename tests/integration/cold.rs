@@ -128,7 +128,9 @@ fn a_bad_pid_or_pid_file_is_a_usage_error() {
     let dir = TempDir::new("cold-badpid");
     let garbage = dir.write("bad.pid", "comfyui\n");
     let garbage = garbage.display().to_string();
-    let cases: [&[&str]; 5] = [
+    let dir_arg = dir.path().display().to_string();
+    let cases: [&[&str]; 6] = [
+        &["--wait", "5s", "--pid-file", &dir_arg],
         &["--wait", "5s", "--pid", "abc"],
         &["--wait", "5s", "--pid", "0"],
         &["--wait", "5s", "--pid", "-1"],

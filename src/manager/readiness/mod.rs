@@ -64,7 +64,7 @@ impl Checks {
 
 /// One readiness question, as named in output (`node KSampler`,
 /// `workflow flow.json`, `model checkpoints/x.safetensors`,
-/// `cors http://app`, `queue ≤ 5`).
+/// `cors http://app`, `queue ≤ 5`, `vram free ≥ 8GiB`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
     /// A node class must be in `/object_info`.
