@@ -77,20 +77,12 @@ pub(super) fn health_plan(
             "--failed-within needs --max-failed (it is the window --max-failed counts in)".into(),
         ]);
     }
-    checks.min_vram_free = args.min_vram_free.as_deref().and_then(|s| {
-        problems.take(vram::parse_size(s).map_err(|e| format!("--min-vram-free: {e}")))
-    });
     if expect_down && !checks.is_empty() {
         problems.extend(vec![
             "--expect down: readiness checks (--workflow, --require-*, --max-queue, --max-failed, --max-job-time, --min-vram-free) only apply to --expect up".into(),
         ]);
     }
     let process = process(args, problems);
-    if process.is_some() && (args.wait.is_none() || expect_down) {
-        problems.extend(vec![
-            "--pid and --pid-file need --wait with --expect up (they end a wait for a server that is starting)".into(),
-        ]);
-    }
     HealthPlan {
         common,
         wait,
@@ -109,6 +101,12 @@ fn process(args: &HealthArgs, problems: &mut Problems) -> Option<Process> {
             "--pid and --pid-file work only on Unix systems for now".into(),
         ]);
         return None;
+    }
+    let asked = args.pid.is_some() || args.pid_file.is_some();
+    if asked && (args.wait.is_none() || args.expect == ExpectArg::Down) {
+        problems.extend(vec![
+            "--pid and --pid-file need --wait with --expect up (they end a wait for a server that is starting)".into(),
+        ]);
     }
     if let Some(pid) = &args.pid {
         return problems.take(
@@ -186,6 +184,9 @@ fn readiness_checks(args: &HealthArgs, problems: &mut Problems) -> Checks {
         .as_deref()
         .and_then(|origin| problems.take(cors_origin(origin)));
     checks.max_queue = args.max_queue;
+    checks.min_vram_free = args.min_vram_free.as_deref().and_then(|s| {
+        problems.take(vram::parse_size(s).map_err(|e| format!("--min-vram-free: {e}")))
+    });
     checks
 }
 
