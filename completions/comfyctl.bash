@@ -205,7 +205,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__health)
-            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --failed-within --max-job-time --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --failed-within --max-job-time --min-vram-free --pid --pid-file --url --targets --any --header --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -252,6 +252,18 @@ _comfyctl() {
                     return 0
                     ;;
                 --max-job-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-vram-free)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --pid-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

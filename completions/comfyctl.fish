@@ -59,6 +59,9 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-queue -
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-failed -d 'Not ready (exit 3) when more than N of the newest 10 jobs failed within --failed-within (N is 0 to 9)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l failed-within -d 'The window --max-failed counts failures in, on the server\'s clock [default: 10m]' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-job-time -d 'Not ready (exit 3) when the running job has run longer than this' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l min-vram-free -d 'Not ready (exit 3) while the primary device has less free VRAM than SIZE: 8GiB, 512MB (MB, GB: powers of 1000), 2G (K, M, G, T: powers of 1024, as KiB, MiB, GiB, TiB) or bytes' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l pid -d 'With --wait: give up at once (exit 1) when this process (the ComfyUI you started) exits' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l pid-file -d 'Like --pid, the PID read from FILE; a file not there yet is waited for' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r

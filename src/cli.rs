@@ -324,6 +324,21 @@ pub struct HealthArgs {
     /// Not ready (exit 3) when the running job has run longer than this.
     #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
     pub max_job_time: Option<String>,
+
+    /// Not ready (exit 3) while the primary device has less free VRAM than
+    /// SIZE: 8GiB, 512MB (MB, GB: powers of 1000), 2G (K, M, G, T: powers
+    /// of 1024, as KiB, MiB, GiB, TiB) or bytes.
+    #[arg(long, value_name = "SIZE", allow_hyphen_values = true)]
+    pub min_vram_free: Option<String>,
+
+    /// With --wait: give up at once (exit 1) when this process (the ComfyUI
+    /// you started) exits.
+    #[arg(long, value_name = "PID", allow_negative_numbers = true)]
+    pub pid: Option<String>,
+
+    /// Like --pid, the PID read from FILE; a file not there yet is waited for.
+    #[arg(long, value_name = "FILE", conflicts_with = "pid")]
+    pub pid_file: Option<std::path::PathBuf>,
 }
 
 /// `--expect` values.

@@ -1,6 +1,7 @@
 //! `health`'s plan: the wait, the readiness checks, the job limits.
 
 use super::*;
+use crate::manager::readiness::vram;
 
 /// What `health` should do: check once or wait, for up or down, with which
 /// readiness checks.
@@ -16,6 +17,18 @@ pub struct HealthPlan {
     pub expect_down: bool,
     /// The readiness checks, the job checks included.
     pub checks: Checks,
+    /// The ComfyUI process whose exit ends the wait (`--pid`, `--pid-file`).
+    pub process: Option<Process>,
+}
+
+/// Where the PID of the ComfyUI process a `--wait` watches comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Process {
+    /// `--pid PID`.
+    Pid(u32),
+    /// `--pid-file FILE`, read again at every look: the file may be written
+    /// after the gate starts, or rewritten when a supervisor restarts ComfyUI.
+    File(std::path::PathBuf),
 }
 
 /// `--failed-within`'s default: as long as `watch`'s rolling tally of
@@ -69,15 +82,70 @@ pub(super) fn health_plan(
     }
     if expect_down && !checks.is_empty() {
         problems.extend(vec![
-            "--expect down: readiness checks (--workflow, --require-*, --max-queue, --max-failed, --max-job-time) only apply to --expect up".into(),
+            "--expect down: readiness checks (--workflow, --require-*, --max-queue, --max-failed, --max-job-time, --min-vram-free) only apply to --expect up".into(),
         ]);
     }
+    let process = process(args, problems);
     HealthPlan {
         common,
         wait,
         interval,
         expect_down,
         checks,
+        process,
+    }
+}
+
+/// `--pid PID` or `--pid-file FILE`. A PID file that exists must already
+/// hold a PID; one that does not exist yet is waited for.
+fn process(args: &HealthArgs, problems: &mut Problems) -> Option<Process> {
+    if cfg!(not(unix)) && (args.pid.is_some() || args.pid_file.is_some()) {
+        problems.extend(vec![
+            "--pid and --pid-file work only on Unix systems for now".into(),
+        ]);
+        return None;
+    }
+    let asked = args.pid.is_some() || args.pid_file.is_some();
+    if asked && (args.wait.is_none() || args.expect == ExpectArg::Down) {
+        problems.extend(vec![
+            "--pid and --pid-file need --wait with --expect up (they end a wait for a server that is starting)".into(),
+        ]);
+    }
+    if let Some(pid) = &args.pid {
+        return problems.take(
+            parse_pid(pid)
+                .map_err(|e| format!("--pid: {e}"))
+                .map(Process::Pid),
+        );
+    }
+    let path = args.pid_file.as_ref()?;
+    match std::fs::read_to_string(path) {
+        Ok(text) if !text.trim().is_empty() => {
+            let checked =
+                parse_pid(&text).map_err(|e| format!("--pid-file: {}: {e}", path.display()));
+            problems.take(checked)?;
+        }
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => {
+            let e = format!("--pid-file: cannot read {}: {e}", path.display());
+            problems.extend(vec![e]);
+            return None;
+        }
+    }
+    Some(Process::File(path.clone()))
+}
+
+/// A process id: a decimal number from 1 to 2147483647 (0 and negative
+/// numbers name process groups to kill(2), never one process).
+pub fn parse_pid(text: &str) -> Result<u32, String> {
+    let text = text.trim();
+    match text.parse::<u32>() {
+        Ok(pid) if pid >= 1 && i32::try_from(pid).is_ok() => Ok(pid),
+        _ => Err(format!(
+            "'{}' is not a process id; give the number of the ComfyUI process (e.g. $! after starting it)",
+            crate::render::safe::term_safe_bounded(text, 40)
+        )),
     }
 }
 
@@ -107,6 +175,9 @@ fn readiness_checks(args: &HealthArgs, problems: &mut Problems) -> Checks {
         .max_queue
         .as_deref()
         .and_then(|n| problems.take(parse_count("--max-queue", n)));
+    checks.min_vram_free = args.min_vram_free.as_deref().and_then(|s| {
+        problems.take(vram::parse_size(s).map_err(|e| format!("--min-vram-free: {e}")))
+    });
     checks
 }
 
@@ -154,6 +225,15 @@ mod tests {
         for bad in ["a.safetensors", "checkpoints/", "/a.safetensors"] {
             let e = model_spec(bad).unwrap_err();
             assert!(e.starts_with("--require-model: "), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_pid_is_one_positive_process_id() {
+        assert_eq!(parse_pid("4242\n"), Ok(4242));
+        for bad in ["0", "-1", "abc", "", "2147483648", "12 13"] {
+            let e = parse_pid(bad).unwrap_err();
+            assert!(e.contains("is not a process id"), "{e}");
         }
     }
 

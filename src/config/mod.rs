@@ -22,8 +22,8 @@ mod limits;
 mod sinks;
 mod targets;
 
-pub use health::HealthPlan;
 use health::*;
+pub use health::{HealthPlan, Process, parse_pid};
 use limits::*;
 pub use limits::{
     BACKOFF_LIMITS, COUNT_LIMITS, DURATION_LIMITS, Problems, check_count, check_duration,

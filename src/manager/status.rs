@@ -117,6 +117,8 @@ pub enum ErrorKind {
     WsClosed,
     /// Any other network failure (reset, unreachable, …).
     Network,
+    /// The ComfyUI process `health --wait --pid` watches has exited.
+    ProcessExited,
 }
 
 impl ErrorKind {
@@ -132,6 +134,7 @@ impl ErrorKind {
             ErrorKind::WsRefused => "ws_refused",
             ErrorKind::WsClosed => "ws_closed",
             ErrorKind::Network => "network",
+            ErrorKind::ProcessExited => "process_exited",
         }
     }
 }

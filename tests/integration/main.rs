@@ -4,6 +4,7 @@ mod util;
 mod alerts;
 mod classify;
 mod cli;
+mod cold;
 mod connect;
 mod fleet;
 mod fuzz;

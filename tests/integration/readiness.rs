@@ -255,3 +255,91 @@ fn max_queue_gates_on_queue_remaining() {
         .assert()
         .code(0);
 }
+
+/// A mock with one CUDA device that has 4 GB (3.73 GiB) of VRAM free.
+fn gpu_mock() -> MockServer {
+    MockServer::start(&["--vram-free", "4000000000"])
+}
+
+#[test]
+fn min_vram_free_is_judged_on_the_primary_device_from_the_probe() {
+    let mock = gpu_mock();
+    let served = || {
+        let (_, body) = http_get(mock.port(), "/__mock/requests");
+        serde_json::from_str::<serde_json::Value>(&body).expect("json")["requests"]
+            .as_u64()
+            .expect("count")
+    };
+    let before = served();
+    comfyctl()
+        .args(["health", "--url", &mock.url()])
+        .assert()
+        .code(0);
+    let plain = served() - before;
+    comfyctl()
+        .args(["health", "--min-vram-free", "8GiB", "--url", &mock.url()])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "✗ vram free ≥ 8GiB: 3.73 GiB free of 23.99 GiB on cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync, less than 8GiB",
+        ));
+    // The check reads the /system_stats the probe made: no request of its own.
+    assert_eq!(served() - before, 2 * plain);
+    // 4 GB is 4 × 1000³ bytes: enough for 4GB, not for 4G (GiB).
+    let out = comfyctl()
+        .args([
+            "health",
+            "--json",
+            "--min-vram-free",
+            "4GB",
+            "--url",
+            &mock.url(),
+        ])
+        .output()
+        .expect("comfyctl ran");
+    assert_eq!(out.status.code(), Some(0));
+    let v = json(&out.stdout);
+    assert_eq!(v["checks"][0]["check"], "vram free ≥ 4GB");
+    assert_eq!(v["checks"][0]["ok"], true);
+    assert_eq!(v["fully_ready"], true);
+    comfyctl()
+        .args(["health", "--min-vram-free", "4G", "--url", &mock.url()])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains("less than 4GiB"));
+}
+
+#[test]
+fn min_vram_free_on_a_cpu_only_server_says_there_is_no_gpu() {
+    let mock = MockServer::start(&[]);
+    comfyctl()
+        .args(["health", "--min-vram-free", "1", "--url", &mock.url()])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "✗ vram free ≥ 1B: no GPU: ComfyUI runs on the CPU",
+        ));
+    // While waiting, it is one more reason to wait for.
+    comfyctl()
+        .args(["health", "--wait", "1s", "--interval", "200ms"])
+        .args(["--min-vram-free", "1", "--url", &mock.url()])
+        .assert()
+        .code(3)
+        .stdout(predicate::str::contains(
+            "still missing: vram free ≥ 1B: no GPU",
+        ));
+}
+
+#[test]
+fn a_size_that_does_not_parse_is_a_usage_error() {
+    for bad in ["8 gigs", "-1G", "1.5", "GiB"] {
+        comfyctl()
+            .args(["health", "--min-vram-free", bad, "--url", "127.0.0.1:1"])
+            .assert()
+            .code(2)
+            .stderr(
+                predicate::str::contains("--min-vram-free: ")
+                    .and(predicate::str::contains("is not a size")),
+            );
+    }
+}

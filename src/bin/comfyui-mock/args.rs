@@ -70,6 +70,11 @@ pub struct Args {
     #[arg(long)]
     pub cors: bool,
 
+    /// Report one CUDA device (an RTX 4090: 24 GB) with this vram_free in
+    /// /system_stats, instead of the CPU device of the captures.
+    #[arg(long, value_name = "BYTES")]
+    pub vram_free: Option<u64>,
+
     /// Answer 404 on /api/jobs like ComfyUI 0.3.64 (before the Jobs API).
     #[arg(long)]
     pub no_jobs_api: bool,

@@ -7,13 +7,16 @@ use crate::config::HealthPlan;
 use crate::error::{Error, Exit};
 use crate::manager::jobs::{self, JobsReport};
 use crate::manager::readiness::{self, CheckResult, Checks};
-use crate::manager::{self, ErrorKind, FallbackMode, HttpClient, Status, Target, unix_ms};
+use crate::manager::{
+    self, ErrorKind, FallbackMode, HttpClient, ProbeError, Status, Target, unix_ms,
+};
 use crate::render::jobs as jobs_text;
 use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
 use crate::render::{Output, human, json::Report, spinner::Spinner, style};
 
 mod checks;
+mod pid;
 mod report;
 mod wait;
 

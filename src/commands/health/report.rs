@@ -55,6 +55,11 @@ pub(super) fn report(
 }
 
 fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
+    if let Some(e) = &o.status.error
+        && e.kind == ErrorKind::ProcessExited
+    {
+        return format!("gave up after {}: {}", short_duration(waited), e.message);
+    }
     match missing(plan, &o.status, &o.results) {
         None if plan.expect_down => format!("gone after {}", short_duration(waited)),
         None => format!("ready after {}", short_duration(waited)),

@@ -1,12 +1,23 @@
 //! `health --wait`: poll one server until what was asked for holds or the
 //! deadline runs out, narrating what is still missing.
 
+use std::sync::Mutex;
+
 use tokio::time::Instant;
 
+use super::pid::Watch;
 use super::*;
 
 /// Poll period while connections are refused (when `--interval` is longer).
 const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
+
+/// Off a terminal, one "still waiting" line this often, so a CI log shows
+/// the gate is alive through a cold start of minutes.
+const PROGRESS_EVERY: Duration = Duration::from_secs(10);
+
+/// How often `--pid` is looked at: a question to the kernel, not the server,
+/// so a dead process ends the wait within this, whatever `--interval` is.
+const PID_LOOK: Duration = Duration::from_millis(200);
 
 /// One server's wait: where it is, what the last poll found, and the clock.
 pub(super) struct Wait<'a> {
@@ -58,8 +69,32 @@ impl<'a> Wait<'a> {
         }
     }
 
-    /// Polls until ready or the deadline, then judges the last poll.
+    /// Polls until ready or the deadline (or until the watched process
+    /// exits), then judges the last poll.
     pub(super) async fn run(mut self) -> Outcome {
+        let (out, plan) = (self.checker.out, self.checker.plan);
+        let said = Mutex::new(None);
+        // The last poll may run a --timeout past the deadline.
+        let slack = plan.common.client.timeout + PROGRESS_EVERY;
+        let beside = Beside {
+            out,
+            watch: plan.process.clone().map(Watch::new),
+            progress: !out.quiet && !spinner_shown(out),
+            started: self.started,
+            until: self.deadline.checked_add(slack).unwrap_or(self.deadline),
+            of: self.wait,
+            prefix: self.prefix.clone(),
+        };
+        let exited = tokio::select! {
+            biased;
+            () = self.poll_until_done(&said) => None,
+            exited = beside.run(&said) => Some(exited),
+        };
+        self.finish(exited)
+    }
+
+    /// The polls, each narrated (and the reason left in `said`).
+    async fn poll_until_done(&mut self, said: &Mutex<Option<String>>) {
         let (http, plan) = (self.checker.http, self.checker.plan);
         let with_jobs = !plan.expect_down;
         let mut first = true;
@@ -90,12 +125,12 @@ impl<'a> Wait<'a> {
             let reason = missing(plan, &polled.0, &polled.1);
             self.last = Some(polled);
             let Some(reason) = reason else { break };
+            *said.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
             self.narrate(reason);
             if !self.pause(refused).await {
                 break;
             }
         }
-        self.finish()
     }
 
     /// Looks on the candidates, if any are left: `None` when the deadline
@@ -169,9 +204,20 @@ impl<'a> Wait<'a> {
         true
     }
 
-    /// The outcome from the last poll (or a timeout if none finished).
-    fn finish(self) -> Outcome {
+    /// The outcome from the last poll (or a timeout if none finished); exit
+    /// 1 with what `exited` says when the watched process is gone.
+    fn finish(self, exited: Option<String>) -> Outcome {
         let plan = self.checker.plan;
+        if let Some(message) = exited {
+            let error = ProbeError::new(ErrorKind::ProcessExited, message);
+            return Outcome {
+                status: Status::failed(self.target.to_string(), error),
+                results: Vec::new(),
+                jobs: None,
+                exit: Exit::Unavailable,
+                waited: Some(self.started.elapsed()),
+            };
+        }
         let (status, results, jobs) = self.last.unwrap_or_else(|| {
             let error =
                 crate::manager::http::timeout_error(&self.target, "the whole --wait", self.wait);
@@ -189,5 +235,67 @@ impl<'a> Wait<'a> {
             exit,
             waited: Some(self.started.elapsed()),
         }
+    }
+}
+
+/// Whether the `--wait` spinner is on a screen: output is live and stderr,
+/// where it draws, is a terminal (or made to count as one for tests).
+fn spinner_shown(out: &Output) -> bool {
+    out.live && (crate::render::forced_tty() || console::Term::stderr().is_term())
+}
+
+/// What runs beside the polls and costs the server nothing: the look at
+/// the watched process and, off a terminal, the progress line.
+struct Beside<'a> {
+    out: &'a Output,
+    watch: Option<Watch>,
+    /// Print a progress line every [`PROGRESS_EVERY`] (no spinner is shown).
+    progress: bool,
+    started: Instant,
+    /// Never runs past this (the polls end well before).
+    until: Instant,
+    /// The whole `--wait`, as shown.
+    of: Duration,
+    prefix: String,
+}
+
+impl Beside<'_> {
+    /// Returns what ended the process it watches, if it ever does; else
+    /// runs until the polls end (the caller drops it then).
+    async fn run(mut self, said: &Mutex<Option<String>>) -> String {
+        let mut next_line = self.started + PROGRESS_EVERY;
+        while self.progress || self.watch.is_some() {
+            if let Some(gone) = self.watch.as_mut().and_then(Watch::gone) {
+                return gone;
+            }
+            let now = Instant::now();
+            if now >= self.until {
+                break;
+            }
+            if self.progress && now >= next_line {
+                let reason = said.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                self.progress_line(reason.as_deref());
+                next_line += PROGRESS_EVERY;
+            }
+            let wake = match (&self.watch, self.progress) {
+                (Some(_), true) => next_line.min(now + PID_LOOK),
+                (Some(_), false) => now + PID_LOOK,
+                (None, _) => next_line,
+            };
+            tokio::time::sleep_until(wake).await;
+        }
+        std::future::pending().await
+    }
+
+    /// `comfyctl: still waiting after 20s of 5m: connection refused …`.
+    fn progress_line(&self, reason: Option<&str>) {
+        let reason = reason.unwrap_or("no answer yet");
+        self.out.eprintln(&format!(
+            "comfyctl: still waiting after {} of {}: {}{}",
+            short_duration(self.started.elapsed()),
+            short_duration(self.of),
+            self.prefix,
+            term_safe(reason)
+        ));
     }
 }

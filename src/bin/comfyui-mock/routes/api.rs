@@ -32,6 +32,15 @@ pub(super) async fn system_stats(State(mock): State<Arc<Mock>>) -> Response {
     let mut stats: Value = serde_json::from_str(SYSTEM_STATS).expect("embedded system_stats.json");
     stats["system"]["comfyui_version"] = json!(mock.args.version);
     stats["system"]["argv"] = json!(std::env::args().collect::<Vec<_>>());
+    if let Some(free) = mock.args.vram_free {
+        // The keys of a device in the captures; the name as CUDA builds show it.
+        stats["devices"] = json!([{
+            "name": "cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync",
+            "type": "cuda", "index": 0,
+            "vram_total": 25_757_220_864_u64, "vram_free": free,
+            "torch_vram_total": 0, "torch_vram_free": 0,
+        }]);
+    }
     ok_json(&mock, &stats)
 }
 

@@ -6,10 +6,15 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::http::{HttpClient, OBJECT_INFO_BODY_CAP, QUEUE_BODY_CAP};
+use super::http::{HttpClient, OBJECT_INFO_BODY_CAP};
 use super::status::{ProbeError, Status};
 use super::target::Target;
 use super::workflow::{self, Workflow};
+
+mod models;
+pub mod vram;
+
+use models::{model_check, model_listings};
 
 /// What "ready" means for this caller.
 #[derive(Debug, Clone, Default)]
@@ -31,6 +36,8 @@ pub struct Checks {
     pub failed_within: Duration,
     /// Ready only while the running job has run at most this long.
     pub max_job_time: Option<Duration>,
+    /// Ready only while the primary device has at least this much free VRAM.
+    pub min_vram_free: Option<vram::Size>,
 }
 
 impl Checks {
@@ -41,6 +48,7 @@ impl Checks {
             && self.models.is_empty()
             && self.cors_origin.is_none()
             && self.max_queue.is_none()
+            && self.min_vram_free.is_none()
             && !self.on_jobs()
     }
 
@@ -56,7 +64,7 @@ impl Checks {
 
 /// One readiness question, as named in output (`node KSampler`,
 /// `workflow flow.json`, `model checkpoints/x.safetensors`,
-/// `cors http://app`, `queue ≤ 5`).
+/// `cors http://app`, `queue ≤ 5`, `vram free ≥ 8GiB`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
     /// A node class must be in `/object_info`.
@@ -83,6 +91,8 @@ pub enum Check {
     },
     /// The running job must have run at most this long.
     MaxJobTime(Duration),
+    /// `devices[0].vram_free` must be at least this.
+    MinVramFree(vram::Size),
 }
 
 impl fmt::Display for Check {
@@ -101,6 +111,7 @@ impl fmt::Display for Check {
             Check::MaxJobTime(max) => {
                 write!(f, "running job ≤ {}", humantime::format_duration(*max))
             }
+            Check::MinVramFree(min) => write!(f, "vram free ≥ {}", min.shown),
         }
     }
 }
@@ -244,6 +255,9 @@ pub fn judge(
     if let Some(max) = checks.max_queue {
         results.push(queue_check(status.queue_remaining, max));
     }
+    if let Some(min) = &checks.min_vram_free {
+        results.push(vram::check(&status.devices, min));
+    }
     results.extend(extra);
 
     let all =
@@ -304,63 +318,6 @@ fn workflow_check(info: &Fetched, name: &str, wf: &Workflow) -> (CheckResult, bo
     (result, models_ok)
 }
 
-/// Each model folder's listing, fetched once however many files it must
-/// hold; the folders are asked at once.
-async fn model_listings(
-    http: &HttpClient,
-    target: &Target,
-    models: &[(String, String)],
-    due: Due,
-) -> Vec<(String, Fetched)> {
-    let mut folders: Vec<&str> = models.iter().map(|(f, _)| f.as_str()).collect();
-    folders.sort_unstable();
-    folders.dedup();
-    let asks = folders.into_iter().map(|folder| async move {
-        let route = format!("/models/{}", encode_segment(folder));
-        let listing = fetch_json(http, target, &route, QUEUE_BODY_CAP);
-        let listing = due.within(target, &format!("GET {route}"), listing).await;
-        (folder.to_string(), listing)
-    });
-    futures_util::future::join_all(asks).await
-}
-
-/// `model FOLDER/FILE`: the folder's listing names the file.
-fn model_check(listing: Option<&Fetched>, folder: &str, file: &str) -> CheckResult {
-    let check = Check::Model {
-        folder: folder.to_string(),
-        file: file.to_string(),
-    };
-    match listing {
-        Some(Ok(serde_json::Value::Array(files))) => {
-            if files.iter().any(|f| f.as_str() == Some(file)) {
-                CheckResult::new(check, true, "listed")
-            } else {
-                CheckResult::new(
-                    check,
-                    false,
-                    format!(
-                        "'{file}' is not listed by GET /models/{folder} ({} file(s) there){}",
-                        files.len(),
-                        workflow::did_you_mean(&workflow::suggest_file(file, files))
-                    ),
-                )
-            }
-        }
-        Some(Ok(_)) => CheckResult::new(
-            check,
-            false,
-            format!("GET /models/{folder} did not answer with a list"),
-        ),
-        Some(Err(e)) if e.status == Some(404) => CheckResult::new(
-            check,
-            false,
-            format!("the server has no model folder '{folder}'"),
-        ),
-        Some(Err(e)) => CheckResult::new(check, false, e.message.clone()),
-        None => CheckResult::new(check, false, "not checked"),
-    }
-}
-
 /// `cors ORIGIN`: the server answered that Origin with CORS headers.
 fn cors_check(answer: &Result<Option<String>, ProbeError>, origin: &str) -> CheckResult {
     let check = Check::Cors(origin.to_string());
@@ -397,11 +354,6 @@ async fn fetch_json(http: &HttpClient, target: &Target, route: &str, cap: usize)
             format!("not ComfyUI: GET {route} answered 200 with invalid JSON ({e})"),
         )
     })
-}
-
-/// Percent-encodes one path segment (folder names are plain, but be safe).
-fn encode_segment(s: &str) -> String {
-    percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 #[cfg(test)]
