@@ -5,10 +5,9 @@
 
 use std::fmt;
 
-use serde::Deserialize;
 use serde::de::{IgnoredAny, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
-use super::event::ProgressKind;
 use super::status::Device;
 
 /// The fields of `GET /system_stats` that comfyctl reports.
@@ -105,12 +104,18 @@ pub struct Queue {
     pub pending: u64,
     /// `queue_running[0][1]`: the prompt id being executed, if any.
     pub running_prompt_id: Option<String>,
+    /// The prompt ids still to finish, running first, at most
+    /// [`QUEUE_IDS_MAX`]: a job seen here finished after this poll.
+    pub unfinished: Vec<String>,
 }
+
+/// Prompt ids kept from one `GET /queue` (a long queue is counted whole).
+pub const QUEUE_IDS_MAX: usize = 1024;
 
 #[derive(Deserialize)]
 struct RawQueue {
     queue_running: Vec<QueueItem>,
-    queue_pending: Vec<IgnoredAny>,
+    queue_pending: Vec<QueueItem>,
 }
 
 /// A queue entry: `[number, prompt_id, prompt, extra_data, outputs]`. Only
@@ -153,11 +158,68 @@ impl<'de> Deserialize<'de> for QueueItem {
 /// Parses `GET /queue`.
 pub fn queue(body: &[u8]) -> Result<Queue, String> {
     let raw: RawQueue = serde_json::from_slice(body).map_err(describe)?;
+    let running_prompt_id = raw.queue_running.iter().find_map(|i| i.prompt_id.clone());
+    let (running, pending) = (raw.queue_running.len(), raw.queue_pending.len());
+    let unfinished = raw
+        .queue_running
+        .into_iter()
+        .chain(raw.queue_pending)
+        .filter_map(|i| i.prompt_id)
+        .take(QUEUE_IDS_MAX)
+        .collect();
     Ok(Queue {
-        running: raw.queue_running.len() as u64,
-        pending: raw.queue_pending.len() as u64,
-        running_prompt_id: raw.queue_running.into_iter().find_map(|i| i.prompt_id),
+        running: running as u64,
+        pending: pending as u64,
+        running_prompt_id,
+        unfinished,
     })
+}
+
+/// Which ComfyUI WebSocket message a [`Event::Progress`] came from; shown
+/// as the message's own `type` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressKind {
+    /// `executing`: a node started, or (node null) the prompt finished.
+    Executing,
+    /// `progress`: steps done on one node.
+    Progress,
+    /// `progress_state`: the running node of a prompt sent without a client id.
+    ProgressState,
+    /// `execution_start`.
+    ExecutionStart,
+    /// `execution_cached`.
+    ExecutionCached,
+    /// `execution_success`.
+    ExecutionSuccess,
+    /// `execution_error`.
+    ExecutionError,
+    /// `execution_interrupted`.
+    ExecutionInterrupted,
+}
+
+impl ProgressKind {
+    /// The `execution_*` message type named `name`, if it is one.
+    pub fn execution(name: &str) -> Option<ProgressKind> {
+        Some(match name {
+            "execution_start" => ProgressKind::ExecutionStart,
+            "execution_cached" => ProgressKind::ExecutionCached,
+            "execution_success" => ProgressKind::ExecutionSuccess,
+            "execution_error" => ProgressKind::ExecutionError,
+            "execution_interrupted" => ProgressKind::ExecutionInterrupted,
+            _ => return None,
+        })
+    }
+
+    /// The prompt is over (finished, failed or interrupted): no node runs.
+    pub fn ends_prompt(self) -> bool {
+        matches!(
+            self,
+            ProgressKind::ExecutionSuccess
+                | ProgressKind::ExecutionError
+                | ProgressKind::ExecutionInterrupted
+        )
+    }
 }
 
 /// A WebSocket message from the server, as far as comfyctl uses it.

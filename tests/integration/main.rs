@@ -9,6 +9,7 @@ mod fuzz;
 mod health;
 mod hostile;
 mod jobs;
+mod jobs_trust;
 mod mock;
 mod neighbours;
 mod netfaults;

@@ -151,9 +151,12 @@ impl Store {
         }
     }
 
-    /// Queues a prompt behind the pending ones.
+    /// Queues a prompt. ComfyUI's queue is a heap on the prompt number,
+    /// and `"front": true` takes a negative one: the pending list is kept
+    /// sorted by number (a valid heap order), equal numbers in arrival order.
     pub fn push(&mut self, item: QueueItem) {
-        self.pending.push_back(item);
+        let at = self.pending.partition_point(|p| p.number <= item.number);
+        self.pending.insert(at, item);
     }
 
     /// Moves the next pending prompt to running, or `None` when nothing is

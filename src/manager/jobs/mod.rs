@@ -29,12 +29,14 @@ pub use tracker::{JobTracker, Stall};
 pub const PAGE: usize = 5;
 /// Jobs `health` reads: its `recent` counts and `--max-failed` cover these.
 pub const HEALTH_PAGE: usize = 10;
-/// The larger page asked for once a page held nothing already seen (more
-/// jobs may have finished than one page shows).
-pub const BIG_PAGE: usize = 50;
-/// Finished job ids remembered, so none is reported twice; the oldest are
-/// forgotten first (they have long left the newest page).
-pub const SEEN_CAP: usize = 1024;
+/// The most jobs asked for in one request, once a page showed that more
+/// finished than it holds (`pagination.total`, or a page of new jobs only).
+pub const LIMIT_MAX: usize = 1000;
+/// The same on `/history`, whose entries carry whole workflows.
+pub const HISTORY_LIMIT_MAX: usize = 200;
+/// The most finished jobs read from one page, for a server that ignores
+/// `limit` and sends its whole history.
+pub const READ_MAX: usize = 2000;
 /// Longest error message kept, in characters.
 pub const MESSAGE_MAX: usize = 240;
 /// Longest node id, node type or exception type kept, in characters.

@@ -1,43 +1,38 @@
-//! When to ask for jobs, which were reported, and whether the running one
-//! has stalled: one [`JobTracker`] per monitored server.
+//! When to ask for jobs, which finished jobs are news, and whether the
+//! running one has stalled: one [`JobTracker`] per monitored server.
+//!
+//! Which jobs are news is decided on something the server really orders,
+//! never on where reading stopped: the Jobs API lists jobs by creation,
+//! newest first, but a job queued to the front (`"front": true`) is created
+//! later and finishes earlier. A finished job is news when it was not in the
+//! last page read and either it was seen unfinished (in a `/queue` poll, or
+//! the probe that opened the session) or its ordering key (creation time on
+//! the Jobs API, end time on `/history`, which is kept in completion order)
+//! is at or above the floor: the oldest key of the last page read. Every
+//! job that finished before an earlier read is either in that page or below
+//! its floor; every job created (or, on `/history`, finished) after it is
+//! above.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::{BIG_PAGE, Job, JobSource, PAGE, Page, SEEN_CAP};
+use super::{HISTORY_LIMIT_MAX, Job, JobSource, LIMIT_MAX, PAGE, Page, READ_MAX};
 use crate::manager::status::ProbeError;
 
-/// Ids already reported, bounded: the oldest are forgotten first. Kept as
-/// 64-bit hashes, so a fleet of a thousand servers stays small.
-#[derive(Debug, Default)]
-struct Seen {
-    order: VecDeque<u64>,
-    set: HashSet<u64>,
-}
+/// Polls an id may be missing from `/queue` before it is forgotten as
+/// unfinished (it finished, and a read followed, long before).
+const UNFINISHED_POLLS: u32 = 16;
+/// Unfinished ids remembered at most (a flood of queued prompts).
+const UNFINISHED_MAX: usize = 4096;
+/// Bigger requests after a short page, within one read.
+const MAX_ESCALATIONS: u32 = 2;
 
-impl Seen {
-    fn key(id: &str) -> u64 {
-        use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
-        BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
-    }
-
-    fn contains(&self, id: &str) -> bool {
-        self.set.contains(&Seen::key(id))
-    }
-
-    fn insert(&mut self, id: &str) {
-        let key = Seen::key(id);
-        if self.set.insert(key) {
-            self.order.push_back(key);
-            while self.order.len() > SEEN_CAP {
-                if let Some(old) = self.order.pop_front() {
-                    self.set.remove(&old);
-                }
-            }
-        }
-    }
+/// A prompt id as a 64-bit hash: a fleet of a thousand servers stays small.
+fn key_of(id: &str) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
+    BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
 }
 
 /// What changed about the running job after an HTTP poll.
@@ -54,39 +49,69 @@ pub enum Stall {
     Ended,
 }
 
-/// Per server: when to ask for jobs, which were reported, and how long the
+/// What one page of the job list gave.
+#[derive(Debug, Default)]
+pub struct Read {
+    /// The finished jobs that are news, oldest first.
+    pub jobs: Vec<Job>,
+    /// A warning to show (once per session for a failed request).
+    pub warning: Option<String>,
+    /// More finished than the page held: ask again now, for a bigger page
+    /// (nothing was reported from this one, so the burst stays in order).
+    pub again: bool,
+}
+
+/// Per server: when to ask for jobs, which are news, and how long the
 /// running one has been running.
 #[derive(Debug)]
 pub struct JobTracker {
     interval: Duration,
     max_job_time: Option<Duration>,
     source: Option<JobSource>,
-    seen: Seen,
+    /// Ids of the finished jobs in the last page read.
+    seen: HashSet<u64>,
+    /// The oldest ordering key in the last page read (see the module doc).
+    floor: Option<u64>,
+    /// The first page was read: it only records what already finished.
     baseline: bool,
+    /// Ids seen queued or running, with the poll that saw them last.
+    unfinished: HashMap<u64, u32>,
+    polls: u32,
+    /// `pagination.total` at the last read: how many finished since.
+    last_total: Option<u64>,
+    next_limit: usize,
+    escalations: u32,
     dirty: bool,
-    big_page: bool,
+    again: bool,
+    /// A WebSocket `status` came since the last poll: it asked already.
+    ws_status: bool,
     last_fetch: Option<Instant>,
     running: Option<(String, Instant)>,
     stalled: bool,
     last_queue: Option<(Option<u64>, Option<u64>, Option<u64>)>,
     warned: bool,
-    not_before: Option<Instant>,
 }
 
 impl JobTracker {
-    /// A tracker that asks at most once per `interval`; `max_job_time`
-    /// enables the `stalled` judgement.
+    /// A tracker that asks at most once per `interval` (a burst bigger than
+    /// a page excepted); `max_job_time` enables the `stalled` judgement.
     pub fn new(interval: Duration, max_job_time: Option<Duration>) -> JobTracker {
         JobTracker {
             interval,
             max_job_time,
             source: None,
-            seen: Seen::default(),
+            seen: HashSet::new(),
+            floor: None,
             baseline: false,
+            unfinished: HashMap::new(),
+            polls: 0,
+            last_total: None,
+            next_limit: PAGE,
+            escalations: 0,
             dirty: false,
-            big_page: false,
+            again: false,
+            ws_status: false,
             last_fetch: None,
-            not_before: None,
             running: None,
             stalled: false,
             last_queue: None,
@@ -94,25 +119,31 @@ impl JobTracker {
         }
     }
 
-    /// A WebSocket session opened: choose the source again (the server may
-    /// have been upgraded) and catch up on jobs finished meanwhile.
-    pub fn session_started(&mut self) {
+    /// Whether the first page was read (jobs finishing after it are news).
+    pub fn has_baseline(&self) -> bool {
+        self.baseline
+    }
+
+    /// A session is being opened: choose the source again (the server may
+    /// have been upgraded). The caller reads at once, before announcing it.
+    pub fn session_opening(&mut self) {
         self.source = None;
-        self.dirty = true;
-        // A fleet's sessions open together: spread their first requests
-        // over the interval, as the probe rounds are, rather than send a
-        // thousand at once (a burst for the servers and for our memory).
-        self.not_before =
-            Some(Instant::now() + self.interval.mul_f64(rand::random_range(0.05..=1.0)));
+        self.warned = false;
+    }
+
+    /// A WebSocket session opened (after its read): the running job is
+    /// judged afresh.
+    pub fn session_started(&mut self) {
         self.stalled = false;
         self.running = None;
         self.last_queue = None;
-        self.warned = false;
+        self.ws_status = false;
     }
 
     /// The queue changed (a WebSocket `status`): a job may have finished.
     pub fn queue_changed(&mut self) {
         self.dirty = true;
+        self.ws_status = true;
     }
 
     /// When the next job request may go out, if one is wanted.
@@ -120,83 +151,172 @@ impl JobTracker {
         if !self.dirty {
             return None;
         }
-        let after_last = self
-            .last_fetch
-            .map_or_else(Instant::now, |t| t + self.interval);
-        Some(self.not_before.map_or(after_last, |t| t.max(after_last)))
+        if self.again {
+            return Some(Instant::now());
+        }
+        Some(
+            self.last_fetch
+                .map_or_else(Instant::now, |t| t + self.interval),
+        )
+    }
+
+    /// Whether a request is wanted and allowed by `at`.
+    pub fn due_by(&self, at: Instant) -> bool {
+        self.due().is_some_and(|due| due <= at)
     }
 
     /// Marks a request as sent; returns its source and page size.
     pub fn start_fetch(&mut self) -> (Option<JobSource>, usize) {
         self.dirty = false;
-        self.not_before = None;
+        self.again = false;
         self.last_fetch = Some(Instant::now());
-        let limit = if self.big_page { BIG_PAGE } else { PAGE };
-        (self.source, limit)
+        (self.source, self.next_limit)
     }
 
-    /// Folds a page in. Returns the finished jobs not reported before,
-    /// oldest first, and a warning to show once if the request failed. The
-    /// first page of the monitor's life only sets the baseline: jobs that
-    /// finished before watching began are not news.
+    /// Folds a page in (see the module doc for what is news). The first
+    /// page only records what already finished.
     pub fn finish_fetch(
         &mut self,
         result: Result<(JobSource, Page), ProbeError>,
         limit: usize,
-    ) -> (Vec<Job>, Option<String>) {
+    ) -> Read {
         let (source, page) = match result {
             Ok(ok) => ok,
             Err(e) => {
-                // Asked again at the next queue change, not sooner.
+                // Asked again at the next queue change, not sooner; but a
+                // missing baseline is asked for again an interval on.
+                self.dirty |= !self.baseline;
                 let warning = (!std::mem::replace(&mut self.warned, true))
                     .then(|| format!("cannot read the job list: {}", e.message));
-                return (Vec::new(), warning);
+                return Read {
+                    warning,
+                    ..Read::default()
+                };
             }
         };
         self.source = Some(source);
-        let mut fresh: Vec<Job> = page
+        let sent = page.jobs.iter().filter(|j| j.status.is_finished()).count();
+        let finished: Vec<Job> = page
             .jobs
             .into_iter()
             .filter(|j| j.status.is_finished())
-            .take_while(|j| !self.seen.contains(&j.id))
+            .take(READ_MAX)
             .collect();
-        let full = fresh.len() >= limit;
-        if full && self.baseline && limit < BIG_PAGE {
-            // A full page of unseen jobs may hide more behind it, and once
-            // this page was reported they could never be reached (reading
-            // stops at the first job already reported). Report nothing yet:
-            // the next request (one interval on, as always) reads a bigger
-            // page, and all of them are reported from it, oldest first.
-            self.big_page = true;
+        let news: Vec<bool> = finished.iter().map(|j| self.is_news(source, j)).collect();
+        let fresh = news.iter().filter(|n| **n).count();
+        // Could more new jobs hide past this page? The server says, or a
+        // page as long as asked whose oldest job is news may.
+        let more = page.has_more.unwrap_or(sent >= limit) || sent > READ_MAX;
+        let gap = match (page.total, self.last_total) {
+            (Some(total), Some(last)) if total >= last => Some(total - last),
+            _ => None,
+        };
+        let short =
+            self.baseline && more && gap.map_or(news.last() == Some(&true), |g| g as usize > fresh);
+        let cap = match source {
+            JobSource::JobsApi => LIMIT_MAX,
+            JobSource::History => HISTORY_LIMIT_MAX,
+        };
+        if short && self.escalations < MAX_ESCALATIONS && limit < cap && sent <= limit {
+            self.escalations += 1;
+            let want = gap.map_or(limit * 10, |g| g as usize + PAGE);
+            self.next_limit = want.clamp(limit + 1, cap);
             self.dirty = true;
-            return (Vec::new(), None);
+            self.again = true;
+            return Read {
+                again: true,
+                ..Read::default()
+            };
         }
-        self.big_page = false;
-        let overflow = (full && self.baseline).then(|| {
+        self.escalations = 0;
+        self.next_limit = PAGE;
+        let warning = short.then(|| {
+            let n = gap.map_or_else(|| "more".to_string(), |g| g.to_string());
             format!(
-                "more than {limit} jobs finished between two reads of the job list; \
-                 only the newest {limit} are reported"
+                "{n} jobs finished between two reads of the job list; \
+                 only the newest {fresh} are reported"
             )
         });
-        for job in fresh.iter().rev() {
-            self.seen.insert(&job.id);
+        Read {
+            jobs: self.fold(source, finished, &news, page.total),
+            warning,
+            again: false,
         }
-        if !std::mem::replace(&mut self.baseline, true) {
-            fresh.clear();
+    }
+
+    /// The page becomes the last one read: its ids are the ones seen, its
+    /// oldest key the floor. Returns the news, oldest first.
+    fn fold(
+        &mut self,
+        source: JobSource,
+        finished: Vec<Job>,
+        news: &[bool],
+        total: Option<u64>,
+    ) -> Vec<Job> {
+        self.seen.clear();
+        let oldest = finished.iter().filter_map(|j| order_key(source, j)).min();
+        if let Some(oldest) = oldest {
+            self.floor = Some(self.floor.map_or(oldest, |f| f.max(oldest)));
         }
+        let mut fresh = Vec::new();
+        for (job, news) in finished.into_iter().zip(news) {
+            let key = key_of(&job.id);
+            self.seen.insert(key);
+            self.unfinished.remove(&key);
+            if *news {
+                fresh.push(job);
+            }
+        }
+        self.baseline = true;
+        self.last_total = total;
         fresh.reverse();
-        (fresh, overflow)
+        fresh
+    }
+
+    /// A finished job in a page: news unless it was in the last page, or
+    /// it is below the floor and was never seen unfinished.
+    fn is_news(&self, source: JobSource, job: &Job) -> bool {
+        if !self.baseline {
+            return false;
+        }
+        let key = key_of(&job.id);
+        if self.seen.contains(&key) {
+            return false;
+        }
+        self.unfinished.contains_key(&key)
+            || match (self.floor, order_key(source, job)) {
+                (Some(floor), Some(k)) => k >= floor,
+                _ => true,
+            }
+    }
+
+    /// Notes the prompt ids a `/queue` read listed as running or pending:
+    /// once they finish, they are news whatever their creation time.
+    pub fn note_unfinished(&mut self, ids: &[String]) {
+        self.polls = self.polls.wrapping_add(1);
+        let now = self.polls;
+        for id in ids {
+            self.unfinished.insert(key_of(id), now);
+        }
+        self.unfinished
+            .retain(|_, seen| now.wrapping_sub(*seen) <= UNFINISHED_POLLS);
+        if self.unfinished.len() > UNFINISHED_MAX {
+            self.unfinished.retain(|_, seen| *seen == now);
+        }
     }
 
     /// Folds in an HTTP poll: the queue counts and `queue_running[0]`'s id.
-    /// A changed queue asks for jobs; a job running past `--max-job-time`
-    /// begins a stall, and a stall ends when the running job changes.
+    /// A changed queue asks for jobs (unless a WebSocket `status` already
+    /// did since the last poll: one change, one read); a job running past
+    /// `--max-job-time` begins a stall, and a stall ends when the running
+    /// job changes.
     pub fn on_poll(
         &mut self,
         queue: (Option<u64>, Option<u64>, Option<u64>),
         running: Option<&str>,
     ) -> Option<Stall> {
-        if self.last_queue.is_some_and(|q| q != queue) {
+        let ws_asked = std::mem::take(&mut self.ws_status);
+        if self.last_queue.is_some_and(|q| q != queue) && !ws_asked {
             self.dirty = true;
         }
         self.last_queue = Some(queue);
@@ -241,113 +361,14 @@ impl JobTracker {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::manager::jobs::JobStatus;
-    use crate::manager::jobs::test_job as job;
-
-    #[test]
-    fn each_finished_job_is_reported_once_after_the_baseline() {
-        let mut t = JobTracker::new(Duration::from_secs(1), None);
-        assert_eq!(t.due(), None, "idle: nothing to ask");
-        t.session_started();
-        assert!(t.due().is_some());
-        let page = |ids: &[&str]| Page {
-            jobs: ids.iter().map(|i| job(i, JobStatus::Completed)).collect(),
-            has_more: false,
-        };
-        let (_, limit) = t.start_fetch();
-        let (jobs, _) = t.finish_fetch(Ok((JobSource::JobsApi, page(&["old"]))), limit);
-        assert!(jobs.is_empty(), "the baseline is not news");
-        assert_eq!(t.due(), None);
-        t.queue_changed();
-        let due = t.due().unwrap();
-        assert!(due >= Instant::now() + Duration::from_millis(900));
-        let (_, limit) = t.start_fetch();
-        let (jobs, _) = t.finish_fetch(Ok((JobSource::JobsApi, page(&["b", "a", "old"]))), limit);
-        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-        assert_eq!(ids, ["a", "b"], "oldest first");
-        // A reconnect, or a restarted server showing the same jobs again.
-        t.session_started();
-        let (_, limit) = t.start_fetch();
-        let (jobs, _) = t.finish_fetch(Ok((JobSource::History, page(&["c", "b", "a"]))), limit);
-        assert_eq!(jobs.len(), 1);
-        assert_eq!(jobs[0].id, "c");
-        assert_eq!(t.source(), Some(JobSource::History));
-    }
-
-    #[test]
-    fn a_burst_bigger_than_a_page_is_read_whole_from_a_bigger_one() {
-        let mut t = JobTracker::new(Duration::from_secs(1), None);
-        t.session_started();
-        let page = |ids: &[String]| Page {
-            jobs: ids.iter().map(|i| job(i, JobStatus::Completed)).collect(),
-            has_more: false,
-        };
-        let (_, limit) = t.start_fetch();
-        let (jobs, _) = t.finish_fetch(Ok((JobSource::JobsApi, page(&["old".into()]))), limit);
-        assert!(jobs.is_empty());
-        // Twelve finished at once; the list is newest first.
-        let burst: Vec<String> = (1..=12).rev().map(|i| format!("j{i:02}")).collect();
-        t.queue_changed();
-        let (_, limit) = t.start_fetch();
-        assert_eq!(limit, PAGE);
-        let (jobs, warning) = t.finish_fetch(Ok((JobSource::JobsApi, page(&burst[..PAGE]))), limit);
-        assert!(
-            jobs.is_empty() && warning.is_none(),
-            "held: more may hide behind it"
-        );
-        assert!(t.due().is_some(), "asks again");
-        let (_, limit) = t.start_fetch();
-        assert_eq!(limit, BIG_PAGE);
-        let mut whole = burst.clone();
-        whole.push("old".into());
-        let (jobs, warning) = t.finish_fetch(Ok((JobSource::JobsApi, page(&whole))), limit);
-        let ids: Vec<&str> = jobs.iter().map(|j| j.id.as_str()).collect();
-        let oldest_first: Vec<String> = (1..=12).map(|i| format!("j{i:02}")).collect();
-        assert_eq!(ids, oldest_first, "all of them, oldest first");
-        assert!(warning.is_none());
-        // Back to small pages; a big page that is all new says what it lost.
-        t.queue_changed();
-        assert_eq!(t.start_fetch().1, PAGE);
-        t.big_page = true;
-        let flood: Vec<String> = (0..BIG_PAGE).map(|i| format!("f{i}")).collect();
-        let (jobs, warning) = t.finish_fetch(Ok((JobSource::JobsApi, page(&flood))), BIG_PAGE);
-        assert_eq!(jobs.len(), BIG_PAGE);
-        assert!(warning.unwrap().contains("only the newest 50"));
-    }
-
-    #[test]
-    fn seen_ids_are_bounded() {
-        let mut seen = Seen::default();
-        for i in 0..SEEN_CAP + 10 {
-            seen.insert(&i.to_string());
-        }
-        assert_eq!(seen.set.len(), SEEN_CAP);
-        assert!(!seen.contains("0"));
-        assert!(seen.contains(&(SEEN_CAP + 9).to_string()));
-    }
-
-    #[test]
-    fn a_stall_begins_after_max_job_time_and_ends_when_the_job_changes() {
-        let mut t = JobTracker::new(Duration::from_secs(1), Some(Duration::ZERO));
-        let q = (Some(1), Some(1), Some(0));
-        assert_eq!(t.on_poll(q, Some("a")), None);
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(t.on_poll(q, Some("a")), Some(Stall::Began { .. })));
-        assert_eq!(t.on_poll(q, Some("a")), None, "reported once");
-        assert_eq!(
-            t.on_poll((Some(0), Some(0), Some(0)), None),
-            Some(Stall::Ended)
-        );
-        assert!(t.due().is_some(), "a moved queue asks for jobs");
-        // Or as soon as the stalled job is reported finished.
-        assert_eq!(t.on_poll(q, Some("b")), None);
-        std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(t.on_poll(q, Some("b")), Some(Stall::Began { .. })));
-        assert_eq!(t.job_finished("a"), None);
-        assert_eq!(t.job_finished("b"), Some(Stall::Ended));
-        assert_eq!(t.on_poll((Some(0), Some(0), Some(0)), None), None);
+/// What a source really orders its jobs by: creation on the Jobs API (its
+/// `sort_by` default), completion on `/history` (insertion order).
+fn order_key(source: JobSource, job: &Job) -> Option<u64> {
+    match source {
+        JobSource::JobsApi => job.create_ms,
+        JobSource::History => job.end_ms.or(job.start_ms),
     }
 }
+
+#[cfg(test)]
+mod tests {}

@@ -4,10 +4,11 @@
 //!
 //! Split along its seams: `reconnect` (attempts until a session works),
 //! `connect` (the one-shot policy `connect` runs over the same attempt),
-//! `session` (holding one: messages, pings, polls, jobs) and `stats` (the
-//! time accounting behind the summary).
+//! `session` (holding one: messages, pings, polls), `joblist` (the job list
+//! reads and `stalled`) and `stats` (the time accounting behind the summary).
 
 mod connect;
+mod joblist;
 mod reconnect;
 mod session;
 mod stats;

@@ -149,19 +149,28 @@ impl Monitor {
                     ),
                 };
                 let reason = format!("{}{reason}", discovered.take().unwrap_or_default());
+                // Before the announcement: every job that finishes after it
+                // is then news (and one that finished during an outage too).
+                self.open_jobs().await;
                 self.set_state(State::Connected, reason).await;
                 self.emit(Event::Queue { queue_remaining }).await;
                 Ok(stream)
             }
             Ok(_) => {
                 *good_ws += 1;
+                self.degraded_jobs().await;
                 Err(None)
             }
             Err((http_ok, error)) => {
                 *good_ws = 0;
                 if http_ok {
                     if self.state != Some(State::Degraded) {
+                        if !self.jobs.has_baseline() {
+                            self.open_jobs().await;
+                        }
                         self.set_state(State::Degraded, error.message.clone()).await;
+                    } else {
+                        self.degraded_jobs().await;
                     }
                 } else if self.state != Some(State::Reconnecting) {
                     if self.state != Some(State::Disconnected) {
@@ -173,6 +182,16 @@ impl Monitor {
                 }
                 Err(Some(error))
             }
+        }
+    }
+
+    /// While degraded there is no WebSocket `status`: a queue change seen
+    /// by this attempt's HTTP poll asks for jobs (at most once per
+    /// interval, as the attempts come).
+    async fn degraded_jobs(&mut self) {
+        let soon = Instant::now() + self.settings.interval / 2;
+        if self.state == Some(State::Degraded) && self.jobs.due_by(soon) {
+            self.read_jobs_now().await;
         }
     }
 
@@ -201,6 +220,17 @@ impl Monitor {
             session,
         } = self.open_session().await;
         let http_ok = status.available;
+        if let (true, Some(q)) = (http_ok, &queue) {
+            // Jobs seen unfinished now are news once they finish; a moved
+            // queue asks for jobs (in every state where HTTP answers).
+            self.jobs.note_unfinished(&q.unfinished);
+            let counts = (
+                status.queue_remaining,
+                status.queue_running,
+                status.queue_pending,
+            );
+            self.jobs.on_poll(counts, q.running_prompt_id.as_deref());
+        }
         if http_ok
             || self
                 .last_status

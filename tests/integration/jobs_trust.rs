@@ -1,0 +1,252 @@
+//! The job view you can trust: every job that finishes after `connected`
+//! is reported exactly once (on the Jobs API and on `/history`), also when
+//! it finishes milliseconds after the line, out of creation order, in a
+//! burst bigger than a page, or while `degraded`; one queue change costs
+//! one read.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::support::http::http_post_reply;
+use crate::support::{MockServer, Proc, poll_until};
+use crate::util::{comfyctl_std, finish, http_get, http_post, parse_line, wait_state};
+
+const WAIT: Duration = Duration::from_secs(30);
+
+/// EmptyImage → PreviewImage: real ComfyUI finishes it in about 7 ms.
+const TRIVIAL: &str = r#"{"1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}}, "2": {"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}}"#;
+
+/// POSTs the trivial prompt (to the front of the queue if `front`), as a
+/// user's script does; returns its prompt id.
+fn submit(port: u16, front: bool) -> String {
+    let body = format!(r#"{{"prompt": {TRIVIAL}, "front": {front}}}"#);
+    let (code, reply) = http_post_reply(port, "/prompt", &body);
+    assert_eq!(code, 200, "{reply}");
+    parse_line(&reply)["prompt_id"].as_str().unwrap().to_owned()
+}
+
+/// Queues `count` mock jobs that hold the executor `ms` and end `outcome`.
+fn post_job(port: u16, outcome: &str, ms: u64, count: u32) {
+    let path = format!("/__mock/job?outcome={outcome}&ms={ms}&count={count}");
+    assert_eq!(http_post(port, &path, ""), 200, "{path}");
+}
+
+fn finished_count(port: u16) -> usize {
+    http_get(port, "/history")
+        .1
+        .matches("\"status_str\"")
+        .count()
+}
+
+fn job_events(events: &[Value]) -> Vec<&Value> {
+    events.iter().filter(|e| e["event"] == "job").collect()
+}
+
+/// Job-list requests the mock logged (either source).
+fn job_requests(mock: &MockServer) -> usize {
+    mock.stderr()
+        .lines()
+        .filter(|l| l.contains("GET /api/jobs") || l.contains("GET /history"))
+        .count()
+}
+
+/// One fleet `watch` over every port; each server gets the trivial job
+/// `delay` after its own `connected` line. Returns the events and the
+/// submitted id per URL.
+fn watch_and_submit(ports: &[u16], delay: Duration) -> (Vec<Value>, HashMap<String, String>) {
+    let mut cmd = comfyctl_std();
+    cmd.args(["watch", "--json", "--interval", "1s"]);
+    for p in ports {
+        cmd.args(["--url", &format!("http://127.0.0.1:{p}")]);
+    }
+    let mut w = Proc::spawn(cmd);
+    let mut submitters = Vec::new();
+    for _ in ports {
+        let line = w
+            .wait_line(
+                |l| l.contains("\"event\":\"state\"") && l.contains("\"state\":\"connected\""),
+                WAIT,
+            )
+            .unwrap_or_else(|| panic!("{}", w.lines_so_far().join("\n")));
+        let url = parse_line(&line)["url"].as_str().unwrap().to_owned();
+        let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+        submitters.push(std::thread::spawn(move || {
+            // The user's script: the workload starts `delay` after the line.
+            std::thread::sleep(delay);
+            (url, submit(port, false))
+        }));
+    }
+    let submitted: HashMap<String, String> =
+        submitters.into_iter().map(|t| t.join().unwrap()).collect();
+    for i in 0..ports.len() {
+        w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
+            .unwrap_or_else(|| {
+                panic!(
+                    "{delay:?}: job {} of {} missing:\n{}",
+                    i + 1,
+                    ports.len(),
+                    w.lines_so_far().join("\n")
+                )
+            });
+    }
+    (finish(&mut w), submitted)
+}
+
+fn every_job_after_connected_is_reported_once(mock_args: &[&str]) {
+    let mut args = vec!["--ports", "20"];
+    args.extend_from_slice(mock_args);
+    let mock = MockServer::start(&args);
+    let ports: Vec<u16> = mock.ready()["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_u64().unwrap() as u16)
+        .collect();
+    // Jobs that finished before watching began are not news.
+    for p in &ports {
+        submit(*p, false);
+    }
+    assert!(poll_until(WAIT, || ports
+        .iter()
+        .all(|p| finished_count(*p) == 1)));
+    for delay in [0, 50, 300].map(Duration::from_millis) {
+        let (events, submitted) = watch_and_submit(&ports, delay);
+        let jobs = job_events(&events);
+        assert_eq!(jobs.len(), ports.len(), "{delay:?}: {jobs:?}");
+        for job in jobs {
+            let url = job["url"].as_str().unwrap();
+            assert_eq!(job["id"], submitted[url].as_str(), "{delay:?}: {job}");
+            assert_eq!(job["status"], "completed");
+        }
+        for s in events.iter().filter(|e| e["event"] == "summary") {
+            assert_eq!(s["jobs_completed"], 1, "{delay:?}: {s}");
+        }
+    }
+}
+
+#[test]
+fn jobs_right_after_connected_are_reported_once_on_the_jobs_api() {
+    every_job_after_connected_is_reported_once(&[]);
+}
+
+#[test]
+fn jobs_right_after_connected_are_reported_once_on_history() {
+    every_job_after_connected_is_reported_once(&["--no-jobs-api"]);
+}
+
+/// A runs, B pends, C is put at the front; A finishes, C finishes, B
+/// fails: all three reported once, B as failed.
+fn front_queued_jobs_are_all_reported(mock_args: &[&str]) {
+    let mock = MockServer::start(mock_args);
+    let port = mock.port();
+    let mut w = crate::util::watch(&mock.url(), &["--interval", "200ms"]);
+    wait_state(&mut w, "connected");
+    post_job(port, "completed", 800, 1);
+    post_job(port, "failed", 400, 1);
+    let c = submit(port, true);
+    let mut jobs = Vec::new();
+    for _ in 0..3 {
+        let line = w
+            .wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
+            .unwrap_or_else(|| panic!("{}", w.lines_so_far().join("\n")));
+        jobs.push(parse_line(&line));
+    }
+    let statuses: Vec<&str> = jobs.iter().map(|j| j["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, ["completed", "completed", "failed"], "{jobs:?}");
+    assert_eq!(jobs[1]["id"], c.as_str(), "C ran second: {jobs:?}");
+    let events = finish(&mut w);
+    assert_eq!(job_events(&events).len(), 3);
+    let summary = events.last().unwrap();
+    assert_eq!(
+        (&summary["jobs_completed"], &summary["jobs_failed"]),
+        (&2.into(), &1.into())
+    );
+}
+
+#[test]
+fn front_queued_jobs_are_all_reported_on_the_jobs_api() {
+    front_queued_jobs_are_all_reported(&[]);
+}
+
+#[test]
+fn front_queued_jobs_are_all_reported_on_history() {
+    front_queued_jobs_are_all_reported(&["--no-jobs-api"]);
+}
+
+/// 120 jobs finish between two reads: all counted and reported, and no
+/// warning, also from a server that ignores `limit`.
+fn a_burst_of_120_is_counted_whole(mock_args: &[&str]) {
+    let mock = MockServer::start(mock_args);
+    let mut w = crate::util::watch(&mock.url(), &["--interval", "2s"]);
+    wait_state(&mut w, "connected");
+    post_job(mock.port(), "completed", 0, 120);
+    for i in 0..120 {
+        w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
+            .unwrap_or_else(|| panic!("job {i}: {}", w.lines_so_far().join("\n")));
+    }
+    let events = finish(&mut w);
+    assert_eq!(events.last().unwrap()["jobs_completed"], 120);
+    let warnings: Vec<&Value> = events.iter().filter(|e| e["event"] == "warning").collect();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let ids: std::collections::HashSet<&str> = job_events(&events)
+        .iter()
+        .map(|j| j["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 120);
+}
+
+#[test]
+fn a_burst_over_50_is_counted_whole() {
+    a_burst_of_120_is_counted_whole(&[]);
+}
+
+#[test]
+fn a_burst_from_a_server_that_ignores_limit_is_counted_without_a_warning() {
+    a_burst_of_120_is_counted_whole(&["--ignore-limit"]);
+}
+
+/// WebSocket refused, HTTP fine: the polls' queue changes drive job
+/// reads, and the summary counts the jobs.
+#[test]
+fn jobs_are_reported_while_degraded() {
+    let mock = MockServer::start(&["--refuse-ws"]);
+    let mut w = crate::util::watch(&mock.url(), &["--interval", "300ms"]);
+    wait_state(&mut w, "degraded");
+    post_job(mock.port(), "completed", 300, 4);
+    for i in 0..4 {
+        w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
+            .unwrap_or_else(|| panic!("job {i}: {}", w.lines_so_far().join("\n")));
+    }
+    let events = finish(&mut w);
+    assert!(
+        !events.iter().any(|e| e["state"] == "connected"),
+        "stayed degraded"
+    );
+    assert_eq!(events.last().unwrap()["jobs_completed"], 4);
+}
+
+/// One queue change is one read, not one from the WebSocket `status` and
+/// another from the next poll that sees the queue move. A job sends three
+/// `status` messages (queued, started, finished; the first two together):
+/// two reads, three if the second `status` comes after the first read went
+/// out. With the polls reading too, it was four or five.
+#[test]
+fn one_queue_change_costs_one_job_read() {
+    let mock = MockServer::start(&[]);
+    let mut w = crate::util::watch(&mock.url(), &["--interval", "200ms"]);
+    wait_state(&mut w, "connected");
+    let before = job_requests(&mock);
+    // Queued (one change), then finished 700 ms later (another), with
+    // polls every 200 ms seeing the queue at 1 in between.
+    post_job(mock.port(), "completed", 700, 1);
+    w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
+        .unwrap_or_else(|| panic!("{}", w.lines_so_far().join("\n")));
+    let polls = |m: &MockServer| m.stderr().matches("GET /system_stats").count();
+    let now = polls(&mock);
+    assert!(poll_until(WAIT, || polls(&mock) >= now + 3));
+    let made = job_requests(&mock) - before;
+    assert!((2..=3).contains(&made), "{made} reads: {}", mock.stderr());
+    finish(&mut w);
+}
