@@ -85,6 +85,8 @@ pub struct JobTracker {
     again: bool,
     /// A WebSocket `status` came since the last poll: it asked already.
     ws_status: bool,
+    /// `queue_remaining` of the last WebSocket `status` in this session.
+    ws_remaining: Option<u64>,
     last_fetch: Option<Instant>,
     running: Option<(String, Instant)>,
     stalled: bool,
@@ -111,6 +113,7 @@ impl JobTracker {
             dirty: false,
             again: false,
             ws_status: false,
+            ws_remaining: None,
             last_fetch: None,
             running: None,
             stalled: false,
@@ -131,18 +134,24 @@ impl JobTracker {
         self.warned = false;
     }
 
-    /// A WebSocket session opened (after its read): the running job is
-    /// judged afresh.
-    pub fn session_started(&mut self) {
+    /// A WebSocket session opened (after its read), its first `status`
+    /// said `remaining`: the running job is judged afresh.
+    pub fn session_started(&mut self, remaining: u64) {
         self.stalled = false;
         self.running = None;
         self.last_queue = None;
         self.ws_status = false;
+        self.ws_remaining = Some(remaining);
     }
 
-    /// The queue changed (a WebSocket `status`): a job may have finished.
-    pub fn queue_changed(&mut self) {
-        self.dirty = true;
+    /// A WebSocket `status`: a job may have finished, but only if the
+    /// queue got shorter (a prompt queued or started sends one too, and
+    /// a job's three `status` messages should cost one read, not three).
+    pub fn queue_status(&mut self, remaining: u64) {
+        if self.ws_remaining.is_none_or(|last| remaining < last) {
+            self.dirty = true;
+        }
+        self.ws_remaining = Some(remaining);
         self.ws_status = true;
     }
 

@@ -152,6 +152,7 @@ impl Monitor {
                 // Before the announcement: every job that finishes after it
                 // is then news (and one that finished during an outage too).
                 self.open_jobs().await;
+                self.jobs.session_started(queue_remaining);
                 self.set_state(State::Connected, reason).await;
                 self.emit(Event::Queue { queue_remaining }).await;
                 Ok(stream)

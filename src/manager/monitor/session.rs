@@ -106,7 +106,6 @@ impl Monitor {
         let mut probe: Option<ProbeFuture> = None;
         let mut round = Round::default();
         let mut jobs_fetch: Option<JobsFuture> = None;
-        self.jobs.session_started();
         loop {
             let pong_due = round.ping_deadline;
             let jobs_due = jobs_fetch.is_none().then(|| self.jobs.due()).flatten();
@@ -218,8 +217,11 @@ impl Monitor {
         let Ok(message) = parse::ws_message(text) else {
             return;
         };
-        if matches!(message, WsMessage::Status { .. }) {
-            self.jobs.queue_changed();
+        if let WsMessage::Status {
+            queue_remaining, ..
+        } = message
+        {
+            self.jobs.queue_status(queue_remaining);
         }
         let event = match message {
             WsMessage::Status {
