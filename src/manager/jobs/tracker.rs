@@ -380,4 +380,172 @@ fn order_key(source: JobSource, job: &Job) -> Option<u64> {
 }
 
 #[cfg(test)]
-mod tests {}
+mod tests {
+    use super::*;
+    use crate::manager::jobs::JobStatus;
+    use crate::manager::jobs::test_job;
+
+    /// A finished job created at `create` (and ended 10 ms later).
+    fn job(id: &str, create: u64) -> Job {
+        Job {
+            create_ms: Some(create),
+            end_ms: Some(create + 10),
+            ..test_job(id, JobStatus::Completed)
+        }
+    }
+
+    fn page(jobs: &[(&str, u64)], total: Option<u64>, has_more: bool) -> Page {
+        Page {
+            jobs: jobs.iter().map(|(i, c)| job(i, *c)).collect(),
+            has_more: Some(has_more),
+            total,
+        }
+    }
+
+    fn read(t: &mut JobTracker, p: Page) -> Read {
+        let (_, limit) = t.start_fetch();
+        t.finish_fetch(Ok((JobSource::JobsApi, p)), limit)
+    }
+
+    fn ids(r: &Read) -> Vec<&str> {
+        r.jobs.iter().map(|j| j.id.as_str()).collect()
+    }
+
+    #[test]
+    fn the_first_page_is_the_baseline_and_each_job_is_news_once() {
+        let mut t = JobTracker::new(Duration::from_secs(1), None);
+        assert_eq!(t.due(), None, "idle: nothing to ask");
+        assert!(!t.has_baseline());
+        let r = read(&mut t, page(&[("old", 1)], Some(1), false));
+        assert!(r.jobs.is_empty(), "the baseline is not news");
+        assert!(t.has_baseline());
+        t.queue_status(0);
+        let due = t.due().unwrap();
+        assert!(
+            due >= Instant::now() + Duration::from_millis(900),
+            "one per interval"
+        );
+        let r = read(
+            &mut t,
+            page(&[("b", 3), ("a", 2), ("old", 1)], Some(3), false),
+        );
+        assert_eq!(ids(&r), ["a", "b"], "oldest first");
+        // A reconnect reads again at once: nothing twice, the rest news.
+        t.session_opening();
+        let (_, limit) = t.start_fetch();
+        let p = page(&[("c", 4), ("b", 3), ("a", 2)], None, false);
+        let r = t.finish_fetch(Ok((JobSource::History, p)), limit);
+        assert_eq!(ids(&r), ["c"]);
+        assert_eq!(t.source(), Some(JobSource::History));
+    }
+
+    #[test]
+    fn a_job_that_finishes_out_of_creation_order_is_still_news() {
+        let mut t = JobTracker::new(Duration::from_secs(1), None);
+        // B (created at 3) is pending while newer ones finish before it.
+        t.note_unfinished(&["b".to_string()]);
+        let r = read(&mut t, page(&[("y", 5), ("z", 4)], Some(3), true));
+        assert!(r.jobs.is_empty());
+        // B failed: the list, newest created first, has it third.
+        let r = read(&mut t, page(&[("y", 5), ("z", 4)], Some(4), true));
+        assert!(r.again, "one finished that the page does not show");
+        let (_, limit) = t.start_fetch();
+        assert!(limit > PAGE);
+        let p = page(&[("y", 5), ("z", 4), ("b", 3), ("w", 2)], Some(4), false);
+        let r = t.finish_fetch(Ok((JobSource::JobsApi, p)), limit);
+        assert_eq!(ids(&r), ["b"], "w is below the floor and was never queued");
+        assert!(r.warning.is_none());
+    }
+
+    #[test]
+    fn a_burst_is_read_whole_and_a_server_ignoring_limit_is_not_warned_about() {
+        let mut t = JobTracker::new(Duration::from_secs(1), None);
+        read(&mut t, page(&[("old", 1)], Some(1), false));
+        let burst: Vec<(String, u64)> = (0..120).rev().map(|i| (format!("j{i}"), 10 + i)).collect();
+        let refs: Vec<(&str, u64)> = burst.iter().map(|(i, c)| (i.as_str(), *c)).collect();
+        let r = read(&mut t, page(&refs[..PAGE], Some(121), true));
+        assert!(
+            r.again && r.jobs.is_empty(),
+            "held: the burst stays in order"
+        );
+        let soon = Instant::now() + Duration::from_millis(1);
+        assert!(t.due_by(soon), "asked again at once");
+        let (_, limit) = t.start_fetch();
+        assert_eq!(limit, 120 + PAGE);
+        let mut whole = refs.clone();
+        whole.push(("old", 1));
+        let r = t.finish_fetch(
+            Ok((JobSource::JobsApi, page(&whole, Some(121), false))),
+            limit,
+        );
+        assert_eq!(r.jobs.len(), 120);
+        assert_eq!(r.jobs[0].id, "j0", "oldest first");
+        assert!(r.warning.is_none());
+        // Back to small pages; a server that sends everything anyway.
+        let more: Vec<(String, u64)> = (0..80).rev().map(|i| (format!("k{i}"), 500 + i)).collect();
+        let mut all: Vec<(&str, u64)> = more.iter().map(|(i, c)| (i.as_str(), *c)).collect();
+        all.extend(whole);
+        let r = read(&mut t, page(&all, Some(201), false));
+        assert_eq!(r.jobs.len(), 80);
+        assert!(r.warning.is_none() && !r.again);
+    }
+
+    #[test]
+    fn only_a_shorter_queue_asks_and_a_poll_after_a_status_does_not_ask_again() {
+        let mut t = JobTracker::new(Duration::from_secs(1), None);
+        read(&mut t, page(&[], Some(0), false));
+        t.session_started(0);
+        let idle = (Some(0), Some(0), Some(0));
+        let busy = (Some(1), Some(1), Some(0));
+        t.on_poll(idle, None);
+        t.queue_status(1);
+        t.queue_status(1);
+        assert_eq!(t.due(), None, "queued and started: nothing finished");
+        t.on_poll(busy, Some("a"));
+        assert_eq!(t.due(), None, "the status said it first");
+        t.queue_status(0);
+        assert!(t.due().is_some());
+        t.start_fetch();
+        t.on_poll(idle, None);
+        assert_eq!(t.due(), None, "one change, one read");
+        // Without a WebSocket (degraded), the poll asks.
+        t.on_poll(busy, Some("b"));
+        t.on_poll(idle, None);
+        assert!(t.due().is_some());
+    }
+
+    #[test]
+    fn unfinished_ids_are_bounded_and_forgotten() {
+        let mut t = JobTracker::new(Duration::from_secs(1), None);
+        let many: Vec<String> = (0..UNFINISHED_MAX + 10).map(|i| i.to_string()).collect();
+        t.note_unfinished(&many[..UNFINISHED_MAX / 2]);
+        t.note_unfinished(&many[UNFINISHED_MAX / 2..]);
+        assert!(t.unfinished.len() <= UNFINISHED_MAX);
+        for _ in 0..=UNFINISHED_POLLS {
+            t.note_unfinished(&[]);
+        }
+        assert!(t.unfinished.is_empty());
+    }
+
+    #[test]
+    fn a_stall_begins_after_max_job_time_and_ends_when_the_job_changes() {
+        let mut t = JobTracker::new(Duration::from_secs(1), Some(Duration::ZERO));
+        let q = (Some(1), Some(1), Some(0));
+        assert_eq!(t.on_poll(q, Some("a")), None);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(matches!(t.on_poll(q, Some("a")), Some(Stall::Began { .. })));
+        assert_eq!(t.on_poll(q, Some("a")), None, "reported once");
+        assert_eq!(
+            t.on_poll((Some(0), Some(0), Some(0)), None),
+            Some(Stall::Ended)
+        );
+        assert!(t.due().is_some(), "a moved queue asks for jobs");
+        // Or as soon as the stalled job is reported finished.
+        assert_eq!(t.on_poll(q, Some("b")), None);
+        std::thread::sleep(Duration::from_millis(2));
+        assert!(matches!(t.on_poll(q, Some("b")), Some(Stall::Began { .. })));
+        assert_eq!(t.job_finished("a"), None);
+        assert_eq!(t.job_finished("b"), Some(Stall::Ended));
+        assert_eq!(t.on_poll((Some(0), Some(0), Some(0)), None), None);
+    }
+}
