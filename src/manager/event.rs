@@ -169,6 +169,9 @@ pub enum Event {
         status: Box<Status>,
         /// `queue_running[0]`'s prompt id from `GET /queue`.
         running_prompt: Option<String>,
+        /// How long that prompt has been running, ms, by the one age rule
+        /// (`jobs::age`) that `stalled` and `health` use too.
+        running_age_ms: Option<u64>,
     },
     /// A WebSocket `status` message: the queue changed.
     Queue {

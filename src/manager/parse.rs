@@ -107,6 +107,11 @@ pub struct Queue {
     /// The prompt ids still to finish, running first, at most
     /// [`QUEUE_IDS_MAX`]: a job seen here finished after this poll.
     pub unfinished: Vec<String>,
+    /// The running prompt's `extra_data.create_time` (server epoch ms).
+    pub running_create_ms: Option<u64>,
+    /// The server's clock as its answer's `Date` header showed it (set by
+    /// the probe, not by this parser).
+    pub clock: Option<ClockSample>,
 }
 
 /// Prompt ids kept from one `GET /queue` (a long queue is counted whole).
@@ -122,6 +127,22 @@ struct RawQueue {
 /// the id is kept; the rest (whole workflows) is skipped without allocating.
 struct QueueItem {
     prompt_id: Option<String>,
+    /// `extra_data.create_time` (0.33 stamps it; 0.3.64 does not).
+    create_ms: Option<u64>,
+}
+
+/// The fourth element of a queue entry, `extra_data`: only `create_time`
+/// is read; anything that is not an object is dropped.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum MaybeExtra {
+    Extra(ExtraData),
+    Other(IgnoredAny),
+}
+
+#[derive(Deserialize)]
+struct ExtraData {
+    create_time: Option<serde_json::Number>,
 }
 
 /// The second element of a queue entry: the prompt id when it is a string;
@@ -147,18 +168,67 @@ impl<'de> Deserialize<'de> for QueueItem {
                     Some(MaybeId::Id(id)) => Some(id),
                     Some(MaybeId::Other(_)) | None => None,
                 };
+                let _prompt: Option<IgnoredAny> = seq.next_element()?;
+                let create_ms = match seq.next_element()? {
+                    Some(MaybeExtra::Extra(e)) => e.create_time.and_then(|n| n.as_u64()),
+                    Some(MaybeExtra::Other(_)) | None => None,
+                };
                 while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(QueueItem { prompt_id })
+                Ok(QueueItem {
+                    prompt_id,
+                    create_ms,
+                })
             }
         }
         d.deserialize_seq(V)
     }
 }
 
+/// One reading of the server's clock: its `Date` header, and when (on our
+/// Unix clock, ms) the request went out and the answer came in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockSample {
+    /// The `Date` header, ms since the epoch (whole seconds).
+    pub date_ms: u64,
+    /// Our clock when the request was sent.
+    pub sent_ms: u64,
+    /// Our clock when the answer arrived.
+    pub received_ms: u64,
+}
+
+/// Parses an HTTP `Date` (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`)
+/// into ms since the epoch; `None` for anything else.
+pub fn http_date_ms(value: &str) -> Option<u64> {
+    let mut parts = value.split_whitespace();
+    let _weekday = parts.next()?;
+    let day: u64 = parts.next()?.parse().ok()?;
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let name = parts.next()?;
+    let month = MONTHS.iter().position(|m| *m == name)? as u64 + 1;
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut hms = parts.next()?.split(':').map(|x| x.parse::<u64>().ok());
+    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
+    if parts.next() != Some("GMT") || !(1..=31).contains(&day) || year < 1970 || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    // Days from the civil date (H. Hinnant's algorithm), March-based year.
+    let (y, mo) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let era = y / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * mo + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(((days * 24 + h) * 60 + m) * 60_000 + sec * 1000)
+}
+
 /// Parses `GET /queue`.
 pub fn queue(body: &[u8]) -> Result<Queue, String> {
     let raw: RawQueue = serde_json::from_slice(body).map_err(describe)?;
-    let running_prompt_id = raw.queue_running.iter().find_map(|i| i.prompt_id.clone());
+    let running = raw.queue_running.iter().find(|i| i.prompt_id.is_some());
+    let running_prompt_id = running.and_then(|i| i.prompt_id.clone());
+    let running_create_ms = running.and_then(|i| i.create_ms);
     let (running, pending) = (raw.queue_running.len(), raw.queue_pending.len());
     let unfinished = raw
         .queue_running
@@ -172,6 +242,8 @@ pub fn queue(body: &[u8]) -> Result<Queue, String> {
         pending: pending as u64,
         running_prompt_id,
         unfinished,
+        running_create_ms,
+        clock: None,
     })
 }
 

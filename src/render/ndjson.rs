@@ -227,6 +227,7 @@ pub fn line(envelope: &Envelope) -> Line<'_> {
         Event::Status {
             status,
             running_prompt,
+            ..
         } => Body::Status(StatusLine::http(status, running_prompt.as_deref())),
         Event::Queue { queue_remaining } => Body::Status(StatusLine::websocket(*queue_remaining)),
         Event::Progress {

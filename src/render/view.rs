@@ -79,6 +79,7 @@ impl View {
             Event::Status {
                 status,
                 running_prompt,
+                ..
             } if status.available => self.read_poll(status, running_prompt.as_deref()),
             Event::Queue { queue_remaining } => self.queue.remaining = Some(*queue_remaining),
             Event::Progress {

@@ -7,7 +7,7 @@ use crate::config::HealthPlan;
 use crate::error::{Error, Exit};
 use crate::manager::jobs::{self, JobsReport};
 use crate::manager::readiness::{self, CheckResult, Checks};
-use crate::manager::{self, ErrorKind, FallbackMode, HttpClient, Status, Target, unix_ms};
+use crate::manager::{self, ErrorKind, FallbackMode, HttpClient, Status, Target};
 use crate::render::jobs as jobs_text;
 use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
@@ -34,11 +34,10 @@ async fn poll(http: &HttpClient, target: &Target, checks: &Checks, with_jobs: bo
         Vec::new()
     };
     let jobs = if status.available && with_jobs {
-        let running = queue.and_then(|q| q.running_prompt_id);
         Some(
             jobs::fetch_recent(http, target)
                 .await
-                .map(|(_, page)| jobs::report(&page, running.as_deref(), unix_ms()))
+                .map(|(_, page)| jobs::report(&page, queue.as_ref()))
                 .map_err(|e| e.message),
         )
     } else {
@@ -72,9 +71,8 @@ fn jobs_missing(plan: &HealthPlan, jobs: &JobsResult) -> Option<String> {
         && age > max.as_millis() as u64
     {
         return Some(format!(
-            "jobs: the running job has run for {} (--max-job-time {})",
-            short_duration(Duration::from_millis(age)),
-            humantime::format_duration(max)
+            "jobs: the running job has run for {}",
+            jobs::over_limit(Duration::from_millis(age), max)
         ));
     }
     None

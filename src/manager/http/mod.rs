@@ -139,6 +139,20 @@ impl HttpClient {
         query: &[(&str, &str)],
         cap: usize,
     ) -> Result<Vec<u8>, ProbeError> {
+        self.get_dated(target, route, query, cap)
+            .await
+            .map(|(body, _)| body)
+    }
+
+    /// [`HttpClient::get_query`], with the server's clock as the answer's
+    /// `Date` header showed it (ages are judged on the server's clock).
+    pub async fn get_dated(
+        &self,
+        target: &Target,
+        route: &str,
+        query: &[(&str, &str)],
+        cap: usize,
+    ) -> Result<(Vec<u8>, Option<parse::ClockSample>), ProbeError> {
         let mut url = target.endpoint(route);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -148,6 +162,7 @@ impl HttpClient {
         // that stalled, not a server that never answered.
         let head_arrived = AtomicBool::new(false);
         let fetch = async {
+            let sent_ms = super::unix_ms();
             let response = request
                 .send()
                 .await
@@ -156,7 +171,18 @@ impl HttpClient {
             if let Some(error) = refusal(&response, route) {
                 return Err(error);
             }
-            self.read_capped(response, target, route, cap).await
+            let clock = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse::http_date_ms)
+                .map(|date_ms| parse::ClockSample {
+                    date_ms,
+                    sent_ms,
+                    received_ms: super::unix_ms(),
+                });
+            let body = self.read_capped(response, target, route, cap).await?;
+            Ok((body, clock))
         };
         match tokio::time::timeout(self.timeout, fetch).await {
             Ok(result) => result,
@@ -232,14 +258,16 @@ impl HttpClient {
         let (stats, prompt, queue) = tokio::join!(
             self.get(target, "/system_stats", HEALTH_BODY_CAP),
             self.get(target, "/prompt", HEALTH_BODY_CAP),
-            self.get(target, "/queue", QUEUE_BODY_CAP),
+            self.get_dated(target, "/queue", &[], QUEUE_BODY_CAP),
         );
         let latency = started.elapsed();
         let parsed = (|| {
             let stats =
                 parse::system_stats(&stats?).map_err(|e| not_comfyui("/system_stats", &e))?;
             let remaining = parse::prompt_info(&prompt?).map_err(|e| not_comfyui("/prompt", &e))?;
-            let queue = parse::queue(&queue?).map_err(|e| not_comfyui("/queue", &e))?;
+            let (queue, clock) = queue?;
+            let mut queue = parse::queue(&queue).map_err(|e| not_comfyui("/queue", &e))?;
+            queue.clock = clock;
             Ok::<_, ProbeError>((stats, remaining, queue))
         })();
         let url = target.to_string();

@@ -7,6 +7,7 @@
 //! per interval, for one small page, newest first. Key names come from the
 //! captures in `shared/fixtures/comfyui-0.33` and `shared/fixtures/comfyui`.
 
+mod age;
 mod parse;
 mod report;
 mod tracker;
@@ -19,6 +20,7 @@ use super::http::{HttpClient, QUEUE_BODY_CAP};
 use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
 
+pub use age::over_limit;
 pub use parse::{Page, parse_history, parse_jobs};
 pub use report::{JobsReport, report};
 pub use tracker::{JobTracker, Stall};

@@ -18,8 +18,10 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
+use super::age::{Begun, ServerClock, running_age};
 use super::{HISTORY_LIMIT_MAX, Job, JobSource, LIMIT_MAX, PAGE, Page, READ_MAX};
-use crate::manager::status::ProbeError;
+use crate::manager::parse::Queue;
+use crate::manager::status::{ProbeError, unix_ms};
 
 /// Polls an id may be missing from `/queue` before it is forgotten as
 /// unfinished (it finished, and a read followed, long before).
@@ -42,7 +44,7 @@ pub enum Stall {
     Began {
         /// The job.
         id: String,
-        /// How long it has been running (seen).
+        /// How long it has been running (by the one age rule).
         age: Duration,
     },
     /// The stalled job finished or the queue moved on.
@@ -59,6 +61,15 @@ pub struct Read {
     /// More finished than the page held: ask again now, for a bigger page
     /// (nothing was reported from this one, so the burst stays in order).
     pub again: bool,
+}
+
+/// The job `/queue` showed running, and when we first saw it.
+#[derive(Debug)]
+struct Running {
+    id: String,
+    since: Instant,
+    create_ms: Option<u64>,
+    not_before_ms: Option<u64>,
 }
 
 /// Per server: when to ask for jobs, which are news, and how long the
@@ -88,7 +99,14 @@ pub struct JobTracker {
     /// `queue_remaining` of the last WebSocket `status` in this session.
     ws_remaining: Option<u64>,
     last_fetch: Option<Instant>,
-    running: Option<(String, Instant)>,
+    running: Option<Running>,
+    /// The server's clock, from the polls' `Date` headers.
+    clock: ServerClock,
+    /// The server's time at the last poll (a job first seen running now
+    /// started after it).
+    last_poll_ms: Option<u64>,
+    /// The newest end of a finished job read (the running one began after).
+    last_end_ms: Option<u64>,
     stalled: bool,
     last_queue: Option<(Option<u64>, Option<u64>, Option<u64>)>,
     warned: bool,
@@ -116,6 +134,9 @@ impl JobTracker {
             ws_remaining: None,
             last_fetch: None,
             running: None,
+            clock: ServerClock::default(),
+            last_poll_ms: None,
+            last_end_ms: None,
             stalled: false,
             last_queue: None,
             warned: false,
@@ -135,10 +156,9 @@ impl JobTracker {
     }
 
     /// A WebSocket session opened (after its read), its first `status`
-    /// said `remaining`: the running job is judged afresh.
+    /// said `remaining`. The running job stays judged as the session's
+    /// opening poll judged it (a stall in force is announced at once).
     pub fn session_started(&mut self, remaining: u64) {
-        self.stalled = false;
-        self.running = None;
         self.last_queue = None;
         self.ws_status = false;
         self.ws_remaining = Some(remaining);
@@ -263,6 +283,9 @@ impl JobTracker {
         total: Option<u64>,
     ) -> Vec<Job> {
         self.seen.clear();
+        if let Some(end) = finished.iter().filter_map(|j| j.end_ms).max() {
+            self.last_end_ms = Some(self.last_end_ms.map_or(end, |e| e.max(end)));
+        }
         let oldest = finished.iter().filter_map(|j| order_key(source, j)).min();
         if let Some(oldest) = oldest {
             self.floor = Some(self.floor.map_or(oldest, |f| f.max(oldest)));
@@ -314,47 +337,73 @@ impl JobTracker {
         }
     }
 
-    /// Folds in an HTTP poll: the queue counts and `queue_running[0]`'s id.
-    /// A changed queue asks for jobs (unless a WebSocket `status` already
-    /// did since the last poll: one change, one read); a job running past
-    /// `--max-job-time` begins a stall, and a stall ends when the running
-    /// job changes.
+    /// Folds in an HTTP poll: the queue counts and what `GET /queue` said
+    /// (the running prompt, its create time, the server's `Date`). A
+    /// changed queue asks for jobs (unless a WebSocket `status` already did
+    /// since the last poll: one change, one read); a job running past
+    /// `--max-job-time` (by [`JobTracker::running_age`]) begins a stall, and
+    /// a stall ends when the running job changes.
     pub fn on_poll(
         &mut self,
-        queue: (Option<u64>, Option<u64>, Option<u64>),
-        running: Option<&str>,
+        counts: (Option<u64>, Option<u64>, Option<u64>),
+        queue: Option<&Queue>,
     ) -> Option<Stall> {
         let ws_asked = std::mem::take(&mut self.ws_status);
-        if self.last_queue.is_some_and(|q| q != queue) && !ws_asked {
+        if self.last_queue.is_some_and(|q| q != counts) && !ws_asked {
             self.dirty = true;
         }
-        self.last_queue = Some(queue);
-        let same = self.running.as_ref().map(|(id, _)| id.as_str()) == running;
-        if !same {
-            self.running = running.map(|id| (id.to_owned(), Instant::now()));
+        self.last_queue = Some(counts);
+        if let Some(sample) = queue.and_then(|q| q.clock) {
+            self.clock.observe(sample);
+        }
+        let server_now = self.clock.now_ms(unix_ms());
+        let id = queue.and_then(|q| q.running_prompt_id.as_deref());
+        let previous_poll = std::mem::replace(&mut self.last_poll_ms, server_now);
+        if self.running.as_ref().map(|r| r.id.as_str()) != id {
+            self.running = id.map(|id| Running {
+                id: id.to_owned(),
+                since: Instant::now(),
+                create_ms: queue.and_then(|q| q.running_create_ms),
+                not_before_ms: previous_poll,
+            });
             if std::mem::take(&mut self.stalled) {
                 self.dirty = true;
                 return Some(Stall::Ended);
             }
-            return None;
         }
-        let (id, since) = self.running.as_ref()?;
         let max = self.max_job_time?;
-        let age = since.elapsed();
+        let age = self.running_age()?;
         if age > max && !self.stalled {
             self.stalled = true;
-            return Some(Stall::Began {
-                id: id.clone(),
-                age,
-            });
+            let id = self.running.as_ref()?.id.clone();
+            return Some(Stall::Began { id, age });
         }
         None
+    }
+
+    /// The running job's age by the one rule (see `jobs::age`): on the
+    /// server's clock from its own times, else from first sight.
+    pub fn running_age(&self) -> Option<Duration> {
+        let r = self.running.as_ref()?;
+        let begun = Begun {
+            start_ms: None,
+            create_ms: r.create_ms,
+            previous_end_ms: self.last_end_ms,
+            not_before_ms: r.not_before_ms,
+        };
+        running_age(begun, self.clock.now_ms(unix_ms()), Some(r.since.elapsed()))
+    }
+
+    /// The stall in force, if any: the job and its age now.
+    pub fn stall(&self) -> Option<(String, Duration)> {
+        let r = self.running.as_ref().filter(|_| self.stalled)?;
+        Some((r.id.clone(), self.running_age()?))
     }
 
     /// A finished job was reported: if it is the stalled one, the stall
     /// ends now rather than at the next poll.
     pub fn job_finished(&mut self, id: &str) -> Option<Stall> {
-        let running = self.running.as_ref().is_some_and(|(r, _)| r == id);
+        let running = self.running.as_ref().is_some_and(|r| r.id == id);
         if running && self.stalled {
             self.stalled = false;
             self.running = None;
@@ -399,6 +448,13 @@ mod tests {
             jobs: jobs.iter().map(|(i, c)| job(i, *c)).collect(),
             has_more: Some(has_more),
             total,
+        }
+    }
+
+    fn running(id: &str) -> Queue {
+        Queue {
+            running_prompt_id: Some(id.into()),
+            ..Queue::default()
         }
     }
 
@@ -501,7 +557,7 @@ mod tests {
         t.queue_status(1);
         t.queue_status(1);
         assert_eq!(t.due(), None, "queued and started: nothing finished");
-        t.on_poll(busy, Some("a"));
+        t.on_poll(busy, Some(&running("a")));
         assert_eq!(t.due(), None, "the status said it first");
         t.queue_status(0);
         assert!(t.due().is_some());
@@ -509,7 +565,7 @@ mod tests {
         t.on_poll(idle, None);
         assert_eq!(t.due(), None, "one change, one read");
         // Without a WebSocket (degraded), the poll asks.
-        t.on_poll(busy, Some("b"));
+        t.on_poll(busy, Some(&running("b")));
         t.on_poll(idle, None);
         assert!(t.due().is_some());
     }
@@ -529,21 +585,21 @@ mod tests {
 
     #[test]
     fn a_stall_begins_after_max_job_time_and_ends_when_the_job_changes() {
-        let mut t = JobTracker::new(Duration::from_secs(1), Some(Duration::ZERO));
+        let mut t = JobTracker::new(Duration::from_secs(1), Some(Duration::from_millis(1)));
         let q = (Some(1), Some(1), Some(0));
-        assert_eq!(t.on_poll(q, Some("a")), None);
+        assert_eq!(t.on_poll(q, Some(&running("a"))), None);
         std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(t.on_poll(q, Some("a")), Some(Stall::Began { .. })));
-        assert_eq!(t.on_poll(q, Some("a")), None, "reported once");
+        assert!(matches!(t.on_poll(q, Some(&running("a"))), Some(Stall::Began { .. })));
+        assert_eq!(t.on_poll(q, Some(&running("a"))), None, "reported once");
         assert_eq!(
             t.on_poll((Some(0), Some(0), Some(0)), None),
             Some(Stall::Ended)
         );
         assert!(t.due().is_some(), "a moved queue asks for jobs");
         // Or as soon as the stalled job is reported finished.
-        assert_eq!(t.on_poll(q, Some("b")), None);
+        assert_eq!(t.on_poll(q, Some(&running("b"))), None);
         std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(t.on_poll(q, Some("b")), Some(Stall::Began { .. })));
+        assert!(matches!(t.on_poll(q, Some(&running("b"))), Some(Stall::Began { .. })));
         assert_eq!(t.job_finished("a"), None);
         assert_eq!(t.job_finished("b"), Some(Stall::Ended));
         assert_eq!(t.on_poll((Some(0), Some(0), Some(0)), None), None);

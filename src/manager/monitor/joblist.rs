@@ -78,22 +78,8 @@ impl Monitor {
     pub(super) async fn on_stall(&mut self, stall: Option<Stall>) {
         match stall {
             Some(Stall::Began { id, age }) if self.state == Some(State::Connected) => {
-                let limit = self.settings.max_job_time.unwrap_or_default();
-                self.set_state(
-                    State::Stalled,
-                    format!(
-                        "job {} has been running for {} (--max-job-time {})",
-                        // A server string in a state reason: keep only
-                        // what a prompt id is made of.
-                        id.chars()
-                            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                            .take(8)
-                            .collect::<String>(),
-                        humantime::format_duration(Duration::from_millis(age.as_millis() as u64)),
-                        humantime::format_duration(limit)
-                    ),
-                )
-                .await;
+                let reason = self.stall_reason(&id, age);
+                self.set_state(State::Stalled, reason).await;
             }
             Some(Stall::Ended) if self.state == Some(State::Stalled) => {
                 self.set_state(
@@ -104,5 +90,20 @@ impl Monitor {
             }
             _ => {}
         }
+    }
+
+    /// "job 1a2b3c4d has been running for 2.4s, 0.4s over --max-job-time 2s".
+    pub(super) fn stall_reason(&self, id: &str, age: Duration) -> String {
+        let limit = self.settings.max_job_time.unwrap_or_default();
+        format!(
+            "job {} has been running for {}",
+            // A server string in a state reason: keep only what a prompt
+            // id is made of.
+            id.chars()
+                .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .take(8)
+                .collect::<String>(),
+            jobs::over_limit(age, limit)
+        )
     }
 }

@@ -260,9 +260,15 @@ impl Monitor {
     }
     async fn emit_status(&mut self, status: Status, queue: Option<parse::Queue>) {
         self.last_status = Some(Instant::now());
+        let running_age_ms = queue
+            .as_ref()
+            .and_then(|q| q.running_prompt_id.as_ref())
+            .and_then(|_| self.jobs.running_age())
+            .map(|age| age.as_millis() as u64);
         self.emit(Event::Status {
             status: Box::new(status),
             running_prompt: queue.and_then(|q| q.running_prompt_id),
+            running_age_ms,
         })
         .await;
     }

@@ -153,7 +153,16 @@ impl Monitor {
                 // is then news (and one that finished during an outage too).
                 self.open_jobs().await;
                 self.jobs.session_started(queue_remaining);
-                self.set_state(State::Connected, reason).await;
+                // A job already past --max-job-time: the session opens
+                // `stalled` (a `--count` run then ends 3, as health does).
+                match self.jobs.stall() {
+                    Some((id, age)) => {
+                        let stall = self.stall_reason(&id, age);
+                        self.set_state(State::Stalled, format!("{reason}; {stall}"))
+                            .await;
+                    }
+                    None => self.set_state(State::Connected, reason).await,
+                }
                 self.emit(Event::Queue { queue_remaining }).await;
                 Ok(stream)
             }
@@ -230,7 +239,8 @@ impl Monitor {
                 status.queue_running,
                 status.queue_pending,
             );
-            self.jobs.on_poll(counts, q.running_prompt_id.as_deref());
+            // A stall judged here is announced as the session opens.
+            let _ = self.jobs.on_poll(counts, Some(q));
         }
         if http_ok
             || self

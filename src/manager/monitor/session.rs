@@ -196,21 +196,19 @@ impl Monitor {
         if let Some(q) = &queue {
             self.jobs.note_unfinished(&q.unfinished);
         }
+        let counts = (
+            status.queue_remaining,
+            status.queue_running,
+            status.queue_pending,
+        );
         let stall = status
             .available
-            .then(|| {
-                self.jobs.on_poll(
-                    (
-                        status.queue_remaining,
-                        status.queue_running,
-                        status.queue_pending,
-                    ),
-                    queue.as_ref().and_then(|q| q.running_prompt_id.as_deref()),
-                )
-            })
+            .then(|| self.jobs.on_poll(counts, queue.as_ref()))
             .flatten();
-        self.emit_status(status, queue).await;
+        // The state the poll led to comes first: `--count` stops at the
+        // poll, and its exit code follows the last state printed.
         self.on_stall(stall).await;
+        self.emit_status(status, queue).await;
     }
 
     async fn on_text(&mut self, text: &str) {
