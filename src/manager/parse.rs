@@ -210,11 +210,21 @@ pub fn http_date_ms(value: &str) -> Option<u64> {
     let year: u64 = parts.next()?.parse().ok()?;
     let mut hms = parts.next()?.split(':').map(|x| x.parse::<u64>().ok());
     let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next() != Some("GMT") || !(1..=31).contains(&day) || year < 1970 || h > 23 || m > 59 || sec > 60 {
+    if parts.next() != Some("GMT")
+        || !(1..=31).contains(&day)
+        || year < 1970
+        || h > 23
+        || m > 59
+        || sec > 60
+    {
         return None;
     }
     // Days from the civil date (H. Hinnant's algorithm), March-based year.
-    let (y, mo) = if month <= 2 { (year - 1, month + 9) } else { (year, month - 3) };
+    let (y, mo) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
     let era = y / 400;
     let yoe = y - era * 400;
     let doy = (153 * mo + 2) / 5 + day - 1;
@@ -513,5 +523,27 @@ mod tests {
         );
         assert!(ws_message("not json").is_err());
         assert!(ws_message(r#"{"type":"status","data":{}}"#).is_err());
+    }
+}
+#[cfg(test)]
+mod date_tests {
+    #[test]
+    fn http_dates_parse() {
+        assert_eq!(
+            super::http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777_000)
+        );
+        assert_eq!(
+            super::http_date_ms("Fri, 27 Nov 2026 09:56:11 GMT"),
+            Some(1_795_773_371_000)
+        );
+        for bad in [
+            "",
+            "Sun, 06 Nov 1994 08:49:37",
+            "Sun, 32 Nov 1994 08:49:37 GMT",
+            "x y z",
+        ] {
+            assert_eq!(super::http_date_ms(bad), None, "{bad}");
+        }
     }
 }

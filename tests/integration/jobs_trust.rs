@@ -253,3 +253,172 @@ fn one_queue_change_costs_one_job_read() {
     assert_eq!(made, 1, "{}", mock.stderr());
     finish(&mut w);
 }
+
+/// `health --max-job-time` and `--json`: the exit code and the running
+/// job's `age_ms`.
+fn health_age(mock: &MockServer, max: &str) -> (Option<i32>, Value) {
+    let out = crate::util::comfyctl()
+        .args([
+            "--url",
+            &mock.url(),
+            "health",
+            "--json",
+            "--max-job-time",
+            max,
+        ])
+        .output()
+        .unwrap();
+    let report = crate::util::json(&out.stdout);
+    (
+        out.status.code(),
+        report["jobs"]["running"]["age_ms"].clone(),
+    )
+}
+
+/// Waits until the mock has run its job for `at_least` (its own clock).
+fn running_for(mock: &MockServer, at_least: Duration) {
+    let started = std::time::Instant::now();
+    assert!(poll_until(WAIT, || {
+        http_get(mock.port(), "/queue")
+            .1
+            .contains("queue_running\":[[")
+            && started.elapsed() >= at_least
+    }));
+}
+
+/// A fresh `watch --count 1` on a job that has already run 3 s judges it
+/// as `health` does: stalled, exit 3 (it said `connected`, exit 0).
+#[test]
+fn a_fresh_watch_judges_a_long_running_job_as_health_does() {
+    let mock = MockServer::start(&["--version", "0.33.0"]);
+    post_job(mock.port(), "completed", 60_000, 1);
+    running_for(&mock, Duration::from_secs(3));
+    let (code, age) = health_age(&mock, "1s");
+    assert_eq!(code, Some(3));
+    assert!(age.as_u64().unwrap() >= 2000, "{age}");
+    let out = crate::util::comfyctl()
+        .args(["watch", "--json", "--url", &mock.url()])
+        .args([
+            "--interval",
+            "200ms",
+            "--count",
+            "1",
+            "--max-job-time",
+            "1s",
+        ])
+        .timeout(WAIT)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let states: Vec<Value> = text
+        .lines()
+        .map(parse_line)
+        .filter(|e| e["event"] == "state")
+        .collect();
+    let last = states.last().unwrap();
+    assert_eq!(last["state"], "stalled", "{text}");
+    let reason = last["reason"].as_str().unwrap();
+    assert!(reason.contains("over --max-job-time 1s"), "{reason}");
+    assert_eq!(out.status.code(), Some(3), "{text}");
+}
+
+/// A stall that begins during `--count` is printed with (before) the poll
+/// that found it, so the run ends 3, never `stalled` then exit 0.
+#[test]
+fn watch_count_ends_3_when_a_stall_begins_during_the_count() {
+    for _ in 0..3 {
+        let mock = MockServer::start(&[]);
+        post_job(mock.port(), "completed", 60_000, 1);
+        let out = crate::util::comfyctl()
+            .args(["watch", "--json", "--url", &mock.url()])
+            .args([
+                "--interval",
+                "100ms",
+                "--count",
+                "8",
+                "--max-job-time",
+                "300ms",
+            ])
+            .timeout(WAIT)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let last = text
+            .lines()
+            .map(parse_line)
+            .rfind(|e| e["event"] == "state")
+            .unwrap();
+        assert_eq!(last["state"], "stalled", "{text}");
+        assert_eq!(out.status.code(), Some(3), "{text}");
+    }
+}
+
+/// A server 10 minutes behind: a job 1 s old is 1 s old to health, watch
+/// and the metric, not 10 minutes.
+#[test]
+fn a_server_clock_skew_does_not_move_the_age() {
+    let mock = MockServer::start(&["--version", "0.33.0", "--clock-behind", "10m"]);
+    post_job(mock.port(), "completed", 60_000, 1);
+    running_for(&mock, Duration::from_millis(500));
+    let (code, age) = health_age(&mock, "30s");
+    assert_eq!(code, Some(0), "{age}");
+    assert!(age.as_u64().unwrap() < 5000, "{age}");
+    let mut cmd = comfyctl_std();
+    cmd.args([
+        "watch",
+        "--json",
+        "--interval",
+        "200ms",
+        "--max-job-time",
+        "30s",
+    ])
+    .args(["--metrics", "127.0.0.1:0", "--url", &mock.url()]);
+    let mut w = Proc::spawn(cmd);
+    let port = crate::util::metrics_port(&w);
+    wait_state(&mut w, "connected");
+    let mut metric = None;
+    assert!(poll_until(WAIT, || {
+        let text = http_get(port, "/metrics").1;
+        metric = text
+            .lines()
+            .find(|l| l.starts_with("comfyui_running_job_age_seconds{"))
+            .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .filter(|v| *v > 0.0);
+        metric.is_some()
+    }));
+    assert!(metric.unwrap() < 10.0, "{metric:?}");
+    let events = finish(&mut w);
+    assert!(!events.iter().any(|e| e["state"] == "stalled"));
+}
+
+/// `/history` (0.3.64) gives no start or create time: idle time before the
+/// job is not run time; watch judges from first sight in `/queue`.
+#[test]
+fn on_history_the_age_is_from_first_sight_not_from_the_previous_job() {
+    let mock = MockServer::start(&["--no-jobs-api"]);
+    submit(mock.port(), false);
+    assert!(poll_until(WAIT, || finished_count(mock.port()) == 1));
+    // Idle for 2 s, then a long job.
+    let idle = std::time::Instant::now();
+    assert!(poll_until(WAIT, || idle.elapsed() >= Duration::from_secs(2)));
+    post_job(mock.port(), "completed", 60_000, 1);
+    running_for(&mock, Duration::ZERO);
+    let (code, age) = health_age(&mock, "1s");
+    assert_eq!(code, Some(0), "not 2 s of idle time: {age}");
+    assert!(age.is_null(), "{age}");
+    let mut w = crate::util::watch(
+        &mock.url(),
+        &["--interval", "200ms", "--max-job-time", "1s"],
+    );
+    let first = wait_state(&mut w, "connected");
+    assert_eq!(first["previous"], "connecting");
+    let stalled = wait_state(&mut w, "stalled");
+    assert!(
+        stalled["reason"]
+            .as_str()
+            .unwrap()
+            .contains("over --max-job-time 1s"),
+        "{stalled}"
+    );
+    finish(&mut w);
+}

@@ -86,6 +86,11 @@ pub struct Args {
     #[arg(long)]
     pub sec_fetch_site_check: bool,
 
+    /// Run the server's clock this far behind (e.g. "10m"): every timestamp
+    /// it sends and its `Date` header, as on a host whose clock is off.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Faults")]
+    pub clock_behind: Option<Duration>,
+
     /// `GET /api/jobs` ignores `limit` (and `/history` ignores `max_items`):
     /// every matching entry in one page, as some proxies and forks do.
     #[arg(long, help_heading = "Faults")]
@@ -178,6 +183,17 @@ impl Args {
     /// Simulated duration of one execution step.
     pub fn step(&self) -> Duration {
         Duration::from_millis(self.step_ms)
+    }
+
+    /// ComfyUI 0.33 or later (by --version) stamps `extra_data.create_time`
+    /// on every prompt (seen in `/queue` and `/history`); 0.3.64 does not.
+    pub fn stamps_create_time(&self) -> bool {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u64>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (major, minor) >= (0, 33)
     }
 
     /// Simulated run time of a node without steps.

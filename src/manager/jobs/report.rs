@@ -136,6 +136,9 @@ mod tests {
         // known: the previous end alone would count idle time.
         let mut old = jobs.clone();
         old[0].create_ms = None;
-        assert_eq!(report_at(&old, None, Some(1000)).running.unwrap().age_ms, None);
+        assert_eq!(
+            report_at(&old, None, Some(1000)).running.unwrap().age_ms,
+            None
+        );
     }
 }

@@ -589,7 +589,10 @@ mod tests {
         let q = (Some(1), Some(1), Some(0));
         assert_eq!(t.on_poll(q, Some(&running("a"))), None);
         std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(t.on_poll(q, Some(&running("a"))), Some(Stall::Began { .. })));
+        assert!(matches!(
+            t.on_poll(q, Some(&running("a"))),
+            Some(Stall::Began { .. })
+        ));
         assert_eq!(t.on_poll(q, Some(&running("a"))), None, "reported once");
         assert_eq!(
             t.on_poll((Some(0), Some(0), Some(0)), None),
@@ -599,7 +602,10 @@ mod tests {
         // Or as soon as the stalled job is reported finished.
         assert_eq!(t.on_poll(q, Some(&running("b"))), None);
         std::thread::sleep(Duration::from_millis(2));
-        assert!(matches!(t.on_poll(q, Some(&running("b"))), Some(Stall::Began { .. })));
+        assert!(matches!(
+            t.on_poll(q, Some(&running("b"))),
+            Some(Stall::Began { .. })
+        ));
         assert_eq!(t.job_finished("a"), None);
         assert_eq!(t.job_finished("b"), Some(Stall::Ended));
         assert_eq!(t.on_poll((Some(0), Some(0), Some(0)), None), None);
