@@ -111,7 +111,7 @@ pub struct Queue {
     pub running_create_ms: Option<u64>,
     /// The server's clock as its answer's `Date` header showed it (set by
     /// the probe, not by this parser).
-    pub clock: Option<ClockSample>,
+    pub clock: Option<super::status::ClockSample>,
 }
 
 /// Prompt ids kept from one `GET /queue` (a long queue is counted whole).
@@ -182,55 +182,6 @@ impl<'de> Deserialize<'de> for QueueItem {
         }
         d.deserialize_seq(V)
     }
-}
-
-/// One reading of the server's clock: its `Date` header, and when (on our
-/// Unix clock, ms) the request went out and the answer came in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ClockSample {
-    /// The `Date` header, ms since the epoch (whole seconds).
-    pub date_ms: u64,
-    /// Our clock when the request was sent.
-    pub sent_ms: u64,
-    /// Our clock when the answer arrived.
-    pub received_ms: u64,
-}
-
-/// Parses an HTTP `Date` (IMF-fixdate, `Sun, 06 Nov 1994 08:49:37 GMT`)
-/// into ms since the epoch; `None` for anything else.
-pub fn http_date_ms(value: &str) -> Option<u64> {
-    let mut parts = value.split_whitespace();
-    let _weekday = parts.next()?;
-    let day: u64 = parts.next()?.parse().ok()?;
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let name = parts.next()?;
-    let month = MONTHS.iter().position(|m| *m == name)? as u64 + 1;
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut hms = parts.next()?.split(':').map(|x| x.parse::<u64>().ok());
-    let (h, m, sec) = (hms.next()??, hms.next()??, hms.next()??);
-    if parts.next() != Some("GMT")
-        || !(1..=31).contains(&day)
-        || year < 1970
-        || h > 23
-        || m > 59
-        || sec > 60
-    {
-        return None;
-    }
-    // Days from the civil date (H. Hinnant's algorithm), March-based year.
-    let (y, mo) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = y / 400;
-    let yoe = y - era * 400;
-    let doy = (153 * mo + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(((days * 24 + h) * 60 + m) * 60_000 + sec * 1000)
 }
 
 /// Parses `GET /queue`.
@@ -524,26 +475,35 @@ mod tests {
         assert!(ws_message("not json").is_err());
         assert!(ws_message(r#"{"type":"status","data":{}}"#).is_err());
     }
-}
-#[cfg(test)]
-mod date_tests {
+
     #[test]
-    fn http_dates_parse() {
-        assert_eq!(
-            super::http_date_ms("Sun, 06 Nov 1994 08:49:37 GMT"),
-            Some(784_111_777_000)
+    fn queue_keeps_unfinished_ids_and_the_0_33_create_time() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/comfyui-0.33/cancel_http_snapshots.json"
         );
+        let snapshots: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let busy = snapshots
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["body"])
+            .find(|b| b["queue_running"].as_array().is_some_and(|r| !r.is_empty()))
+            .unwrap();
+        let q = queue(&serde_json::to_vec(busy).unwrap()).unwrap();
+        let running = busy["queue_running"][0][1].as_str().unwrap();
+        assert_eq!(q.unfinished.first().map(String::as_str), Some(running));
+        assert_eq!(q.unfinished.len() as u64, q.running + q.pending);
         assert_eq!(
-            super::http_date_ms("Fri, 27 Nov 2026 09:56:11 GMT"),
-            Some(1_795_773_371_000)
+            q.running_create_ms,
+            busy["queue_running"][0][3]["create_time"].as_u64()
         );
-        for bad in [
-            "",
-            "Sun, 06 Nov 1994 08:49:37",
-            "Sun, 32 Nov 1994 08:49:37 GMT",
-            "x y z",
-        ] {
-            assert_eq!(super::http_date_ms(bad), None, "{bad}");
-        }
+        assert!(q.running_create_ms.is_some());
+        // 0.3.64 has no create_time; odd extra_data is dropped, not an error.
+        let old = br#"{"queue_running": [[0, "a", {}, {"client_id": "x"}, []]], "queue_pending": [[1, "b", {}, 7, []]]}"#;
+        let q = queue(old).unwrap();
+        assert_eq!(q.running_create_ms, None);
+        assert_eq!(q.unfinished, ["a", "b"]);
     }
 }

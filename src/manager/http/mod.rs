@@ -15,7 +15,7 @@ pub use classify::{classify_chain, timeout_error};
 
 use super::parse;
 use super::settings::ClientSettings;
-use super::status::{ErrorKind, ProbeError, Status, now_rfc3339};
+use super::status::{ClockSample, ErrorKind, ProbeError, Status, http_date_ms, now_rfc3339};
 use super::target::Target;
 
 /// Largest body accepted from `/system_stats` and `/prompt`.
@@ -152,7 +152,7 @@ impl HttpClient {
         route: &str,
         query: &[(&str, &str)],
         cap: usize,
-    ) -> Result<(Vec<u8>, Option<parse::ClockSample>), ProbeError> {
+    ) -> Result<(Vec<u8>, Option<ClockSample>), ProbeError> {
         let mut url = target.endpoint(route);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -175,8 +175,8 @@ impl HttpClient {
                 .headers()
                 .get(reqwest::header::DATE)
                 .and_then(|v| v.to_str().ok())
-                .and_then(parse::http_date_ms)
-                .map(|date_ms| parse::ClockSample {
+                .and_then(http_date_ms)
+                .map(|date_ms| ClockSample {
                     date_ms,
                     sent_ms,
                     received_ms: super::unix_ms(),

@@ -12,7 +12,21 @@
 
 use std::time::Duration;
 
-use crate::manager::parse::ClockSample;
+use crate::manager::status::ClockSample;
+
+/// What changed about the running job after an HTTP poll.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stall {
+    /// The running job has run longer than `--max-job-time`.
+    Began {
+        /// The job.
+        id: String,
+        /// How long it has been running (by the one age rule).
+        age: Duration,
+    },
+    /// The stalled job finished or the queue moved on.
+    Ended,
+}
 
 /// The server's clock, as its `Date` headers bound it: the offset
 /// (server − ours, ms) lies within the bounds every sample allows.

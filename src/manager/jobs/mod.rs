@@ -20,10 +20,10 @@ use super::http::{HttpClient, QUEUE_BODY_CAP};
 use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
 
-pub use age::over_limit;
+pub use age::{Stall, over_limit};
 pub use parse::{Page, parse_history, parse_jobs};
 pub use report::{JobsReport, report};
-pub use tracker::{JobTracker, Stall};
+pub use tracker::JobTracker;
 
 /// Jobs `watch` asks for per request: more than finish in one interval on
 /// a diffusion server, and small, because a fleet's monitors may all hold a

@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use super::age::{Begun, ServerClock, running_age};
+use super::age::{Begun, ServerClock, Stall, running_age};
 use super::{HISTORY_LIMIT_MAX, Job, JobSource, LIMIT_MAX, PAGE, Page, READ_MAX};
 use crate::manager::parse::Queue;
 use crate::manager::status::{ProbeError, unix_ms};
@@ -35,20 +35,6 @@ const MAX_ESCALATIONS: u32 = 2;
 fn key_of(id: &str) -> u64 {
     use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
     BuildHasherDefault::<DefaultHasher>::default().hash_one(id)
-}
-
-/// What changed about the running job after an HTTP poll.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Stall {
-    /// The running job has run longer than `--max-job-time`.
-    Began {
-        /// The job.
-        id: String,
-        /// How long it has been running (by the one age rule).
-        age: Duration,
-    },
-    /// The stalled job finished or the queue moved on.
-    Ended,
 }
 
 /// What one page of the job list gave.
