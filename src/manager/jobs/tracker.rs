@@ -130,7 +130,8 @@ impl JobTracker {
     }
 
     /// Whether the first page was read (jobs finishing after it are news).
-    pub fn has_baseline(&self) -> bool {
+    #[cfg(test)]
+    fn has_baseline(&self) -> bool {
         self.baseline
     }
 

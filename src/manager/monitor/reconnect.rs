@@ -175,9 +175,9 @@ impl Monitor {
                 *good_ws = 0;
                 if http_ok {
                     if self.state != Some(State::Degraded) {
-                        if !self.jobs.has_baseline() {
-                            self.open_jobs().await;
-                        }
+                        // As for `connected`: the baseline, or the jobs
+                        // that finished while the server was away.
+                        self.open_jobs().await;
                         self.set_state(State::Degraded, error.message.clone()).await;
                     } else {
                         self.degraded_jobs().await;
