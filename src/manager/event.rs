@@ -96,11 +96,14 @@ impl State {
     }
 
     /// Entering this state from `previous` re-establishes a session:
-    /// `connected` after anything but the first session (`connecting`) or
-    /// a stuck job finishing on the same session (`stalled`).
+    /// `connected` (or `stalled`, a session that opens on a job past the
+    /// limit) after anything but the first session (`connecting`) or the
+    /// same session (`connected` ↔ `stalled`).
     pub fn is_reconnect(self, previous: Option<State>) -> bool {
-        self == State::Connected
-            && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
+        matches!(self, State::Connected | State::Stalled)
+            && previous.is_some_and(|p| {
+                !matches!(p, State::Connecting | State::Stalled | State::Connected)
+            })
     }
 
     /// The backend is unreachable in this state.

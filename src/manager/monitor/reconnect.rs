@@ -149,21 +149,7 @@ impl Monitor {
                     ),
                 };
                 let reason = format!("{}{reason}", discovered.take().unwrap_or_default());
-                // Before the announcement: every job that finishes after it
-                // is then news (and one that finished during an outage too).
-                self.open_jobs().await;
-                self.jobs.session_started(queue_remaining);
-                // A job already past --max-job-time: the session opens
-                // `stalled` (a `--count` run then ends 3, as health does).
-                match self.jobs.stall() {
-                    Some((id, age)) => {
-                        let stall = self.stall_reason(&id, age);
-                        self.set_state(State::Stalled, format!("{reason}; {stall}"))
-                            .await;
-                    }
-                    None => self.set_state(State::Connected, reason).await,
-                }
-                self.emit(Event::Queue { queue_remaining }).await;
+                self.session_opened(reason, queue_remaining).await;
                 Ok(stream)
             }
             Ok(_) => {
@@ -193,6 +179,25 @@ impl Monitor {
                 Err(Some(error))
             }
         }
+    }
+
+    /// The session works: read the job list before announcing it (every
+    /// job that finishes after the announcement is then news, and one that
+    /// finished during an outage too), then announce it: `connected`, or
+    /// `stalled` for a job already past --max-job-time (a `--count` run
+    /// then ends 3, as health does).
+    async fn session_opened(&mut self, reason: String, queue_remaining: u64) {
+        self.open_jobs().await;
+        self.jobs.session_started(queue_remaining);
+        match self.jobs.stall() {
+            Some((id, age)) => {
+                let stall = self.stall_reason(&id, age);
+                self.set_state(State::Stalled, format!("{reason}; {stall}"))
+                    .await;
+            }
+            None => self.set_state(State::Connected, reason).await,
+        }
+        self.emit(Event::Queue { queue_remaining }).await;
     }
 
     /// While degraded there is no WebSocket `status`: a queue change seen

@@ -3,12 +3,12 @@
 //! does not send. Every parser takes untrusted bytes and returns an error
 //! string rather than panicking.
 
-use std::fmt;
-
-use serde::de::{IgnoredAny, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use super::status::Device;
+
+mod queue;
+pub use queue::{QUEUE_IDS_MAX, Queue, queue};
 
 /// The fields of `GET /system_stats` that comfyctl reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -93,119 +93,6 @@ struct RawExecInfo {
 pub fn prompt_info(body: &[u8]) -> Result<u64, String> {
     let raw: RawPromptInfo = serde_json::from_slice(body).map_err(describe)?;
     Ok(raw.exec_info.queue_remaining)
-}
-
-/// The counts from `GET /queue`, and the id of the running prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Queue {
-    /// Entries in `queue_running`.
-    pub running: u64,
-    /// Entries in `queue_pending`.
-    pub pending: u64,
-    /// `queue_running[0][1]`: the prompt id being executed, if any.
-    pub running_prompt_id: Option<String>,
-    /// The prompt ids still to finish, running first, at most
-    /// [`QUEUE_IDS_MAX`]: a job seen here finished after this poll.
-    pub unfinished: Vec<String>,
-    /// The running prompt's `extra_data.create_time` (server epoch ms).
-    pub running_create_ms: Option<u64>,
-    /// The server's clock as its answer's `Date` header showed it (set by
-    /// the probe, not by this parser).
-    pub clock: Option<super::status::ClockSample>,
-}
-
-/// Prompt ids kept from one `GET /queue` (a long queue is counted whole).
-pub const QUEUE_IDS_MAX: usize = 1024;
-
-#[derive(Deserialize)]
-struct RawQueue {
-    queue_running: Vec<QueueItem>,
-    queue_pending: Vec<QueueItem>,
-}
-
-/// A queue entry: `[number, prompt_id, prompt, extra_data, outputs]`. Only
-/// the id is kept; the rest (whole workflows) is skipped without allocating.
-struct QueueItem {
-    prompt_id: Option<String>,
-    /// `extra_data.create_time` (0.33 stamps it; 0.3.64 does not).
-    create_ms: Option<u64>,
-}
-
-/// The fourth element of a queue entry, `extra_data`: only `create_time`
-/// is read; anything that is not an object is dropped.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MaybeExtra {
-    Extra(ExtraData),
-    Other(IgnoredAny),
-}
-
-#[derive(Deserialize)]
-struct ExtraData {
-    create_time: Option<serde_json::Number>,
-}
-
-/// The second element of a queue entry: the prompt id when it is a string;
-/// any other value is read whole and dropped, so the entry still counts.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MaybeId {
-    Id(String),
-    Other(IgnoredAny),
-}
-
-impl<'de> Deserialize<'de> for QueueItem {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = QueueItem;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a queue entry [number, prompt_id, …]")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<QueueItem, A::Error> {
-                let _number: Option<IgnoredAny> = seq.next_element()?;
-                let prompt_id = match seq.next_element()? {
-                    Some(MaybeId::Id(id)) => Some(id),
-                    Some(MaybeId::Other(_)) | None => None,
-                };
-                let _prompt: Option<IgnoredAny> = seq.next_element()?;
-                let create_ms = match seq.next_element()? {
-                    Some(MaybeExtra::Extra(e)) => e.create_time.and_then(|n| n.as_u64()),
-                    Some(MaybeExtra::Other(_)) | None => None,
-                };
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(QueueItem {
-                    prompt_id,
-                    create_ms,
-                })
-            }
-        }
-        d.deserialize_seq(V)
-    }
-}
-
-/// Parses `GET /queue`.
-pub fn queue(body: &[u8]) -> Result<Queue, String> {
-    let raw: RawQueue = serde_json::from_slice(body).map_err(describe)?;
-    let running = raw.queue_running.iter().find(|i| i.prompt_id.is_some());
-    let running_prompt_id = running.and_then(|i| i.prompt_id.clone());
-    let running_create_ms = running.and_then(|i| i.create_ms);
-    let (running, pending) = (raw.queue_running.len(), raw.queue_pending.len());
-    let unfinished = raw
-        .queue_running
-        .into_iter()
-        .chain(raw.queue_pending)
-        .filter_map(|i| i.prompt_id)
-        .take(QUEUE_IDS_MAX)
-        .collect();
-    Ok(Queue {
-        running: running as u64,
-        pending: pending as u64,
-        running_prompt_id,
-        unfinished,
-        running_create_ms,
-        clock: None,
-    })
 }
 
 /// Which ComfyUI WebSocket message a [`Event::Progress`] came from; shown
