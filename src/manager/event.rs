@@ -7,6 +7,9 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::jobs::Job;
+// Made by the WebSocket parser; re-exported here, where events use it, so
+// the parser needs nothing from this module (no import circle).
+pub use super::parse::ProgressKind;
 use super::status::{ProbeError, Status};
 
 /// What the calling pipeline should do while the backend is unavailable.
@@ -93,11 +96,14 @@ impl State {
     }
 
     /// Entering this state from `previous` re-establishes a session:
-    /// `connected` after anything but the first session (`connecting`) or
-    /// a stuck job finishing on the same session (`stalled`).
+    /// `connected` (or `stalled`, a session that opens on a job past the
+    /// limit) after anything but the first session (`connecting`) or the
+    /// same session (`connected` ↔ `stalled`).
     pub fn is_reconnect(self, previous: Option<State>) -> bool {
-        self == State::Connected
-            && previous.is_some_and(|p| !matches!(p, State::Connecting | State::Stalled))
+        matches!(self, State::Connected | State::Stalled)
+            && previous.is_some_and(|p| {
+                !matches!(p, State::Connecting | State::Stalled | State::Connected)
+            })
     }
 
     /// The backend is unreachable in this state.
@@ -112,53 +118,6 @@ impl State {
 impl fmt::Display for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
-    }
-}
-
-/// Which ComfyUI WebSocket message a [`Event::Progress`] came from; shown
-/// as the message's own `type` string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProgressKind {
-    /// `executing`: a node started, or (node null) the prompt finished.
-    Executing,
-    /// `progress`: steps done on one node.
-    Progress,
-    /// `progress_state`: the running node of a prompt sent without a client id.
-    ProgressState,
-    /// `execution_start`.
-    ExecutionStart,
-    /// `execution_cached`.
-    ExecutionCached,
-    /// `execution_success`.
-    ExecutionSuccess,
-    /// `execution_error`.
-    ExecutionError,
-    /// `execution_interrupted`.
-    ExecutionInterrupted,
-}
-
-impl ProgressKind {
-    /// The `execution_*` message type named `name`, if it is one.
-    pub fn execution(name: &str) -> Option<ProgressKind> {
-        Some(match name {
-            "execution_start" => ProgressKind::ExecutionStart,
-            "execution_cached" => ProgressKind::ExecutionCached,
-            "execution_success" => ProgressKind::ExecutionSuccess,
-            "execution_error" => ProgressKind::ExecutionError,
-            "execution_interrupted" => ProgressKind::ExecutionInterrupted,
-            _ => return None,
-        })
-    }
-
-    /// The prompt is over (finished, failed or interrupted): no node runs.
-    pub fn ends_prompt(self) -> bool {
-        matches!(
-            self,
-            ProgressKind::ExecutionSuccess
-                | ProgressKind::ExecutionError
-                | ProgressKind::ExecutionInterrupted
-        )
     }
 }
 
@@ -213,6 +172,9 @@ pub enum Event {
         status: Box<Status>,
         /// `queue_running[0]`'s prompt id from `GET /queue`.
         running_prompt: Option<String>,
+        /// How long that prompt has been running, ms, by the one age rule
+        /// (`jobs::age`) that `stalled` and `health` use too.
+        running_age_ms: Option<u64>,
     },
     /// A WebSocket `status` message: the queue changed.
     Queue {

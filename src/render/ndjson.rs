@@ -240,6 +240,7 @@ pub fn line_skipped(envelope: &Envelope, skipped: u32) -> Line<'_> {
         Event::Status {
             status,
             running_prompt,
+            ..
         } => Body::Status(StatusLine::http(status, running_prompt.as_deref())),
         Event::Queue { queue_remaining } => Body::Status(StatusLine {
             skipped,

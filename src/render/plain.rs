@@ -279,6 +279,7 @@ mod tests {
             event: Event::Status {
                 status: Box::new(status),
                 running_prompt: None,
+                running_age_ms: None,
             },
         });
     }

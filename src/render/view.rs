@@ -322,6 +322,7 @@ mod tests {
             Event::Status {
                 status: Box::new(status),
                 running_prompt: running.map(str::to_owned),
+                running_age_ms: None,
             },
         );
     }
@@ -377,6 +378,7 @@ mod tests {
             Event::Status {
                 status: Box::new(status),
                 running_prompt: None,
+                running_age_ms: None,
             },
         );
         assert_eq!(v.queue_text().as_deref(), Some("3 remaining"));

@@ -184,6 +184,7 @@ mod tests {
         ev(Event::Status {
             status: Box::new(Status::unknown("http://h:1".into())),
             running_prompt: None,
+            running_age_ms: None,
         })
     }
 

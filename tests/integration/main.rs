@@ -12,6 +12,7 @@ mod health;
 mod health_truth;
 mod hostile;
 mod jobs;
+mod jobs_trust;
 mod metrics_port;
 mod mock;
 mod neighbours;

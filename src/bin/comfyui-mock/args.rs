@@ -56,9 +56,16 @@ pub struct Args {
     #[arg(long)]
     pub no_default_models: bool,
 
-    /// Simulated time per execution step (node or sampler step), in ms.
+    /// Simulated time per step of a stepping node (a KSampler step, an
+    /// image sent by SaveImageWebsocket), in ms.
     #[arg(long, value_name = "N", default_value_t = 50)]
     pub step_ms: u64,
+
+    /// Simulated run time of a node without steps (EmptyImage, PreviewImage,
+    /// SaveImage), in ms: real ComfyUI finishes EmptyImage → PreviewImage in
+    /// about 7 ms, so clients must cope with jobs that end that fast.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub node_ms: u64,
 
     /// Also broadcast `status` periodically (a real server sends nothing on
     /// an idle socket, so this is off by default).
@@ -83,6 +90,16 @@ pub struct Args {
     /// included), as ComfyUI 0.33 does.
     #[arg(long)]
     pub sec_fetch_site_check: bool,
+
+    /// Run the server's clock this far behind (e.g. "10m"): every timestamp
+    /// it sends and its `Date` header, as on a host whose clock is off.
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, help_heading = "Faults")]
+    pub clock_behind: Option<Duration>,
+
+    /// `GET /api/jobs` ignores `limit` (and `/history` ignores `max_items`):
+    /// every matching entry in one page, as some proxies and forks do.
+    #[arg(long, help_heading = "Faults")]
+    pub ignore_limit: bool,
 
     /// Answer WebSocket upgrades with 403 (HTTP stays fine), as seen while
     /// containers boot. Can be toggled at runtime with /__mock/refuse-ws.
@@ -171,6 +188,22 @@ impl Args {
     /// Simulated duration of one execution step.
     pub fn step(&self) -> Duration {
         Duration::from_millis(self.step_ms)
+    }
+
+    /// ComfyUI 0.33 or later (by --version) stamps `extra_data.create_time`
+    /// on every prompt (seen in `/queue` and `/history`); 0.3.64 does not.
+    pub fn stamps_create_time(&self) -> bool {
+        let mut parts = self
+            .version
+            .split('.')
+            .map(|p| p.parse::<u64>().unwrap_or(0));
+        let (major, minor) = (parts.next().unwrap_or(0), parts.next().unwrap_or(0));
+        (major, minor) >= (0, 33)
+    }
+
+    /// Simulated run time of a node without steps.
+    pub fn node(&self) -> Duration {
+        Duration::from_millis(self.node_ms)
     }
 }
 

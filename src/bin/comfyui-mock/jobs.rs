@@ -34,6 +34,7 @@ pub struct ListQuery {
     offset: usize,
     by_duration: bool,
     ascending: bool,
+    ignored_limit: bool,
 }
 
 impl ListQuery {
@@ -92,7 +93,16 @@ impl ListQuery {
             offset,
             by_duration,
             ascending,
+            ignored_limit: false,
         })
+    }
+}
+
+impl ListQuery {
+    /// Serves every matching job whatever `limit` said (`--ignore-limit`);
+    /// `pagination.limit` still echoes the request.
+    pub fn ignore_limit(&mut self) {
+        self.ignored_limit = true;
     }
 }
 
@@ -141,7 +151,7 @@ pub fn list(snapshot: &JobsSnapshot, q: &ListQuery) -> Value {
     let page: Vec<Value> = jobs
         .into_iter()
         .skip(q.offset)
-        .take(q.limit.unwrap_or(usize::MAX))
+        .take(q.limit.filter(|_| !q.ignored_limit).unwrap_or(usize::MAX))
         .map(|j| Value::Object(j.summary))
         .collect();
     let has_more = q.offset.saturating_add(page.len()) < total;

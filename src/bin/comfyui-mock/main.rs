@@ -64,6 +64,7 @@ fn main() -> ExitCode {
 
 async fn run(args: Args) -> anyhow::Result<()> {
     let args = Arc::new(args);
+    store::configure(args.clock_behind, args.stamps_create_time());
     // Install the handlers first, so a signal during --delay-ready or right
     // after the readiness line is handled rather than killing us.
     let shutdown = shutdown_signal()?;

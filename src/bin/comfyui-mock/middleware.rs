@@ -39,6 +39,11 @@ pub async fn guard(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> R
         }
     }
     let mut response = route(&mock, req, next).await;
+    if mock.args.clock_behind.is_some()
+        && let Ok(date) = HeaderValue::from_str(&crate::store::http_date())
+    {
+        response.headers_mut().insert(header::DATE, date);
+    }
     if mock.args.http_close && response.status() != StatusCode::SWITCHING_PROTOCOLS {
         response
             .headers_mut()

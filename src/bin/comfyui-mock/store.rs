@@ -6,6 +6,7 @@
 //! cannot be overtaken by the next change.
 
 use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -45,13 +46,18 @@ pub struct Hold {
 }
 
 impl QueueItem {
-    /// The real server's queue item array.
+    /// The real server's queue item array (0.33 adds
+    /// `extra_data.create_time`).
     pub fn to_json(&self) -> Value {
+        let mut extra = self.extra_data.clone();
+        if STAMP_CREATE.load(Ordering::Relaxed) {
+            extra.insert("create_time".into(), json!(self.create_time));
+        }
         json!([
             self.number,
             self.prompt_id,
             self.prompt,
-            self.extra_data,
+            extra,
             self.outputs
         ])
     }
@@ -62,11 +68,53 @@ impl QueueItem {
     }
 }
 
-/// Milliseconds since the Unix epoch, as in ComfyUI's `timestamp` fields.
+/// How far the mock's clock runs behind (`--clock-behind`), ms.
+static BEHIND_MS: AtomicU64 = AtomicU64::new(0);
+/// Prompts carry `extra_data.create_time`, as from 0.33 on.
+static STAMP_CREATE: AtomicBool = AtomicBool::new(false);
+
+/// Sets the clock skew and the 0.33 stamping, once at startup.
+pub fn configure(behind: Option<std::time::Duration>, stamp_create: bool) {
+    let behind = behind.map_or(0, |d| d.as_millis() as u64);
+    BEHIND_MS.store(behind, Ordering::Relaxed);
+    STAMP_CREATE.store(stamp_create, Ordering::Relaxed);
+}
+
+/// Milliseconds since the Unix epoch on the mock's clock, as in ComfyUI's
+/// `timestamp` fields (and its `Date` header).
 pub fn now_ms() -> u64 {
-    SystemTime::now()
+    let real = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
+        .map_or(0, |d| d.as_millis() as u64);
+    real.saturating_sub(BEHIND_MS.load(Ordering::Relaxed))
+}
+
+/// The mock's clock as an HTTP `Date` (IMF-fixdate).
+pub fn http_date() -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = now_ms() / 1000;
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    // The civil date from days since the epoch (H. Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u64::from(month <= 2);
+    format!(
+        "{}, {day:02} {} {year} {:02}:{:02}:{:02} GMT",
+        DAYS[(days % 7) as usize],
+        MONTHS[(month - 1) as usize],
+        rest / 3600,
+        rest % 3600 / 60,
+        rest % 60
+    )
 }
 
 /// A random UUID in the hyphenated form ComfyUI uses for prompt ids.
@@ -151,9 +199,12 @@ impl Store {
         }
     }
 
-    /// Queues a prompt behind the pending ones.
+    /// Queues a prompt. ComfyUI's queue is a heap on the prompt number,
+    /// and `"front": true` takes a negative one: the pending list is kept
+    /// sorted by number (a valid heap order), equal numbers in arrival order.
     pub fn push(&mut self, item: QueueItem) {
-        self.pending.push_back(item);
+        let at = self.pending.partition_point(|p| p.number <= item.number);
+        self.pending.insert(at, item);
     }
 
     /// Moves the next pending prompt to running, or `None` when nothing is

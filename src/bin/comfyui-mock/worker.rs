@@ -234,7 +234,7 @@ impl<'a> Execution<'a> {
         let step = self.mock.args.step();
         match plan {
             Plan::Single => {
-                tokio::time::sleep(step).await;
+                tokio::time::sleep(self.mock.args.node()).await;
                 (!self.interrupted()).then_some(Num::Float(1.0))
             }
             Plan::Steps {

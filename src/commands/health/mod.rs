@@ -7,9 +7,7 @@ use crate::config::HealthPlan;
 use crate::error::{Error, Exit};
 use crate::manager::jobs::{self, JobsReport};
 use crate::manager::readiness::{self, CheckResult, Checks};
-use crate::manager::{
-    self, ErrorKind, FallbackMode, HttpClient, ProbeError, Status, Target, unix_ms,
-};
+use crate::manager::{self, ErrorKind, FallbackMode, HttpClient, ProbeError, Status, Target};
 use crate::render::jobs as jobs_text;
 use crate::render::safe::term_safe;
 use crate::render::view::short_duration;
@@ -64,10 +62,9 @@ async fn poll(
     if !status.available {
         return (status, Vec::new(), None);
     }
-    let running = queue.and_then(|q| q.running_prompt_id);
     let jobs = jobs.map(|read| {
         read.map(|(_, page, date)| {
-            let report = jobs::report(&page, running.as_deref(), unix_ms());
+            let report = jobs::report(&page, queue.as_ref());
             (report, page, date)
         })
         .map_err(|e| e.message)

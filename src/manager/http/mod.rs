@@ -9,15 +9,13 @@ use base64::Engine as _;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderValue, USER_AGENT};
 
 mod classify;
-mod date;
 
 use classify::{body_stalled, classify_reqwest, not_comfyui, refusal, too_large};
 pub use classify::{classify_chain, timeout_error};
-pub use date::parse_http_date;
 
 use super::parse;
 use super::settings::ClientSettings;
-use super::status::{ErrorKind, ProbeError, Status, now_rfc3339};
+use super::status::{ClockSample, ErrorKind, ProbeError, Status, http_date_ms, now_rfc3339};
 use super::target::Target;
 
 /// The `User-Agent` of every request and WebSocket upgrade.
@@ -141,19 +139,20 @@ impl HttpClient {
         query: &[(&str, &str)],
         cap: usize,
     ) -> Result<Vec<u8>, ProbeError> {
-        let (body, _) = self.get_query_dated(target, route, query, cap).await?;
-        Ok(body)
+        self.get_dated(target, route, query, cap)
+            .await
+            .map(|(body, _)| body)
     }
 
-    /// [`HttpClient::get_query`], and the server's clock when it answered
-    /// (its `Date` header, epoch ms; `None` without a valid one).
-    pub async fn get_query_dated(
+    /// [`HttpClient::get_query`], with the server's clock as the answer's
+    /// `Date` header showed it (ages are judged on the server's clock).
+    pub async fn get_dated(
         &self,
         target: &Target,
         route: &str,
         query: &[(&str, &str)],
         cap: usize,
-    ) -> Result<(Vec<u8>, Option<u64>), ProbeError> {
+    ) -> Result<(Vec<u8>, Option<ClockSample>), ProbeError> {
         let mut url = target.endpoint(route);
         if !query.is_empty() {
             url.query_pairs_mut().extend_pairs(query);
@@ -163,6 +162,7 @@ impl HttpClient {
         // that stalled, not a server that never answered.
         let head_arrived = AtomicBool::new(false);
         let fetch = async {
+            let sent_ms = super::unix_ms();
             let response = request
                 .send()
                 .await
@@ -171,9 +171,18 @@ impl HttpClient {
             if let Some(error) = refusal(&response, route) {
                 return Err(error);
             }
-            let date = response.headers().get(reqwest::header::DATE);
-            let date = date.and_then(|v| parse_http_date(v.to_str().ok()?));
-            Ok((self.read_capped(response, target, route, cap).await?, date))
+            let clock = response
+                .headers()
+                .get(reqwest::header::DATE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(http_date_ms)
+                .map(|date_ms| ClockSample {
+                    date_ms,
+                    sent_ms,
+                    received_ms: super::unix_ms(),
+                });
+            let body = self.read_capped(response, target, route, cap).await?;
+            Ok((body, clock))
         };
         match tokio::time::timeout(self.timeout, fetch).await {
             Ok(result) => result,
@@ -249,14 +258,16 @@ impl HttpClient {
         let (stats, prompt, queue) = tokio::join!(
             self.get(target, "/system_stats", HEALTH_BODY_CAP),
             self.get(target, "/prompt", HEALTH_BODY_CAP),
-            self.get(target, "/queue", QUEUE_BODY_CAP),
+            self.get_dated(target, "/queue", &[], QUEUE_BODY_CAP),
         );
         let latency = started.elapsed();
         let parsed = (|| {
             let stats =
                 parse::system_stats(&stats?).map_err(|e| not_comfyui("/system_stats", &e))?;
             let remaining = parse::prompt_info(&prompt?).map_err(|e| not_comfyui("/prompt", &e))?;
-            let queue = parse::queue(&queue?).map_err(|e| not_comfyui("/queue", &e))?;
+            let (queue, clock) = queue?;
+            let mut queue = parse::queue(&queue).map_err(|e| not_comfyui("/queue", &e))?;
+            queue.clock = clock;
             Ok::<_, ProbeError>((stats, remaining, queue))
         })();
         let url = target.to_string();

@@ -7,6 +7,7 @@
 //! per interval, for one small page, newest first. Key names come from the
 //! captures in `shared/fixtures/comfyui-0.33` and `shared/fixtures/comfyui`.
 
+mod age;
 mod parse;
 mod report;
 mod tracker;
@@ -19,9 +20,12 @@ use super::http::{HttpClient, QUEUE_BODY_CAP};
 use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
 
+pub use age::{Stall, over_limit};
 pub use parse::{Page, parse_history, parse_jobs};
+#[cfg(test)]
+pub(crate) use report::RunningJob;
 pub use report::{JobsReport, report};
-pub use tracker::{JobTracker, Stall};
+pub use tracker::JobTracker;
 
 /// Jobs `watch` asks for per request: more than finish in one interval on
 /// a diffusion server, and small, because a fleet's monitors may all hold a
@@ -29,12 +33,14 @@ pub use tracker::{JobTracker, Stall};
 pub const PAGE: usize = 5;
 /// Jobs `health` reads: its `recent` counts and `--max-failed` cover these.
 pub const HEALTH_PAGE: usize = 10;
-/// The larger page asked for once a page held nothing already seen (more
-/// jobs may have finished than one page shows).
-pub const BIG_PAGE: usize = 50;
-/// Finished job ids remembered, so none is reported twice; the oldest are
-/// forgotten first (they have long left the newest page).
-pub const SEEN_CAP: usize = 1024;
+/// The most jobs asked for in one request, once a page showed that more
+/// finished than it holds (`pagination.total`, or a page of new jobs only).
+pub const LIMIT_MAX: usize = 1000;
+/// The same on `/history`, whose entries carry whole workflows.
+pub const HISTORY_LIMIT_MAX: usize = 200;
+/// The most finished jobs read from one page, for a server that ignores
+/// `limit` and sends its whole history.
+pub const READ_MAX: usize = 2000;
 /// Longest error message kept, in characters.
 pub const MESSAGE_MAX: usize = 240;
 /// Longest node id, node type or exception type kept, in characters.
@@ -204,19 +210,18 @@ pub async fn fetch_recent(
         ("status", "in_progress,completed,failed,cancelled"),
         ("limit", limit.as_str()),
     ];
-    match http
-        .get_query_dated(target, route, &query, QUEUE_BODY_CAP)
-        .await
-    {
-        Ok((body, date)) => {
+    match http.get_dated(target, route, &query, QUEUE_BODY_CAP).await {
+        Ok((body, clock)) => {
+            let date = clock.map(|c| c.date_ms);
             let page = parse_jobs(&body).map_err(|e| not_jobs(route, &e))?;
             Ok((JobSource::JobsApi, page.jobs, date))
         }
         Err(e) if e.status == Some(404) => {
             let query = [("max_items", limit.as_str())];
-            let (body, date) = http
-                .get_query_dated(target, "/history", &query, QUEUE_BODY_CAP)
+            let (body, clock) = http
+                .get_dated(target, "/history", &query, QUEUE_BODY_CAP)
                 .await?;
+            let date = clock.map(|c| c.date_ms);
             let page = parse_history(&body).map_err(|e| not_jobs("/history", &e))?;
             Ok((JobSource::History, page.jobs, date))
         }

@@ -82,6 +82,7 @@ struct RawJob {
 #[derive(Deserialize)]
 struct RawPagination {
     has_more: Option<bool>,
+    total: Option<serde_json::Number>,
 }
 
 #[derive(Deserialize)]
@@ -95,8 +96,11 @@ struct RawJobs {
 pub struct Page {
     /// The jobs.
     pub jobs: Vec<Job>,
-    /// The server says there are more past this page.
-    pub has_more: bool,
+    /// The server says whether there are more past this page (`None`: it
+    /// does not say, as `/history` never does).
+    pub has_more: Option<bool>,
+    /// Jobs matching the query in all (`pagination.total`), when given.
+    pub total: Option<u64>,
 }
 
 /// Parses the body of `GET /api/jobs`. Unknown statuses are skipped.
@@ -116,9 +120,13 @@ pub fn parse_jobs(body: &[u8]) -> Result<Page, String> {
             })
         })
         .collect();
+    let (has_more, total) = raw
+        .pagination
+        .map_or((None, None), |p| (p.has_more, ms(p.total)));
     Ok(Page {
         jobs,
-        has_more: raw.pagination.and_then(|p| p.has_more).unwrap_or(false),
+        has_more,
+        total,
     })
 }
 
@@ -160,7 +168,8 @@ pub fn parse_history(body: &[u8]) -> Result<Page, String> {
     jobs.sort_by_key(|j| std::cmp::Reverse(j.end_ms.or(j.start_ms).unwrap_or(0)));
     Ok(Page {
         jobs,
-        has_more: false,
+        has_more: None,
+        total: None,
     })
 }
 

@@ -2,13 +2,16 @@
 
 use serde::Serialize;
 
+use super::age::{Begun, ServerClock, running_age};
 use super::{Job, JobError, JobStatus};
+use crate::manager::parse::Queue;
+use crate::manager::status::unix_ms;
 
 /// What `health` reports about jobs, from one small page.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct JobsReport {
-    /// The job being executed and how long it has run (estimated from the
-    /// previous job's end when the server gives no start time).
+    /// The job being executed and how long it has run (the one age rule of
+    /// `jobs::age`; unknown where the server gives no time).
     pub running: Option<RunningJob>,
     /// Counts of the finished jobs in the page.
     pub recent: RecentCounts,
@@ -49,9 +52,17 @@ pub struct Failure {
     pub error: Option<JobError>,
 }
 
-/// Builds the health report from a page (newest first), the running
-/// prompt id from `GET /queue`, and the time now (epoch ms).
-pub fn report(jobs: &[Job], running_prompt: Option<&str>, now_ms: u64) -> JobsReport {
+/// Builds the health report from a page (newest first) and what `GET
+/// /queue` said (the running prompt, its create time, the server's `Date`).
+/// The running job's age follows the one rule of `jobs::age`, on the
+/// server's clock.
+pub fn report(jobs: &[Job], queue: Option<&Queue>) -> JobsReport {
+    let clock = ServerClock::from_sample(queue.and_then(|q| q.clock));
+    report_at(jobs, queue, clock.now_ms(unix_ms()))
+}
+
+/// [`report`] with the server's time now given (`None`: unknown).
+fn report_at(jobs: &[Job], queue: Option<&Queue>, server_now_ms: Option<u64>) -> JobsReport {
     let mut recent = RecentCounts::default();
     for job in jobs {
         match job.status {
@@ -71,24 +82,22 @@ pub fn report(jobs: &[Job], running_prompt: Option<&str>, now_ms: u64) -> JobsRe
             error: j.error.clone(),
         });
     let in_progress = jobs.iter().find(|j| j.status == JobStatus::InProgress);
-    let running_id = running_prompt
-        .map(str::to_owned)
+    let running_id = queue
+        .and_then(|q| q.running_prompt_id.clone())
         .or_else(|| in_progress.map(|j| j.id.clone()));
     let running = running_id.map(|id| {
-        // ComfyUI runs one prompt at a time: this one started when the
-        // previous one ended, or when it was queued if that was later.
-        let previous_end = jobs.iter().filter_map(|j| j.end_ms).max();
-        let created = jobs
-            .iter()
-            .find(|j| j.id == id)
-            .and_then(|j| j.start_ms.or(j.create_ms));
-        let start = match (previous_end, created) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+        let listed = jobs.iter().find(|j| j.id == id);
+        let begun = Begun {
+            start_ms: listed.and_then(|j| j.start_ms),
+            create_ms: listed
+                .and_then(|j| j.create_ms)
+                .or_else(|| queue.and_then(|q| q.running_create_ms)),
+            previous_end_ms: jobs.iter().filter_map(|j| j.end_ms).max(),
+            not_before_ms: None,
         };
         RunningJob {
             id,
-            age_ms: start.map(|s| now_ms.saturating_sub(s)),
+            age_ms: running_age(begun, server_now_ms, None).map(|a| a.as_millis() as u64),
         }
     });
     JobsReport {
@@ -119,12 +128,20 @@ mod tests {
             failed,
             job("c", JobStatus::Completed),
         ];
-        let r = report(&jobs, None, 1000);
+        let r = report_at(&jobs, None, Some(1000));
         assert_eq!(r.recent.failed, 1);
         assert_eq!(r.recent.completed, 1);
         assert_eq!(r.last_failure.as_ref().unwrap().id, "f");
         let running = r.running.unwrap();
         assert_eq!(running.id, "r");
         assert_eq!(running.age_ms, Some(100), "since the previous job ended");
+        // Without the server's times (/history on 0.3.64) the age is not
+        // known: the previous end alone would count idle time.
+        let mut old = jobs.clone();
+        old[0].create_ms = None;
+        assert_eq!(
+            report_at(&old, None, Some(1000)).running.unwrap().age_ms,
+            None
+        );
     }
 }

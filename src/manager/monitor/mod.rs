@@ -4,10 +4,11 @@
 //!
 //! Split along its seams: `reconnect` (attempts until a session works),
 //! `connect` (the one-shot policy `connect` runs over the same attempt),
-//! `session` (holding one: messages, pings, polls, jobs) and `stats` (the
-//! time accounting behind the summary).
+//! `session` (holding one: messages, pings, polls), `joblist` (the job list
+//! reads and `stalled`) and `stats` (the time accounting behind the summary).
 
 mod connect;
+mod joblist;
 mod reconnect;
 mod session;
 mod stats;
@@ -259,9 +260,15 @@ impl Monitor {
     }
     async fn emit_status(&mut self, status: Status, queue: Option<parse::Queue>) {
         self.last_status = Some(Instant::now());
+        let running_age_ms = queue
+            .as_ref()
+            .and_then(|q| q.running_prompt_id.as_ref())
+            .and_then(|_| self.jobs.running_age())
+            .map(|age| age.as_millis() as u64);
         self.emit(Event::Status {
             status: Box::new(status),
             running_prompt: queue.and_then(|q| q.running_prompt_id),
+            running_age_ms,
         })
         .await;
     }

@@ -149,19 +149,24 @@ impl Monitor {
                     ),
                 };
                 let reason = format!("{}{reason}", discovered.take().unwrap_or_default());
-                self.set_state(State::Connected, reason).await;
-                self.emit(Event::Queue { queue_remaining }).await;
+                self.session_opened(reason, queue_remaining).await;
                 Ok(stream)
             }
             Ok(_) => {
                 *good_ws += 1;
+                self.degraded_jobs().await;
                 Err(None)
             }
             Err((http_ok, error)) => {
                 *good_ws = 0;
                 if http_ok {
                     if self.state != Some(State::Degraded) {
+                        // As for `connected`: the baseline, or the jobs
+                        // that finished while the server was away.
+                        self.open_jobs().await;
                         self.set_state(State::Degraded, error.message.clone()).await;
+                    } else {
+                        self.degraded_jobs().await;
                     }
                 } else if self.state != Some(State::Reconnecting) {
                     if self.state != Some(State::Disconnected) {
@@ -173,6 +178,35 @@ impl Monitor {
                 }
                 Err(Some(error))
             }
+        }
+    }
+
+    /// The session works: read the job list before announcing it (every
+    /// job that finishes after the announcement is then news, and one that
+    /// finished during an outage too), then announce it: `connected`, or
+    /// `stalled` for a job already past --max-job-time (a `--count` run
+    /// then ends 3, as health does).
+    async fn session_opened(&mut self, reason: String, queue_remaining: u64) {
+        self.open_jobs().await;
+        self.jobs.session_started(queue_remaining);
+        match self.jobs.stall() {
+            Some((id, age)) => {
+                let stall = self.stall_reason(&id, age);
+                self.set_state(State::Stalled, format!("{reason}; {stall}"))
+                    .await;
+            }
+            None => self.set_state(State::Connected, reason).await,
+        }
+        self.emit(Event::Queue { queue_remaining }).await;
+    }
+
+    /// While degraded there is no WebSocket `status`: a queue change seen
+    /// by this attempt's HTTP poll asks for jobs (at most once per
+    /// interval, as the attempts come).
+    async fn degraded_jobs(&mut self) {
+        let soon = Instant::now() + self.settings.interval / 2;
+        if self.state == Some(State::Degraded) && self.jobs.due_by(soon) {
+            self.read_jobs_now().await;
         }
     }
 
@@ -201,6 +235,18 @@ impl Monitor {
             session,
         } = self.open_session().await;
         let http_ok = status.available;
+        if let (true, Some(q)) = (http_ok, &queue) {
+            // Jobs seen unfinished now are news once they finish; a moved
+            // queue asks for jobs (in every state where HTTP answers).
+            self.jobs.note_unfinished(&q.unfinished);
+            let counts = (
+                status.queue_remaining,
+                status.queue_running,
+                status.queue_pending,
+            );
+            // A stall judged here is announced as the session opens.
+            let _ = self.jobs.on_poll(counts, Some(q));
+        }
         if http_ok
             || self
                 .last_status

@@ -1,11 +1,10 @@
 //! One open session: WebSocket messages, pings and pongs, HTTP polls and
 //! the job list, until the session ends.
 
+use super::joblist::JobsFuture;
 use super::*;
 
 type ProbeFuture = Pin<Box<dyn Future<Output = (Status, Option<parse::Queue>)> + Send>>;
-type JobsFuture =
-    Pin<Box<dyn Future<Output = (Result<(JobSource, Page), ProbeError>, usize)> + Send>>;
 
 /// How a WebSocket session ended.
 pub(super) enum SessionEnd {
@@ -107,7 +106,6 @@ impl Monitor {
         let mut probe: Option<ProbeFuture> = None;
         let mut round = Round::default();
         let mut jobs_fetch: Option<JobsFuture> = None;
-        self.jobs.session_started();
         loop {
             let pong_due = round.ping_deadline;
             let jobs_due = jobs_fetch.is_none().then(|| self.jobs.due()).flatten();
@@ -138,6 +136,7 @@ impl Monitor {
                 }
                 (result, limit) = async { jobs_fetch.as_mut().expect("guarded").await }, if jobs_fetch.is_some() => {
                     jobs_fetch = None;
+                    // A bigger page, if wanted, is due at once.
                     self.on_jobs(result, limit).await;
                 }
                 () = sleep_until_opt(pong_due), if pong_due.is_some() => round.pong_missed(),
@@ -194,29 +193,33 @@ impl Monitor {
     /// The HTTP poll of a round: the status to report, and what it says
     /// about a running job (`stalled`).
     async fn on_poll(&mut self, status: Status, queue: Option<parse::Queue>) {
+        if let Some(q) = &queue {
+            self.jobs.note_unfinished(&q.unfinished);
+        }
+        let counts = (
+            status.queue_remaining,
+            status.queue_running,
+            status.queue_pending,
+        );
         let stall = status
             .available
-            .then(|| {
-                self.jobs.on_poll(
-                    (
-                        status.queue_remaining,
-                        status.queue_running,
-                        status.queue_pending,
-                    ),
-                    queue.as_ref().and_then(|q| q.running_prompt_id.as_deref()),
-                )
-            })
+            .then(|| self.jobs.on_poll(counts, queue.as_ref()))
             .flatten();
-        self.emit_status(status, queue).await;
+        // The state the poll led to comes first: `--count` stops at the
+        // poll, and its exit code follows the last state printed.
         self.on_stall(stall).await;
+        self.emit_status(status, queue).await;
     }
 
     async fn on_text(&mut self, text: &str) {
         let Ok(message) = parse::ws_message(text) else {
             return;
         };
-        if matches!(message, WsMessage::Status { .. }) {
-            self.jobs.queue_changed();
+        if let WsMessage::Status {
+            queue_remaining, ..
+        } = message
+        {
+            self.jobs.queue_status(queue_remaining);
         }
         let event = match message {
             WsMessage::Status {
@@ -263,72 +266,6 @@ impl Monitor {
             WsMessage::Other(_) => return,
         };
         self.emit(event).await;
-    }
-
-    /// One request for the newest finished jobs (the tracker decides when).
-    fn jobs_request(&mut self) -> JobsFuture {
-        let (source, limit) = self.jobs.start_fetch();
-        let http = self.http.clone();
-        let target = self.target.clone();
-        Box::pin(async move {
-            let result = jobs::fetch_finished(&http, &target, source, limit).await;
-            (result, limit)
-        })
-    }
-
-    /// Reports the jobs a page shows for the first time.
-    async fn on_jobs(&mut self, result: Result<(JobSource, Page), ProbeError>, limit: usize) {
-        let (fresh, warning) = self.jobs.finish_fetch(result, limit);
-        if let Some(message) = warning {
-            self.emit(Event::Warning {
-                fallback: None,
-                message,
-            })
-            .await;
-        }
-        for job in fresh {
-            let slot = match job.status {
-                JobStatus::Completed => 0,
-                JobStatus::Failed => 1,
-                _ => 2,
-            };
-            self.stats.jobs[slot] += 1;
-            let stall = self.jobs.job_finished(&job.id);
-            self.emit(Event::Job(job)).await;
-            self.on_stall(stall).await;
-        }
-    }
-
-    /// `stalled` begins or ends.
-    async fn on_stall(&mut self, stall: Option<Stall>) {
-        match stall {
-            Some(Stall::Began { id, age }) if self.state == Some(State::Connected) => {
-                let limit = self.settings.max_job_time.unwrap_or_default();
-                self.set_state(
-                    State::Stalled,
-                    format!(
-                        "job {} has been running for {} (--max-job-time {})",
-                        // A server string in a state reason: keep only
-                        // what a prompt id is made of.
-                        id.chars()
-                            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-                            .take(8)
-                            .collect::<String>(),
-                        humantime::format_duration(Duration::from_millis(age.as_millis() as u64)),
-                        humantime::format_duration(limit)
-                    ),
-                )
-                .await;
-            }
-            Some(Stall::Ended) if self.state == Some(State::Stalled) => {
-                self.set_state(
-                    State::Connected,
-                    "the stalled job finished; the queue moved".into(),
-                )
-                .await;
-            }
-            _ => {}
-        }
     }
 }
 

@@ -219,8 +219,9 @@ impl Metrics {
             Event::Status {
                 status,
                 running_prompt,
+                running_age_ms,
             } if status.available => {
-                self.observe_running(url, running_prompt.as_deref());
+                self.observe_running(url, running_prompt.as_deref(), *running_age_ms);
                 self.apply_status(url, &t, status);
             }
             Event::Queue { queue_remaining } => {
@@ -247,7 +248,7 @@ impl Metrics {
         self.reconnects.remove(&old);
         self.ws_age.remove(&old);
         self.latency.remove(&old);
-        self.observe_running(from, None);
+        self.observe_running(from, None, None);
         self.running_job_age.remove(&old);
         self.forget_readings(from, &old);
         for status in JOB_STATUSES {
@@ -275,7 +276,7 @@ impl Metrics {
             self.transitions.get_or_create(t).inc();
         }
         if state.is_down() {
-            self.observe_running(url, None);
+            self.observe_running(url, None, None);
         }
         if state.is_reconnect(previous) {
             self.reconnects.get_or_create(t).inc();
@@ -354,12 +355,17 @@ impl Metrics {
         }
     }
 
-    /// Remembers when `url`'s running prompt was first seen; idle is 0.
-    fn observe_running(&self, url: &str, id: Option<&str>) {
+    /// Remembers when `url`'s running prompt began: from the manager's age
+    /// (the rule `stalled` and `health` use), else first sight; idle is 0.
+    fn observe_running(&self, url: &str, id: Option<&str>, age_ms: Option<u64>) {
         let Ok(mut running) = self.running.lock() else {
             return;
         };
         match id {
+            Some(id) if let Some(age) = age_ms => {
+                let since = unix_ms().saturating_sub(age);
+                running.insert(url.to_owned(), (id.to_owned(), since));
+            }
             Some(id) if running.get(url).is_some_and(|(seen, _)| seen == id) => {}
             Some(id) => {
                 running.insert(url.to_owned(), (id.to_owned(), unix_ms()));
@@ -441,6 +447,7 @@ mod tests {
             Event::Status {
                 status: Box::new(status),
                 running_prompt: None,
+                running_age_ms: None,
             },
         )
     }

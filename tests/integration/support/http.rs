@@ -63,6 +63,12 @@ pub fn http_post(port: u16, path: &str, body: &str) -> u16 {
         .0
 }
 
+/// `POST path` with a JSON body → (status, body); panics when nothing answers.
+pub fn http_post_reply(port: u16, path: &str, body: &str) -> (u16, String) {
+    request(port, "POST", path, Some(body))
+        .unwrap_or_else(|| panic!("POST {path} on port {port}: no answer"))
+}
+
 fn dechunk(body: &str) -> String {
     let mut out = String::new();
     let mut rest = body;

@@ -155,6 +155,7 @@ pub(super) async fn get_history(
         Some(Ok(n)) => Some(n),
         Some(Err(_)) => return internal_error(),
     };
+    let max_items = max_items.filter(|_| !mock.args.ignore_limit);
     ok_json(&mock, &mock.history_json(max_items, offset))
 }
 

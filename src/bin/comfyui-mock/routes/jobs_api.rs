@@ -23,7 +23,12 @@ pub(super) async fn get_jobs(
         return not_found().await;
     }
     match jobs::ListQuery::parse(&query) {
-        Ok(q) => ok_json(&mock, &jobs::list(&mock.jobs_snapshot(), &q)),
+        Ok(mut q) => {
+            if mock.args.ignore_limit {
+                q.ignore_limit();
+            }
+            ok_json(&mock, &jobs::list(&mock.jobs_snapshot(), &q))
+        }
         Err(error) => json_reply(&mock, StatusCode::BAD_REQUEST, &json!({"error": error})),
     }
 }

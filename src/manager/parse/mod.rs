@@ -3,13 +3,12 @@
 //! does not send. Every parser takes untrusted bytes and returns an error
 //! string rather than panicking.
 
-use std::fmt;
+use serde::{Deserialize, Serialize};
 
-use serde::Deserialize;
-use serde::de::{IgnoredAny, SeqAccess, Visitor};
-
-use super::event::ProgressKind;
 use super::status::Device;
+
+mod queue;
+pub use queue::{QUEUE_IDS_MAX, Queue, queue};
 
 /// The fields of `GET /system_stats` that comfyctl reports.
 #[derive(Debug, Clone, PartialEq)]
@@ -96,68 +95,51 @@ pub fn prompt_info(body: &[u8]) -> Result<u64, String> {
     Ok(raw.exec_info.queue_remaining)
 }
 
-/// The counts from `GET /queue`, and the id of the running prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Queue {
-    /// Entries in `queue_running`.
-    pub running: u64,
-    /// Entries in `queue_pending`.
-    pub pending: u64,
-    /// `queue_running[0][1]`: the prompt id being executed, if any.
-    pub running_prompt_id: Option<String>,
+/// Which ComfyUI WebSocket message a [`Event::Progress`] came from; shown
+/// as the message's own `type` string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProgressKind {
+    /// `executing`: a node started, or (node null) the prompt finished.
+    Executing,
+    /// `progress`: steps done on one node.
+    Progress,
+    /// `progress_state`: the running node of a prompt sent without a client id.
+    ProgressState,
+    /// `execution_start`.
+    ExecutionStart,
+    /// `execution_cached`.
+    ExecutionCached,
+    /// `execution_success`.
+    ExecutionSuccess,
+    /// `execution_error`.
+    ExecutionError,
+    /// `execution_interrupted`.
+    ExecutionInterrupted,
 }
 
-#[derive(Deserialize)]
-struct RawQueue {
-    queue_running: Vec<QueueItem>,
-    queue_pending: Vec<IgnoredAny>,
-}
-
-/// A queue entry: `[number, prompt_id, prompt, extra_data, outputs]`. Only
-/// the id is kept; the rest (whole workflows) is skipped without allocating.
-struct QueueItem {
-    prompt_id: Option<String>,
-}
-
-/// The second element of a queue entry: the prompt id when it is a string;
-/// any other value is read whole and dropped, so the entry still counts.
-#[derive(Deserialize)]
-#[serde(untagged)]
-enum MaybeId {
-    Id(String),
-    Other(IgnoredAny),
-}
-
-impl<'de> Deserialize<'de> for QueueItem {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = QueueItem;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a queue entry [number, prompt_id, …]")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<QueueItem, A::Error> {
-                let _number: Option<IgnoredAny> = seq.next_element()?;
-                let prompt_id = match seq.next_element()? {
-                    Some(MaybeId::Id(id)) => Some(id),
-                    Some(MaybeId::Other(_)) | None => None,
-                };
-                while seq.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(QueueItem { prompt_id })
-            }
-        }
-        d.deserialize_seq(V)
+impl ProgressKind {
+    /// The `execution_*` message type named `name`, if it is one.
+    pub fn execution(name: &str) -> Option<ProgressKind> {
+        Some(match name {
+            "execution_start" => ProgressKind::ExecutionStart,
+            "execution_cached" => ProgressKind::ExecutionCached,
+            "execution_success" => ProgressKind::ExecutionSuccess,
+            "execution_error" => ProgressKind::ExecutionError,
+            "execution_interrupted" => ProgressKind::ExecutionInterrupted,
+            _ => return None,
+        })
     }
-}
 
-/// Parses `GET /queue`.
-pub fn queue(body: &[u8]) -> Result<Queue, String> {
-    let raw: RawQueue = serde_json::from_slice(body).map_err(describe)?;
-    Ok(Queue {
-        running: raw.queue_running.len() as u64,
-        pending: raw.queue_pending.len() as u64,
-        running_prompt_id: raw.queue_running.into_iter().find_map(|i| i.prompt_id),
-    })
+    /// The prompt is over (finished, failed or interrupted): no node runs.
+    pub fn ends_prompt(self) -> bool {
+        matches!(
+            self,
+            ProgressKind::ExecutionSuccess
+                | ProgressKind::ExecutionError
+                | ProgressKind::ExecutionInterrupted
+        )
+    }
 }
 
 /// A WebSocket message from the server, as far as comfyctl uses it.
@@ -379,5 +361,36 @@ mod tests {
         );
         assert!(ws_message("not json").is_err());
         assert!(ws_message(r#"{"type":"status","data":{}}"#).is_err());
+    }
+
+    #[test]
+    fn queue_keeps_unfinished_ids_and_the_0_33_create_time() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../shared/fixtures/comfyui-0.33/cancel_http_snapshots.json"
+        );
+        let snapshots: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let busy = snapshots
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| &s["body"])
+            .find(|b| b["queue_running"].as_array().is_some_and(|r| !r.is_empty()))
+            .unwrap();
+        let q = queue(&serde_json::to_vec(busy).unwrap()).unwrap();
+        let running = busy["queue_running"][0][1].as_str().unwrap();
+        assert_eq!(q.unfinished.first().map(String::as_str), Some(running));
+        assert_eq!(q.unfinished.len() as u64, q.running + q.pending);
+        assert_eq!(
+            q.running_create_ms,
+            busy["queue_running"][0][3]["create_time"].as_u64()
+        );
+        assert!(q.running_create_ms.is_some());
+        // 0.3.64 has no create_time; odd extra_data is dropped, not an error.
+        let old = br#"{"queue_running": [[0, "a", {}, {"client_id": "x"}, []]], "queue_pending": [[1, "b", {}, 7, []]]}"#;
+        let q = queue(old).unwrap();
+        assert_eq!(q.running_create_ms, None);
+        assert_eq!(q.unfinished, ["a", "b"]);
     }
 }
