@@ -68,6 +68,18 @@ pub struct GlobalArgs {
     )]
     pub headers: Vec<String>,
 
+    /// Send `Authorization: Bearer TOKEN` on every request and the
+    /// WebSocket upgrade. -H Authorization wins over it; it wins over the
+    /// URL's user:password. Prefer the variable: a flag shows in `ps`.
+    #[arg(
+        long,
+        env = "COMFYCTL_TOKEN",
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
+
     /// Trust the CA certificates in this PEM file for https:// servers (a
     /// private CA, or a proxy's self-signed certificate), instead of the
     /// system's.
