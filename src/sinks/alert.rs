@@ -136,6 +136,8 @@ pub fn spawn_program(program: PathBuf, timeout: Duration, out: Output) -> mpsc::
                 )
                 .env("COMFYCTL_REASON", &alert.reason)
                 .env("COMFYCTL_TS", &alert.ts)
+                // The bearer token is comfyctl's, not the hook's to see.
+                .env_remove("COMFYCTL_TOKEN")
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .kill_on_drop(true);

@@ -8,9 +8,9 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::support::http::{OK_EMPTY, StubServer};
-use crate::support::{MockServer, poll_until};
+use crate::support::{MockServer, Proc, poll_until};
 use crate::util::{
-    all_output, comfyctl, finish, http_get, http_post, json, metrics_port, wait_state, watch,
+    all_output, comfyctl, comfyctl_std, finish, http_get, http_post, json, metrics_port, wait_state,
 };
 
 /// The secret every test hunts for in the output.
@@ -133,19 +133,16 @@ fn watch_keeps_the_token_out_of_ndjson_metrics_hooks_and_webhooks() {
     let log = dir.join("changes.log");
     let env_dump = dir.join("env");
     let script = crate::fleet::hook_script(&dir, &log, &format!("env >> '{}'", env_dump.display()));
-    let mut w = watch(
-        &with_query(&mock),
-        &[
-            "--interval",
-            "200ms",
-            "--metrics",
-            "127.0.0.1:0",
-            "--on-change",
-            script.to_str().unwrap(),
-            "--webhook",
-            &format!("{}/hook", hook.url()),
-        ],
-    );
+    // Both ways at once: the query, and the bearer from the environment
+    // (which the hook must not inherit).
+    let mut cmd = comfyctl_std();
+    cmd.args(["watch", "--json", "--url", &with_query(&mock)])
+        .args(["--interval", "200ms", "--metrics", "127.0.0.1:0"])
+        .arg("--on-change")
+        .arg(&script)
+        .args(["--webhook", &format!("{}/hook", hook.url())])
+        .env("COMFYCTL_TOKEN", SECRET);
+    let mut w = Proc::spawn(cmd);
     wait_state(&mut w, "connected");
     // A job submitted right away: its line needs /api/jobs?…&token= to work.
     assert_eq!(
@@ -183,11 +180,14 @@ fn watch_keeps_the_token_out_of_ndjson_metrics_hooks_and_webhooks() {
     assert_no_secret("hook env", &std::fs::read_to_string(&env_dump).unwrap());
     let bodies: Vec<Value> = hook.json_bodies();
     assert_no_secret("webhook bodies", &serde_json::to_string(&bodies).unwrap());
+    let lines = logged(&mock);
     assert!(
-        logged(&mock)
-            .iter()
-            .all(|l| l.contains(" token=query origin=no"))
+        lines.iter().any(|l| l.contains("GET /ws -> 101")),
+        "{lines:?}"
     );
+    for line in &lines {
+        assert!(line.ends_with(" token=query+bearer origin=no"), "{line}");
+    }
     let _ = std::fs::remove_dir_all(dir);
 }
 
