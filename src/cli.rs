@@ -40,8 +40,9 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188
-    /// when neither scheme nor port is given); repeat for several servers.
+    /// Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port]
+    /// (port 8188 when neither scheme nor port is given); repeat for several
+    /// servers.
     /// Default: $COMFYUI_URL (comma-separated); without either (or
     /// --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first
     /// ComfyUI wins.

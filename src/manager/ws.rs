@@ -172,7 +172,7 @@ pub fn classify(e: tungstenite::Error, target: &Target) -> ProbeError {
             let reason = response.status().canonical_reason().unwrap_or("");
             let hint = match code {
                 403 => {
-                    "; a proxy refused it, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site, so check what a proxy adds"
+                    "; a wrong token or credentials? a proxy refused it, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site, so check what a proxy adds"
                 }
                 401 => "; check --token, --header or the URL's credentials or ?token=",
                 404 => "; is the URL's path prefix right?",

@@ -246,6 +246,8 @@ fn an_explicit_header_wins_over_the_token_which_wins_over_url_credentials() {
         "{}",
         all_output(&out)
     );
+    let error = json(&out.stdout)["error"]["message"].to_string();
+    assert!(error.contains("a wrong token or credentials?"), "{error}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("note: --token is not sent: -H Authorization wins"),
