@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_comfyctl_global_optspecs
-    string join \n url= targets= any H/header= cacert= insecure timeout= fallback= json color= q/quiet h/help V/version
+    string join \n url= targets= any H/header= token= cacert= insecure timeout= fallback= json color= q/quiet h/help V/version
 end
 
 function __fish_comfyctl_needs_command
@@ -24,9 +24,10 @@ function __fish_comfyctl_using_subcommand
     contains -- $cmd[1] $argv
 end
 
-complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l url -d 'Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l token -d 'Send `Authorization: Bearer TOKEN` on every request and the WebSocket upgrade. -H Authorization wins over it; it wins over the URL\'s user:password. Prefer the variable: a flag shows in `ps`' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -62,9 +63,10 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l max-job-tim
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l min-vram-free -d 'Not ready (exit 3) while the primary device has less free VRAM than SIZE: 8GiB, 512MB (MB, GB: powers of 1000), 2G (K, M, G, T: powers of 1024, as KiB, MiB, GiB, TiB) or bytes' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l pid -d 'With --wait: give up at once (exit 1) when this process (the ComfyUI you started) exits' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l pid-file -d 'Like --pid, the PID read from FILE; a file not there yet is waited for' -r -F
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l url -d 'Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l token -d 'Send `Authorization: Bearer TOKEN` on every request and the WebSocket upgrade. -H Authorization wins over it; it wins over the URL\'s user:password. Prefer the variable: a flag shows in `ps`' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -81,9 +83,10 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s h -l help -
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l retries -d 'Retries after the first attempt' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l backoff -d 'Backoff factor: the delay starts at 1s and grows by this much per retry' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l url -d 'Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l token -d 'Send `Authorization: Bearer TOKEN` on every request and the WebSocket upgrade. -H Authorization wins over it; it wins over the URL\'s user:password. Prefer the variable: a flag shows in `ps`' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -113,9 +116,10 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l metrics -d '
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l on-change -d 'Run this program (no shell) on every state change, with COMFYCTL_URL, COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l webhook -d 'POST every state change as JSON to this URL' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l hook-timeout -d 'Time limit for one --on-change run or one --webhook attempt' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l url -d 'Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l token -d 'Send `Authorization: Bearer TOKEN` on every request and the WebSocket upgrade. -H Authorization wins over it; it wins over the URL\'s user:password. Prefer the variable: a flag shows in `ps`' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -134,9 +138,10 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l deadline
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l backoff -d 'Backoff factor between reconnection attempts (delays start at 100ms)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l max-attempts -d 'Give up after this many attempts in one outage' -r
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l url -d 'Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l token -d 'Send `Authorization: Bearer TOKEN` on every request and the WebSocket upgrade. -H Authorization wins over it; it wins over the URL\'s user:password. Prefer the variable: a flag shows in `ps`' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'
@@ -151,9 +156,10 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l json -d 
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s q -l quiet -d 'Print nothing; the exit code says it all'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s V -l version -d 'Print version'
-complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l targets -d 'A file with one server URL per line (`#` starts a comment)' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s H -l header -d 'Extra request header, e.g. for a reverse proxy with auth (repeatable)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l token -d 'Send `Authorization: Bearer TOKEN` on every request and the WebSocket upgrade. -H Authorization wins over it; it wins over the URL\'s user:password. Prefer the variable: a flag shows in `ps`' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l cacert -d 'Trust the CA certificates in this PEM file for https:// servers (a private CA, or a proxy\'s self-signed certificate), instead of the system\'s' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l timeout -d 'Time limit for each request or attempt (e.g. 500ms, 5s, 1m)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l fallback -d 'What the calling pipeline should do while the backend is unavailable [default: $COMFYCTL_FALLBACK, else placeholder]' -r -f -a "placeholder\t'Generate placeholder images instead'

@@ -40,8 +40,9 @@ pub struct Cli {
 #[derive(Debug, Args)]
 #[command(next_help_heading = "Global options")]
 pub struct GlobalArgs {
-    /// Server URL: http(s)://host[:port][/prefix] or host[:port] (port 8188
-    /// when neither scheme nor port is given); repeat for several servers.
+    /// Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port]
+    /// (port 8188 when neither scheme nor port is given); repeat for several
+    /// servers.
     /// Default: $COMFYUI_URL (comma-separated); without either (or
     /// --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first
     /// ComfyUI wins.
@@ -67,6 +68,18 @@ pub struct GlobalArgs {
         value_name = "NAME: VALUE"
     )]
     pub headers: Vec<String>,
+
+    /// Send `Authorization: Bearer TOKEN` on every request and the
+    /// WebSocket upgrade. -H Authorization wins over it; it wins over the
+    /// URL's user:password. Prefer the variable: a flag shows in `ps`.
+    #[arg(
+        long,
+        env = "COMFYCTL_TOKEN",
+        hide_env_values = true,
+        global = true,
+        value_name = "TOKEN"
+    )]
+    pub token: Option<String>,
 
     /// Trust the CA certificates in this PEM file for https:// servers (a
     /// private CA, or a proxy's self-signed certificate), instead of the

@@ -185,6 +185,13 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
         .iter()
         .filter_map(|h| problems.take(parse_header(h)))
         .collect();
+    authorization(
+        global.token.as_deref(),
+        &targets,
+        &mut client,
+        problems,
+        &mut notes,
+    );
     client.tls.insecure = global.insecure;
     // Discovery probes plain http:// on loopback only.
     client.tls.plain_only = !targets.iter().any(Target::uses_tls);

@@ -66,25 +66,32 @@ pub(super) fn targets(
 /// Drops repeated servers, keeping the first: the same server twice would
 /// run two monitors writing one metrics series. URLs are compared
 /// normalised (host case, default port, trailing /) and without their
-/// credentials; one that differs only in those gets a note (once), since
-/// the second user or password is then never tried.
+/// credentials and query; one that differs only in those gets a note
+/// (once), since the second user, password or token is then never tried.
 fn dedup(targets: &mut Vec<Target>) -> Vec<String> {
     use std::collections::hash_map::{Entry, HashMap};
-    // The URL without credentials → the first target with it, and whether
-    // its note was given.
+    // The URL without credentials and query → the first target with it,
+    // and whether its note was given.
     let mut seen: HashMap<String, (Target, bool)> = HashMap::new();
     let mut notes = Vec::new();
-    targets.retain(|t| match seen.entry(t.endpoint("").to_string()) {
+    targets.retain(|t| match seen.entry(t.server_key().to_string()) {
         Entry::Vacant(e) => {
             e.insert((t.clone(), false));
             true
         }
         Entry::Occupied(mut e) => {
             let (first, noted) = e.get_mut();
-            if !*noted && first.credentials() != t.credentials() {
+            let credentials = first.credentials() != t.credentials();
+            let query = first.query() != t.query();
+            if !*noted && (credentials || query) {
                 *noted = true;
+                let what = match (credentials, query) {
+                    (true, true) => "credentials and query",
+                    (true, false) => "credentials",
+                    _ => "query (token)",
+                };
                 notes.push(format!(
-                    "{first} is given more than once with different credentials; only the first is used"
+                    "{first} is given more than once with different {what}; only the first is used"
                 ));
             }
             false
@@ -123,4 +130,52 @@ fn targets_file(path: &std::path::Path, problems: &mut Problems) -> Vec<Target> 
         problems.extend(vec![format!("--targets {}: no URLs in it", path.display())]);
     }
     targets
+}
+
+/// Applies the one precedence rule for `Authorization`: `-H Authorization`
+/// wins over `--token` (`$COMFYCTL_TOKEN`), which wins over the URL's
+/// `user:password`. The bearer header joins `client.headers`, so HTTP and
+/// the WebSocket upgrade send it alike; what is dropped gets a note. The
+/// token itself is never repeated, not even in its error.
+pub(super) fn authorization(
+    token: Option<&str>,
+    targets: &[Target],
+    client: &mut ClientSettings,
+    problems: &mut Problems,
+    notes: &mut Vec<String>,
+) {
+    use reqwest::header::AUTHORIZATION;
+    let token = token.map(str::trim).filter(|t| !t.is_empty());
+    let own_header = client.headers.iter().any(|(name, _)| name == AUTHORIZATION);
+    let with_credentials = targets.iter().find(|t| t.credentials().is_some());
+    if let Some(token) = token {
+        if own_header {
+            notes.push("--token is not sent: -H Authorization wins over it".into());
+        } else {
+            let value = HeaderValue::from_str(&format!("Bearer {token}"))
+                .ok()
+                .filter(|_| token.bytes().all(|b| b.is_ascii_graphic()));
+            match value {
+                Some(mut value) => {
+                    value.set_sensitive(true);
+                    client.headers.push((AUTHORIZATION, value));
+                }
+                None => problems.extend(vec![
+                    "--token/COMFYCTL_TOKEN: the token must be printable ASCII without spaces (it is not shown)".into(),
+                ]),
+            }
+        }
+    }
+    if let Some(target) = with_credentials
+        && (own_header || token.is_some())
+    {
+        let winner = if own_header {
+            "-H Authorization"
+        } else {
+            "--token"
+        };
+        notes.push(format!(
+            "the user:password of {target} is not sent: {winner} wins over URL credentials"
+        ));
+    }
 }

@@ -1,4 +1,8 @@
 //! Where the server is: URL parsing, the derived WebSocket URL, and redaction.
+//!
+//! Everything that may be a secret (credentials, the query of a
+//! token-protected server) is kept apart from the shown URL, and the one
+//! place that makes a URL showable is [`shown`].
 
 use std::fmt;
 
@@ -6,12 +10,15 @@ use url::Url;
 
 /// A ComfyUI server address: `http(s)://host[:port][/path-prefix]`.
 ///
-/// Credentials in the URL are kept apart from it, so that the URL itself can
-/// be shown anywhere; [`Target::credentials`] hands them to the transport.
+/// Credentials and query parameters (`?token=…` of login nodes and
+/// proxies) are kept apart from the URL, so that the URL itself can be shown
+/// anywhere; [`Target::credentials`] hands the credentials to the
+/// transport, and [`Target::endpoint`] puts the query on every request.
 #[derive(Clone, PartialEq, Eq)]
 pub struct Target {
     base: Url,
     credentials: Option<(String, String)>,
+    query: Vec<(String, String)>,
 }
 
 impl Target {
@@ -31,25 +38,44 @@ impl Target {
             let _ = url.set_port(Some(COMFYUI_PORT));
         }
         let credentials = take_credentials(&mut url);
+        let query = url.query_pairs().into_owned().collect();
+        url.set_query(None);
         // A trailing slash would double up when paths are appended.
         let trimmed = url.path().trim_end_matches('/').to_string();
         url.set_path(&trimmed);
         Ok(Target {
             base: url,
             credentials,
+            query,
         })
     }
 
     /// The URL of an HTTP route, e.g. `endpoint("/system_stats")`, under the
-    /// path prefix.
+    /// path prefix, with the server URL's query parameters (a caller appends
+    /// the route's own after them). Never shown: it may carry a token.
     pub fn endpoint(&self, route: &str) -> Url {
         let mut url = self.base.clone();
         let path = format!("{}{}", self.base.path().trim_end_matches('/'), route);
         url.set_path(&path);
+        if !self.query.is_empty() {
+            url.query_pairs_mut().extend_pairs(&self.query);
+        }
         url
     }
 
-    /// The WebSocket URL: http → ws, https → wss, same prefix, `/ws?clientId=`.
+    /// What makes two targets the same server: the URL without credentials
+    /// and query, normalised (host case, default port, trailing `/`).
+    pub fn server_key(&self) -> &str {
+        self.base.as_str()
+    }
+
+    /// The URL's query parameters, sent on every request and the WebSocket.
+    pub fn query(&self) -> &[(String, String)] {
+        &self.query
+    }
+
+    /// The WebSocket URL: http → ws, https → wss, same prefix, the URL's
+    /// query, then `clientId=`.
     pub fn ws_url(&self, client_id: &str) -> Url {
         let mut url = self.endpoint("/ws");
         let scheme = if self.base.scheme() == "https" {
@@ -108,7 +134,9 @@ fn reject_unreadable(input: &str) -> Result<(), String> {
     if has_split_userinfo(input) {
         return Err(SPLIT_USERINFO.into());
     }
-    if let Some(fixed) = bracketed_ipv6(input) {
+    // Redacted first: the suggestion repeats the path and query.
+    let input = redact_str(input);
+    if let Some(fixed) = bracketed_ipv6(&input) {
         return Err(format!(
             "'{input}': an IPv6 address needs brackets in a URL; write {fixed}"
         ));
@@ -211,9 +239,14 @@ fn check_server_url(url: &Url, typed_scheme: bool) -> Result<(), String> {
             "the URL's path starts with '//' (a mistyped scheme?); write http://HOST:PORT".into(),
         );
     }
-    if url.query().is_some() || url.fragment().is_some() {
+    if url.fragment().is_some() {
         return Err(format!(
-            "'{shown}': a server URL takes no ?query or #fragment"
+            "'{shown}': a server URL takes no #fragment (it is never sent)"
+        ));
+    }
+    if url.query_pairs().any(|(name, _)| name == "clientId") {
+        return Err(format!(
+            "'{shown}': clientId is comfyctl's own WebSocket parameter; drop it from the URL"
         ));
     }
     Ok(())
@@ -256,17 +289,51 @@ fn has_typed_port(input: &str) -> bool {
         .is_some()
 }
 
-/// Shown with the credentials replaced by `***`, so output never leaks them.
+/// Shown redacted by [`shown`], so output never leaks credentials or tokens.
 impl fmt::Display for Target {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let s = self.base.as_str().trim_end_matches('/');
-        if self.credentials.is_some() {
-            let (scheme, rest) = s.split_once("://").unwrap_or(("http", s));
-            write!(f, "{scheme}://***@{rest}")
-        } else {
-            f.write_str(s)
-        }
+        let names = self.query.iter().map(|(n, v)| (n.as_str(), !v.is_empty()));
+        f.write_str(&shown(
+            self.base.as_str(),
+            self.credentials.is_some(),
+            names,
+        ))
     }
+}
+
+/// The one place a URL string is made showable. `clean` is the URL
+/// without credentials or query; `credentials` puts `***@` before the
+/// host; each query parameter shows as `name=…` (its value never), and one
+/// without a value as `…` alone, since a bare `?sekret` is the secret.
+/// Names are percent-encoded again, so no control character gets out.
+fn shown<'a>(
+    clean: &str,
+    credentials: bool,
+    query: impl Iterator<Item = (&'a str, bool)>,
+) -> String {
+    let mut out = clean.trim_end_matches('/').to_string();
+    if credentials && let Some((scheme, rest)) = out.split_once("://") {
+        out = format!("{scheme}://***@{rest}");
+    }
+    let params: Vec<String> = query
+        .map(|(name, has_value)| {
+            if has_value {
+                let name: String = url::form_urlencoded::byte_serialize(name.as_bytes()).collect();
+                format!("{name}=…")
+            } else {
+                "…".to_string()
+            }
+        })
+        .collect();
+    if !params.is_empty() {
+        // `http://h:1?x` is legal but reads oddly; a path `/` keeps it a URL.
+        if !out.split_once("://").is_some_and(|(_, r)| r.contains('/')) {
+            out.push('/');
+        }
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
 }
 
 impl fmt::Debug for Target {
@@ -275,34 +342,41 @@ impl fmt::Debug for Target {
     }
 }
 
-/// A URL with any user:password replaced by `***`.
+/// A URL with any user:password replaced by `***` and query values by `…`
+/// (see [`shown`]); a fragment goes too.
 pub fn redact_url(url: &Url) -> String {
-    if url.username().is_empty() && url.password().is_none() {
-        return url.as_str().to_string();
-    }
+    let credentials = !url.username().is_empty() || url.password().is_some();
     let mut clean = url.clone();
     let _ = clean.set_username("");
     let _ = clean.set_password(None);
-    let s = clean.to_string();
-    match s.split_once("://") {
-        Some((scheme, rest)) => format!("{scheme}://***@{rest}"),
-        None => s,
-    }
+    clean.set_query(None);
+    clean.set_fragment(None);
+    let pairs: Vec<(String, bool)> = url
+        .query_pairs()
+        .map(|(n, v)| (n.into_owned(), !v.is_empty()))
+        .collect();
+    let names = pairs.iter().map(|(n, v)| (n.as_str(), *v));
+    shown(clean.as_str(), credentials, names)
 }
 
 /// Redacts a URL-ish string that may not even parse: everything before
 /// its last `@` goes (after the scheme's `://`, if any). The last one, not
 /// the first or the authority's: a password may hold an unencoded `/`,
 /// `?`, `#` or `@`, and then no parser can tell where the authority ends.
+/// A query or fragment after that becomes `?…`: it may hold a token.
 pub fn redact_str(input: &str) -> String {
     let (scheme, rest) = match input.split_once("://") {
         Some((s, r)) => (Some(s), r),
         None => (None, input),
     };
-    let rest = match rest.rfind('@') {
+    let mut rest = match rest.rfind('@') {
         Some(at) => format!("***@{}", &rest[at + 1..]),
         None => rest.to_string(),
     };
+    if let Some(cut) = rest.find(['?', '#']) {
+        rest.truncate(cut);
+        rest.push_str("?…");
+    }
     match scheme {
         Some(s) => format!("{s}://{rest}"),
         None => rest,
@@ -403,7 +477,8 @@ mod tests {
             ("http://:8188", "host"),
             ("", "empty"),
             ("ws://h:1", "HTTP URL"),
-            ("http://h:1/?x=1", "query"),
+            ("http://h:1/#top", "fragment"),
+            ("http://h:1/?clientId=me", "clientId"),
         ] {
             let err = Target::parse(input).unwrap_err();
             assert!(err.contains(needle), "{input}: {err}");
@@ -469,6 +544,53 @@ mod tests {
             assert!(err.contains(fixed), "{input}: {err}");
         }
         assert!(Target::parse("[::1]:39781").is_ok());
+    }
+
+    #[test]
+    fn a_query_goes_on_every_request_and_is_never_shown() {
+        let t = Target::parse("http://127.0.0.1:8188/?token=sekret123").unwrap();
+        assert_eq!(t.to_string(), "http://127.0.0.1:8188/?token=…");
+        assert_eq!(format!("{t:?}"), "Target(http://127.0.0.1:8188/?token=…)");
+        assert_eq!(
+            t.endpoint("/queue").as_str(),
+            "http://127.0.0.1:8188/queue?token=sekret123"
+        );
+        assert_eq!(
+            t.ws_url("id").as_str(),
+            "ws://127.0.0.1:8188/ws?token=sekret123&clientId=id"
+        );
+        assert_eq!(t.server_key(), "http://127.0.0.1:8188/");
+        // A prefix, credentials, a valueless parameter and a hostile name.
+        let t = Target::parse("https://u:p@h/comfy?sekret&k%0Aey=v&token=a%26b").unwrap();
+        assert_eq!(t.to_string(), "https://***@h/comfy?…&k%0Aey=…&token=…");
+        assert!(
+            t.endpoint("/x")
+                .as_str()
+                .ends_with("/comfy/x?sekret=&k%0Aey=v&token=a%26b")
+        );
+        let mut url = t.endpoint("/api/jobs");
+        url.query_pairs_mut().append_pair("limit", "5");
+        assert!(url.as_str().ends_with("token=a%26b&limit=5"), "{url}");
+        assert_eq!(
+            Target::parse("h:1/?t=x").unwrap().to_string(),
+            "http://h:1/?t=…"
+        );
+    }
+
+    #[test]
+    fn errors_never_show_a_query_value() {
+        for input in [
+            "ftp://h:1/?token=sekret123",
+            "http://h:99999/?token=sekret123",
+            "http://u:p@h:1/?token=sekret123#frag",
+            "http://h:1/?token=sekret123&clientId=x",
+            "https://u:pa/ss@h/?token=sekret123",
+            "::1:8188/?token=sekret123",
+        ] {
+            let err = Target::parse(input).unwrap_err();
+            assert!(!err.contains("sekret123"), "{input}: {err}");
+        }
+        assert_eq!(redact_str("http://h:1/x?token=s#f"), "http://h:1/x?…");
     }
 
     #[test]

@@ -58,8 +58,10 @@ pub async fn open(
     Ok((stream, queue_remaining))
 }
 
-/// The upgrade request for `/ws?clientId=…`: the user's headers, the URL's
-/// credentials as basic auth unless `-H Authorization:` was given, and the
+/// The upgrade request for `/ws?…&clientId=…` (the URL's query first): the
+/// user's headers (`--token`'s bearer among them), the URL's credentials
+/// as basic auth unless an Authorization header was given, never an
+/// `Origin` (a stock server answers a foreign one with 403), and the
 /// HTTP requests' `User-Agent` unless `-H User-Agent:` was, so that a
 /// proxy's log shows one client.
 fn upgrade_request(
@@ -170,8 +172,9 @@ pub fn classify(e: tungstenite::Error, target: &Target) -> ProbeError {
             let reason = response.status().canonical_reason().unwrap_or("");
             let hint = match code {
                 403 => {
-                    "; a proxy refused it, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site, so check what a proxy adds"
+                    "; a wrong token or credentials? a proxy refused it, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site, so check what a proxy adds"
                 }
+                401 => "; check --token, --header or the URL's credentials or ?token=",
                 404 => "; is the URL's path prefix right?",
                 _ => "",
             };

@@ -160,6 +160,8 @@ async fn run_program(program: &Path, alert: &Alert, timeout: Duration) -> Result
         )
         .env("COMFYCTL_REASON", &alert.reason)
         .env("COMFYCTL_TS", &alert.ts)
+        // The bearer token is comfyctl's, not the hook's to see.
+        .env_remove("COMFYCTL_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .kill_on_drop(true);

@@ -22,6 +22,7 @@ mod pacing;
 mod readiness;
 mod soak;
 mod tls;
+mod token;
 mod trial_config;
 mod trial_output;
 mod watch;

@@ -78,6 +78,7 @@ pub fn comfyctl_std() -> StdCommand {
     cmd.env("NO_COLOR", "1")
         .env_remove("COMFYUI_URL")
         .env_remove("COMFYCTL_FALLBACK")
+        .env_remove("COMFYCTL_TOKEN")
         .env_remove("COMFYCTL_FORCE_TTY");
     cmd
 }

@@ -101,6 +101,14 @@ pub struct Args {
     #[arg(long, help_heading = "Faults")]
     pub ignore_limit: bool,
 
+    /// Require this token, as login custom nodes and token proxies do: as
+    /// `?token=T` or `Authorization: Bearer T`, on every route and the
+    /// WebSocket upgrade (/__mock/ excepted). Missing: 401; wrong: 403.
+    /// Each request's log line then tells how the token came and whether an
+    /// Origin header did (`token=query|bearer|none origin=yes|no`).
+    #[arg(long, value_name = "T")]
+    pub require_token: Option<String>,
+
     /// Answer WebSocket upgrades with 403 (HTTP stays fine), as seen while
     /// containers boot. Can be toggled at runtime with /__mock/refuse-ws.
     #[arg(long, help_heading = "Faults")]

@@ -17,6 +17,7 @@ mod routes;
 mod sockets;
 mod state;
 mod store;
+mod token;
 mod worker;
 mod ws;
 

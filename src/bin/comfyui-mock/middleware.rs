@@ -38,6 +38,11 @@ pub async fn guard(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> R
             mock.system_stats_requests.fetch_add(1, Ordering::Relaxed);
         }
     }
+    let seen = mock
+        .args
+        .require_token
+        .as_ref()
+        .map(|_| crate::token::seen(&req));
     let mut response = route(&mock, req, next).await;
     if mock.args.clock_behind.is_some()
         && let Ok(date) = HeaderValue::from_str(&crate::store::http_date())
@@ -50,8 +55,9 @@ pub async fn guard(State(mock): State<Arc<Mock>>, req: Request, next: Next) -> R
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     eprintln!(
-        "comfyui-mock: {method} {path} -> {}",
-        response.status().as_u16()
+        "comfyui-mock: {method} {path} -> {}{}",
+        response.status().as_u16(),
+        seen.map(|s| s.to_string()).unwrap_or_default()
     );
     response
 }
@@ -60,6 +66,9 @@ async fn route(mock: &Mock, req: Request, next: Next) -> Response {
     // Control endpoints stay usable in every fault mode.
     if req.uri().path().starts_with("/__mock/") {
         return next.run(req).await;
+    }
+    if let Some(refused) = crate::token::refusal(mock, &req) {
+        return refused.into_response();
     }
     if mock.args.html {
         return faults::bad_gateway();

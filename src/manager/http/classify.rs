@@ -30,9 +30,9 @@ pub(super) fn not_comfyui(route: &str, detail: &str) -> ProbeError {
 /// A non-2xx status, with a hint for the usual causes.
 pub(super) fn http_status_error(route: &str, code: u16, reason: Option<&str>) -> ProbeError {
     let hint = match code {
-        401 => " (check --header / the URL's credentials)",
+        401 => " (check --token, --header or the URL's credentials or ?token=)",
         403 => {
-            " (a proxy refused the request, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site; comfyctl sends neither, so check what a proxy adds)"
+            " (a wrong token or credentials? a proxy refused the request, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site; comfyctl sends neither, so check what a proxy adds)"
         }
         404 => " (is the URL's path prefix right?)",
         502..=504 => " (a proxy is up but ComfyUI behind it is not)",
