@@ -7,6 +7,7 @@
 //! per interval, for one small page, newest first. Key names come from the
 //! captures in `shared/fixtures/comfyui-0.33` and `shared/fixtures/comfyui`.
 
+mod cause;
 mod parse;
 mod report;
 mod tracker;
@@ -19,6 +20,7 @@ use super::http::{HttpClient, QUEUE_BODY_CAP};
 use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
 
+pub use cause::{CAUSES, Cause, classify};
 pub use parse::{Page, parse_history, parse_jobs};
 pub use report::{JobsReport, report};
 pub use tracker::{JobTracker, Stall};
@@ -105,6 +107,10 @@ pub struct JobError {
     pub exception_type: Option<String>,
     /// The first line of `exception_message`, bounded.
     pub message: String,
+    /// Its class, from the whole message (before the cut); shown as the
+    /// job's `reason`, so not serialised here twice.
+    #[serde(skip)]
+    pub cause: Cause,
 }
 
 /// One job, from either source. Times are the server's epoch ms.
@@ -128,6 +134,16 @@ impl Job {
     /// Time spent waiting in the queue (start − create), ms.
     pub fn queued_ms(&self) -> Option<u64> {
         Some(self.start_ms?.saturating_sub(self.create_ms?))
+    }
+
+    /// Why it ended badly: its [`Cause`] name when it failed (`exception`
+    /// when the server gave no error), `cancelled`, or `None`.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self.status {
+            JobStatus::Failed => Some(self.error.as_ref().map_or(Cause::Exception, |e| e.cause).as_str()),
+            JobStatus::Cancelled => Some("cancelled"),
+            _ => None,
+        }
     }
 
     /// Time spent running (end − start), ms.

@@ -45,6 +45,8 @@ pub struct Failure {
     pub start_ms: Option<u64>,
     /// When it failed (server epoch ms).
     pub end_ms: Option<u64>,
+    /// `oom`, `missing_file` or `exception`.
+    pub reason: &'static str,
     /// Where and why.
     pub error: Option<JobError>,
 }
@@ -68,6 +70,7 @@ pub fn report(jobs: &[Job], running_prompt: Option<&str>, now_ms: u64) -> JobsRe
             id: j.id.clone(),
             start_ms: j.start_ms,
             end_ms: j.end_ms,
+            reason: j.reason().unwrap_or("exception"),
             error: j.error.clone(),
         });
     let in_progress = jobs.iter().find(|j| j.status == JobStatus::InProgress);
