@@ -180,3 +180,38 @@ fn memory_gauges_per_device_come_from_the_polls_already_made() {
     assert!(stats(&mock) <= before + 2, "scrapes caused requests");
     finish(&mut w);
 }
+
+#[test]
+fn the_dashboard_repeats_a_memory_panel_per_device_and_splits_failures() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/grafana/comfyctl.json");
+    let dashboard: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let panels = dashboard["panels"].as_array().unwrap();
+    let exprs = |p: &Value| -> String {
+        p["targets"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t["expr"].as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let per_device = panels
+        .iter()
+        .find(|p| p["repeat"] == "device")
+        .expect("a panel repeated by device");
+    for name in [
+        "comfyui_device_vram_free_bytes",
+        "comfyui_device_torch_vram_free_bytes",
+        "comfyui_device_vram_total_bytes",
+    ] {
+        assert!(exprs(per_device).contains(name), "{name}");
+    }
+    let variables = dashboard["templating"]["list"].as_array().unwrap();
+    assert!(variables.iter().any(|v| v["name"] == "device"));
+    assert!(
+        panels
+            .iter()
+            .any(|p| exprs(p).contains("comfyui_job_failures_total")),
+        "no panel splits failures by reason"
+    );
+}
