@@ -232,7 +232,10 @@ mod tests {
             e.cause = Cause::Oom;
         }
         let line_oom = job_line(&oom).unwrap();
-        assert!(line_oom.starts_with("job 593870ce failed (oom) after 24ms"), "{line_oom}");
+        assert!(
+            line_oom.starts_with("job 593870ce failed (oom) after 24ms"),
+            "{line_oom}"
+        );
         assert!(
             !line.contains('\x1b') && !line.contains('\u{202e}'),
             "{line}"

@@ -12,6 +12,11 @@ use crate::util::{comfyctl, comfyctl_std, finish, http_get, http_post, parse_lin
 
 const WAIT: Duration = Duration::from_secs(30);
 
+fn fixture(name: &str) -> Value {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/");
+    serde_json::from_str(&std::fs::read_to_string(format!("{path}{name}")).unwrap()).unwrap()
+}
+
 fn post(mock: &MockServer, query: &str) {
     let path = format!("/__mock/job?{query}");
     assert_eq!(http_post(mock.port(), &path, ""), 200, "{path}");
@@ -102,6 +107,23 @@ fn failed_jobs_carry_their_cause_on_lines_metrics_and_health() {
     let oom = jobs.iter().find(|j| j["reason"] == "oom").unwrap();
     assert_eq!(oom["error"]["message"], "Allocation on device");
     assert!(oom["error"].get("reason").is_none() && oom["error"].get("cause").is_none());
+    // The mock's errors have the captured `execution_error`'s keys.
+    let captured = fixture("comfyui-0.33/api_job_C_failed_detail.json");
+    let keys = |v: &Value| -> Vec<String> {
+        let mut k: Vec<String> = v["execution_error"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect();
+        k.sort();
+        k
+    };
+    for job in jobs.iter().filter(|j| j["status"] == "failed") {
+        let path = format!("/api/jobs/{}", job["id"].as_str().unwrap());
+        let detail: Value = serde_json::from_str(&http_get(mock.port(), &path).1).unwrap();
+        assert_eq!(keys(&detail), keys(&captured), "{detail}");
+    }
 
     let text = poll_scrape(port, |t| {
         ["oom", "missing_file", "exception"].iter().all(|r| {

@@ -6,15 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
+use crate::failures::{self, Failure};
 use crate::nodes::{Models, link_target};
 use crate::store::now_ms;
 
 /// Caps simulated step counts so a silly `steps` value cannot wedge a test.
 const MAX_STEPS: u64 = 1000;
-
-/// The memory an EmptyImage may fill before the mock fails it like torch
-/// out of memory: 16 GiB of float32 RGB.
-pub const MOCK_VRAM: u64 = 16 << 30;
 
 static IMAGE_COUNTER: AtomicU64 = AtomicU64::new(1);
 
@@ -79,64 +76,17 @@ impl NodeCall<'_> {
             .unwrap_or(1)
     }
 
-    /// The run-time failures, each as ComfyUI's `execution_error` data
-    /// (the keys of `api_job_C_failed_detail.json`, a short traceback, the
-    /// install folder replaced); `executed` are the nodes that already ran:
-    /// - SaveImage with a `filename_prefix` that leaves the output folder:
-    ///   the captured `Exception`;
-    /// - EmptyImage larger than [`MOCK_VRAM`]: `torch.OutOfMemoryError`
-    ///   with ComfyUI's tip after the first line, as execution.py sends it;
-    /// - CheckpointLoaderSimple of a file not in `models` (only reachable
-    ///   past validation, as with `/__mock/job?error=missing_file`): the
-    ///   `FileNotFoundError` of `folder_paths.get_full_path_or_raise`.
+    /// The run-time failure of this node, if it has one (see
+    /// [`failures::failure`]), as ComfyUI's `execution_error` data: the
+    /// keys of `api_job_C_failed_detail.json`. `executed` are the nodes
+    /// that already ran.
     pub fn run_time_error(&self, executed: &[String], models: &Models) -> Option<Value> {
-        let root = "/opt/ComfyUI";
         let inputs = &self.node["inputs"];
-        let (exception_type, message, traceback) = match self.class {
-            "SaveImage" => {
-                let prefix = inputs["filename_prefix"].as_str()?;
-                if !prefix.contains("..") {
-                    return None;
-                }
-                (
-                    "Exception",
-                    format!(
-                        "**** ERROR: Saving image outside the output folder is not allowed.\n full_output_folder: {root}\n         output_dir: {root}/output\n"
-                    ),
-                    vec![
-                        format!("  File \"{root}/nodes.py\", line 1694, in save_images\n    full_output_folder, filename, counter, subfolder, filename_prefix = folder_paths.get_save_image_path(filename_prefix, self.output_dir, images[0].shape[1], images[0].shape[0])\n"),
-                        format!("  File \"{root}/folder_paths.py\", line 557, in get_save_image_path\n    raise Exception(err)\n"),
-                    ],
-                )
-            }
-            "EmptyImage" => {
-                let dim = |k: &str| inputs[k].as_u64().unwrap_or(1);
-                let bytes = dim("width") * dim("height") * dim("batch_size") * 3 * 4;
-                if bytes <= MOCK_VRAM {
-                    return None;
-                }
-                (
-                    "torch.OutOfMemoryError",
-                    "Allocation on device \nThis error means you ran out of memory on your GPU.\n\nTIPS: If the workflow worked before you might have accidentally set the batch_size to a large number.".to_string(),
-                    vec![format!("  File \"{root}/nodes.py\", line 1968, in generate\n    r = torch.full([batch_size, height, width, 1], ((color >> 16) & 0xFF) / 0xFF)\n")],
-                )
-            }
-            "CheckpointLoaderSimple" => {
-                let name = inputs["ckpt_name"].as_str()?;
-                if models.files("checkpoints").is_some_and(|f| f.iter().any(|m| m == name)) {
-                    return None;
-                }
-                (
-                    "FileNotFoundError",
-                    format!("Model in folder 'checkpoints' with filename '{name}' not found."),
-                    vec![
-                        format!("  File \"{root}/nodes.py\", line 600, in load_checkpoint\n    ckpt_path = folder_paths.get_full_path_or_raise(\"checkpoints\", ckpt_name)\n"),
-                        format!("  File \"{root}/folder_paths.py\", line 340, in get_full_path_or_raise\n    raise FileNotFoundError(f\"Model in folder '{{folder_name}}' with filename '{{filename}}' not found.\")\n"),
-                    ],
-                )
-            }
-            _ => return None,
-        };
+        let Failure {
+            exception_type,
+            message,
+            traceback,
+        } = failures::failure(self.class, inputs, models)?;
         let mut outputs = executed.to_vec();
         outputs.push(self.id.to_owned());
         // Linked inputs show as the tensor they carried; SaveImage also

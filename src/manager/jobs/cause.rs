@@ -106,10 +106,7 @@ mod tests {
             Cause::MissingFile
         );
         assert_eq!(classify(Some("Exception"), model), Cause::MissingFile);
-        assert_eq!(
-            classify(Some("FileNotFoundError"), "x"),
-            Cause::MissingFile
-        );
+        assert_eq!(classify(Some("FileNotFoundError"), "x"), Cause::MissingFile);
         assert_eq!(
             classify(
                 Some("OSError"),
@@ -129,9 +126,6 @@ mod tests {
         assert_eq!(classify(Some("Exception"), captured), Cause::Exception);
         assert_eq!(classify(None, ""), Cause::Exception);
         // OOM wins over a missing file when both match.
-        assert_eq!(
-            classify(Some("FileNotFoundError"), TIP),
-            Cause::Oom
-        );
+        assert_eq!(classify(Some("FileNotFoundError"), TIP), Cause::Oom);
     }
 }

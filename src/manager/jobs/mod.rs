@@ -140,7 +140,12 @@ impl Job {
     /// when the server gave no error), `cancelled`, or `None`.
     pub fn reason(&self) -> Option<&'static str> {
         match self.status {
-            JobStatus::Failed => Some(self.error.as_ref().map_or(Cause::Exception, |e| e.cause).as_str()),
+            JobStatus::Failed => Some(
+                self.error
+                    .as_ref()
+                    .map_or(Cause::Exception, |e| e.cause)
+                    .as_str(),
+            ),
             JobStatus::Cancelled => Some("cancelled"),
             _ => None,
         }

@@ -239,7 +239,8 @@ mod tests {
         send(&mut m, Event::Job(test_job("c", JobStatus::Cancelled)));
         let text = m.render();
         for (reason, n) in [("oom", 2), ("missing_file", 1), ("exception", 1)] {
-            let line = format!("comfyui_job_failures_total{{target=\"{URL}\",reason=\"{reason}\"}} {n}");
+            let line =
+                format!("comfyui_job_failures_total{{target=\"{URL}\",reason=\"{reason}\"}} {n}");
             assert!(text.contains(&line), "{line}: {text}");
         }
     }

@@ -20,9 +20,9 @@ use prometheus_client::registry::{Metric, Registry};
 use crate::manager::jobs::{CAUSES, Job, JobStatus};
 use crate::manager::{Envelope, Event, State, Status, unix_ms};
 
+use devices::Devices;
 pub use serve::serve;
 pub use text::classic_text;
-use devices::Devices;
 use text::sort_series;
 
 type Labels = Vec<(String, String)>;
