@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::external::{Prometheus, TempDir, require};
 use crate::support::{MockServer, Proc, poll_until};
 use crate::util::{comfyctl, comfyctl_std, finish, http_get, http_post, parse_line, wait_state};
 
@@ -236,4 +237,50 @@ fn the_dashboard_repeats_a_memory_panel_per_device_and_splits_failures() {
             .any(|p| exprs(p).contains("comfyui_job_failures_total")),
         "no panel splits failures by reason"
     );
+}
+
+/// A real Prometheus scraping `watch --metrics` each second, with the
+/// shipped rules: two OOMs right after a start fire `ComfyUIRepeatedOOM`
+/// (the oom series was served at 0 before them).
+#[test]
+fn prometheus_fires_repeated_oom_on_the_first_ooms_after_a_start() {
+    let Some(prometheus) = require("prometheus") else {
+        return;
+    };
+    let dir = TempDir::new("prom-oom");
+    let mock = MockServer::start(&["--version", "0.33.0"]);
+    let (mut w, port) = watch_metrics(&mock.url());
+    wait_state(&mut w, "connected");
+    let rules = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/deploy/prometheus/comfyctl.rules.yml"
+    );
+    let config = format!(
+        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
+         rule_files: [\"{rules}\"]\n\
+         scrape_configs:\n  - job_name: comfyctl\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n"
+    );
+    let prom = Prometheus::start(&prometheus, &dir, &config);
+    let oom = r#"comfyui_job_failures_total{reason="oom"}"#;
+    let value =
+        |q: &str| -> Option<f64> { prom.query(q).first()?["value"][1].as_str()?.parse().ok() };
+    assert!(
+        poll_until(WAIT, || value(oom) == Some(0.0)),
+        "no oom series at 0: {:?}",
+        prom.query("comfyui_job_failures_total")
+    );
+    post(&mock, "outcome=failed&error=oom&count=2");
+    let mut alerts = Vec::new();
+    let firing = poll_until(WAIT, || {
+        alerts = prom.alerts();
+        alerts
+            .iter()
+            .any(|a| a["labels"]["alertname"] == "ComfyUIRepeatedOOM" && a["state"] == "firing")
+    });
+    assert!(
+        firing,
+        "ComfyUIRepeatedOOM never fired: {alerts:?}; {:?}",
+        prom.query("comfyui_job_failures_total")
+    );
+    finish(&mut w);
 }
