@@ -35,6 +35,12 @@ const VRAM_TOTAL: Descriptor = (
     "devices[].vram_total (old name of comfyui_device_vram_total_bytes)",
 );
 
+/// Devices exported per target: more than any box holds, few enough that a
+/// hostile device list cannot flood a scrape.
+const MAX_DEVICES: usize = 16;
+/// Longest device name kept as a label value, in characters.
+const NAME_MAX: usize = 120;
+
 /// The memory families and, per target, the label sets last set.
 pub(super) struct Devices {
     vram_free: Family<Labels, Gauge>,
@@ -77,10 +83,12 @@ impl Devices {
         };
         set(&self.ram_free, t, status.ram_free);
         set(&self.ram_total, t, status.ram_total);
-        let mut now = Vec::with_capacity(status.devices.len());
-        for d in &status.devices {
-            let old = with(t, "device", &d.name);
-            let new = with(&old, "type", &d.kind);
+        let mut now = Vec::with_capacity(status.devices.len().min(MAX_DEVICES));
+        for d in status.devices.iter().take(MAX_DEVICES) {
+            let name: String = d.name.chars().take(NAME_MAX).collect();
+            let kind: String = d.kind.chars().take(NAME_MAX).collect();
+            let old = with(t, "device", &name);
+            let new = with(&old, "type", &kind);
             set(&self.old_vram_free, &old, d.vram_free);
             set(&self.old_vram_total, &old, d.vram_total);
             set(&self.vram_free, &new, d.vram_free);
@@ -218,6 +226,17 @@ mod tests {
         for name in ["comfyui_device_", "comfyui_ram_", "comfyui_vram_"] {
             assert_eq!(count(&text, name), 0, "{name}: {text}");
         }
+    }
+
+    #[test]
+    fn a_hostile_device_list_stays_bounded() {
+        let mut m = metrics();
+        let mut devices: Vec<Device> = (0..1000).map(|i| gpu(i, 1)).collect();
+        devices[0].name = "x".repeat(10_000);
+        poll(&mut m, devices);
+        let text = m.render();
+        assert_eq!(count(&text, "comfyui_device_vram_free_bytes{"), 16);
+        assert!(text.lines().all(|l| l.len() < 1000), "a long label");
     }
 
     #[test]
