@@ -93,6 +93,9 @@ pub struct Device {
     pub vram_total: Option<u64>,
     /// Bytes.
     pub vram_free: Option<u64>,
+    /// `torch_vram_free`: bytes PyTorch reserved but holds unused, so
+    /// it can hand them out without asking the driver.
+    pub torch_vram_free: Option<u64>,
 }
 
 /// The classes of failure a check can run into; each has its own wording.

@@ -178,6 +178,7 @@ mod tests {
                 kind: "cpu".into(),
                 vram_total: Some(2 << 30),
                 vram_free: Some(1 << 30),
+                torch_vram_free: None,
             }],
             ..Status::unknown("http://h:1".into())
         };
@@ -229,6 +230,7 @@ mod tests {
                 kind: "cuda\u{202e}".into(),
                 vram_total: None,
                 vram_free: None,
+                torch_vram_free: None,
             }],
             ..Status::unknown("http://h:1".into())
         };

@@ -26,7 +26,13 @@ pub fn job_line(job: &Job) -> Option<String> {
         .unwrap_or_default();
     match job.status {
         JobStatus::Failed => {
-            let mut line = format!("job {id} failed{after}");
+            // Only the causes with their own fix are named: the plain
+            // `exception` line stays as it was.
+            let cause = match job.reason() {
+                Some(r @ ("oom" | "missing_file")) => format!(" ({r})"),
+                _ => String::new(),
+            };
+            let mut line = format!("job {id} failed{cause}{after}");
             if let Some(e) = &job.error {
                 let node = e.node_id.as_deref().map(|n| term_safe_bounded(n, 20));
                 let class = e.node_type.as_deref().map(|t| term_safe_bounded(t, 40));
@@ -201,7 +207,7 @@ impl Running {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::manager::jobs::JobError;
+    use crate::manager::jobs::{Cause, JobError};
 
     #[test]
     fn a_failed_job_is_one_safe_line_without_the_traceback() {
@@ -216,10 +222,20 @@ mod tests {
                 node_type: Some("Save\x1b[2JImage".into()),
                 exception_type: Some("Exception".into()),
                 message: "bad \u{202e}thing".into(),
+                cause: Cause::Exception,
             }),
         };
         let line = job_line(&job).unwrap();
         assert!(line.starts_with("job 593870ce failed after 24ms in node 2 (Save"));
+        let mut oom = job.clone();
+        if let Some(e) = oom.error.as_mut() {
+            e.cause = Cause::Oom;
+        }
+        let line_oom = job_line(&oom).unwrap();
+        assert!(
+            line_oom.starts_with("job 593870ce failed (oom) after 24ms"),
+            "{line_oom}"
+        );
         assert!(
             !line.contains('\x1b') && !line.contains('\u{202e}'),
             "{line}"

@@ -207,6 +207,9 @@ pub struct JobLine<'a> {
     pub queued_ms: Option<u64>,
     /// End − start.
     pub duration_ms: Option<u64>,
+    /// `oom`, `missing_file` or `exception` when it failed, `cancelled`,
+    /// or null (see `manager::jobs::cause` for the rules).
+    pub reason: Option<&'static str>,
     /// Why it failed; null unless it did.
     pub error: Option<&'a JobError>,
 }
@@ -279,6 +282,7 @@ pub fn line_skipped(envelope: &Envelope, skipped: u32) -> Line<'_> {
             status: job.status,
             queued_ms: job.queued_ms(),
             duration_ms: job.duration_ms(),
+            reason: job.reason(),
             error: job.error.as_ref(),
         }),
         Event::Moved { from } => Body::Moved(MovedLine { from }),

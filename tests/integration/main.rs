@@ -2,6 +2,7 @@ mod support;
 mod util;
 
 mod alerts;
+mod causes;
 mod classify;
 mod cli;
 mod cold;

@@ -14,7 +14,8 @@ use clap::Parser;
 /// Test-only control endpoints (not part of ComfyUI, not under /api):
 /// `POST /__mock/queue?remaining=N`, `POST /__mock/drop-ws`,
 /// `POST /__mock/refuse-ws?on=1|0`, `GET /__mock/clients`,
-/// `POST /__mock/job?outcome=completed|failed|cancelled&ms=N&count=K`,
+/// `POST /__mock/job?outcome=completed|failed|cancelled&ms=N&count=K`
+/// (`failed` with `&error=oom|missing_file` for those failures),
 /// `GET /__mock/requests`.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "comfyui-mock", disable_version_flag = true)]

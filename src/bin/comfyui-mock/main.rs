@@ -7,6 +7,7 @@
 //! stderr.
 
 mod args;
+mod failures;
 mod faults;
 mod jobs;
 mod middleware;

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::{Map, Value, json};
 
-use crate::nodes::link_target;
+use crate::failures::{self, Failure};
+use crate::nodes::{Models, link_target};
 use crate::store::now_ms;
 
 /// Caps simulated step counts so a silly `steps` value cannot wedge a test.
@@ -75,37 +76,44 @@ impl NodeCall<'_> {
             .unwrap_or(1)
     }
 
-    /// SaveImage refuses a `filename_prefix` that leaves the output folder:
-    /// the `execution_error` data of `api_job_C_failed_detail.json`, with a
-    /// short traceback and the install folder replaced. `executed` are the
-    /// nodes that already ran.
-    pub fn run_time_error(&self, executed: &[String]) -> Option<Value> {
-        let prefix = self.node["inputs"]["filename_prefix"].as_str()?;
-        if self.class != "SaveImage" || !prefix.contains("..") {
-            return None;
-        }
-        let root = "/opt/ComfyUI";
+    /// The run-time failure of this node, if it has one (see
+    /// [`failures::failure`]), as ComfyUI's `execution_error` data: the
+    /// keys of `api_job_C_failed_detail.json`. `executed` are the nodes
+    /// that already ran.
+    pub fn run_time_error(&self, executed: &[String], models: &Models) -> Option<Value> {
+        let inputs = &self.node["inputs"];
+        let Failure {
+            exception_type,
+            message,
+            traceback,
+        } = failures::failure(self.class, inputs, models)?;
         let mut outputs = executed.to_vec();
         outputs.push(self.id.to_owned());
+        // Linked inputs show as the tensor they carried; SaveImage also
+        // has its hidden `prompt` and `extra_pnginfo`.
+        let mut current_inputs: Map<String, Value> = inputs
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(k, v)| match link_target(v) {
+                Some(_) => (k.clone(), json!(["tensor([[[[0.0000, 0.0000, 0.0039]]]])"])),
+                None => (k.clone(), json!([v])),
+            })
+            .collect();
+        if self.class == "SaveImage" {
+            let prompt = Value::Object(self.prompt.clone()).to_string();
+            current_inputs.insert("prompt".into(), json!([prompt]));
+            current_inputs.insert("extra_pnginfo".into(), json!([null]));
+        }
         Some(json!({
             "prompt_id": self.prompt_id,
             "node_id": self.id,
             "node_type": self.class,
             "executed": executed,
-            "exception_message": format!(
-                "**** ERROR: Saving image outside the output folder is not allowed.\n full_output_folder: {root}\n         output_dir: {root}/output\n"
-            ),
-            "exception_type": "Exception",
-            "traceback": [
-                format!("  File \"{root}/nodes.py\", line 1694, in save_images\n    full_output_folder, filename, counter, subfolder, filename_prefix = folder_paths.get_save_image_path(filename_prefix, self.output_dir, images[0].shape[1], images[0].shape[0])\n"),
-                format!("  File \"{root}/folder_paths.py\", line 557, in get_save_image_path\n    raise Exception(err)\n"),
-            ],
-            "current_inputs": {
-                "images": ["tensor([[[[0.0000, 0.0000, 0.0039]]]])"],
-                "filename_prefix": [prefix],
-                "prompt": [Value::Object(self.prompt.clone()).to_string()],
-                "extra_pnginfo": [null],
-            },
+            "exception_message": message,
+            "exception_type": exception_type,
+            "traceback": traceback,
+            "current_inputs": current_inputs,
             "current_outputs": outputs,
             "timestamp": now_ms(),
         }))

@@ -196,7 +196,7 @@ impl<'a> Execution<'a> {
                 class: &class,
                 node: &node,
             };
-            if let Some(error) = call.run_time_error(&self.executed) {
+            if let Some(error) = call.run_time_error(&self.executed, &self.mock.models) {
                 return Ending::Error { error };
             }
             let plan = call.plan();

@@ -8,6 +8,7 @@
 //! captures in `shared/fixtures/comfyui-0.33` and `shared/fixtures/comfyui`.
 
 mod age;
+mod cause;
 mod parse;
 mod report;
 mod tracker;
@@ -21,6 +22,7 @@ use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
 
 pub use age::{Stall, over_limit};
+pub use cause::{CAUSES, Cause, classify};
 pub use parse::{Page, parse_history, parse_jobs};
 #[cfg(test)]
 pub(crate) use report::RunningJob;
@@ -111,6 +113,10 @@ pub struct JobError {
     pub exception_type: Option<String>,
     /// The first line of `exception_message`, bounded.
     pub message: String,
+    /// Its class, from the whole message (before the cut); shown as the
+    /// job's `reason`, so not serialised here twice.
+    #[serde(skip)]
+    pub cause: Cause,
 }
 
 /// One job, from either source. Times are the server's epoch ms.
@@ -134,6 +140,21 @@ impl Job {
     /// Time spent waiting in the queue (start − create), ms.
     pub fn queued_ms(&self) -> Option<u64> {
         Some(self.start_ms?.saturating_sub(self.create_ms?))
+    }
+
+    /// Why it ended badly: its [`Cause`] name when it failed (`exception`
+    /// when the server gave no error), `cancelled`, or `None`.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self.status {
+            JobStatus::Failed => Some(
+                self.error
+                    .as_ref()
+                    .map_or(Cause::Exception, |e| e.cause)
+                    .as_str(),
+            ),
+            JobStatus::Cancelled => Some("cancelled"),
+            _ => None,
+        }
     }
 
     /// Time spent running (end − start), ms.

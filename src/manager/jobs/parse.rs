@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{FIELD_MAX, Job, JobError, JobStatus, MESSAGE_MAX};
+use super::{FIELD_MAX, Job, JobError, JobStatus, MESSAGE_MAX, classify};
 
 fn bounded(s: &str, max: usize) -> String {
     if s.chars().count() <= max {
@@ -60,10 +60,14 @@ impl RawError {
             })
             .unwrap_or_default();
         let first = message.trim().lines().next().unwrap_or("").trim();
+        let exception_type = self.exception_type.and_then(|t| t.get(FIELD_MAX));
         JobError {
             node_id: self.node_id.and_then(|t| t.get(FIELD_MAX)),
             node_type: self.node_type.and_then(|t| t.get(FIELD_MAX)),
-            exception_type: self.exception_type.and_then(|t| t.get(FIELD_MAX)),
+            // Classified on the whole message: ComfyUI's OOM tip follows
+            // the first line, which is all that is kept.
+            cause: classify(exception_type.as_deref(), &message),
+            exception_type,
             message: bounded(first, MESSAGE_MAX),
         }
     }
@@ -331,6 +335,19 @@ mod tests {
         let page = parse_history(&serde_json::to_vec(&body[key][1]).unwrap()).unwrap();
         assert_eq!(page.jobs[0].status, JobStatus::Cancelled);
         assert!(parse_history(b"{}").unwrap().jobs.is_empty());
+    }
+
+    #[test]
+    fn the_cause_comes_from_the_whole_message_before_the_cut() {
+        // ComfyUI appends its OOM tip after the exception's own line.
+        let body = r#"{"jobs":[{"id":"x","status":"failed","execution_error":{"exception_type":"RuntimeError","exception_message":"Allocation on device \nThis error means you ran out of memory on your GPU.\n\nTIPS: ..."}}]}"#;
+        let page = parse_jobs(body.as_bytes()).unwrap();
+        let error = page.jobs[0].error.as_ref().unwrap();
+        assert_eq!(error.message, "Allocation on device");
+        assert_eq!(error.cause, super::super::Cause::Oom);
+        assert_eq!(page.jobs[0].reason(), Some("oom"));
+        let page = parse_jobs(&fixture("comfyui-0.33/api_jobs_after_ws_phase.json")).unwrap();
+        assert_eq!(page.jobs[0].reason(), Some("exception"));
     }
 
     #[test]

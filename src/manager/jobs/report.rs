@@ -48,6 +48,8 @@ pub struct Failure {
     pub start_ms: Option<u64>,
     /// When it failed (server epoch ms).
     pub end_ms: Option<u64>,
+    /// `oom`, `missing_file` or `exception`.
+    pub reason: &'static str,
     /// Where and why.
     pub error: Option<JobError>,
 }
@@ -79,6 +81,7 @@ fn report_at(jobs: &[Job], queue: Option<&Queue>, server_now_ms: Option<u64>) ->
             id: j.id.clone(),
             start_ms: j.start_ms,
             end_ms: j.end_ms,
+            reason: j.reason().unwrap_or("exception"),
             error: j.error.clone(),
         });
     let in_progress = jobs.iter().find(|j| j.status == JobStatus::InProgress);

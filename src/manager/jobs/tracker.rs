@@ -140,6 +140,8 @@ impl JobTracker {
     pub fn session_opening(&mut self) {
         self.source = None;
         self.warned = false;
+        // No WebSocket speaks for the queue until the session opens.
+        self.ws_remaining = None;
     }
 
     /// A WebSocket session opened (after its read), its first `status`
@@ -336,7 +338,11 @@ impl JobTracker {
         queue: Option<&Queue>,
     ) -> Option<Stall> {
         let ws_asked = std::mem::take(&mut self.ws_status);
-        if self.last_queue.is_some_and(|q| q != counts) && !ws_asked {
+        // The WebSocket already told of this queue length (and asked, if it
+        // was shorter): a poll sent before that `status` but answered after
+        // it, then the next one, would otherwise count one change twice.
+        let ws_told = self.ws_remaining.is_some() && self.ws_remaining == counts.0;
+        if self.last_queue.is_some_and(|q| q != counts) && !ws_asked && !ws_told {
             self.dirty = true;
         }
         self.last_queue = Some(counts);

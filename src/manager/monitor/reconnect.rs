@@ -85,20 +85,25 @@ impl Monitor {
         outage_start: Instant,
         error: Option<&ProbeError>,
     ) -> bool {
-        let over = self.settings.max_attempts.is_some_and(|max| attempt >= max)
-            || self
-                .settings
-                .deadline
-                .is_some_and(|d| outage_start.elapsed() >= d);
-        if !over || self.state == Some(State::Degraded) {
+        let out_of_attempts = self.settings.max_attempts.is_some_and(|max| attempt >= max);
+        let past_deadline = self
+            .settings
+            .deadline
+            .filter(|d| outage_start.elapsed() >= *d);
+        if !(out_of_attempts || past_deadline.is_some()) || self.state == Some(State::Degraded) {
             return false;
         }
         let why = error.map_or("unknown error", |e| e.message.as_str());
-        self.set_state(
-            State::Failed,
-            format!("reconnection failed after {attempt} attempts: {why}"),
-        )
-        .await;
+        // Worded as `reconnect`'s own deadline words it, so the message does
+        // not depend on which of the two equal timers fired first.
+        let reason = match past_deadline {
+            Some(d) if !out_of_attempts => format!(
+                "reconnection failed: gave up after {} ({attempt} attempts): {why}",
+                humantime::format_duration(d)
+            ),
+            _ => format!("reconnection failed after {attempt} attempts: {why}"),
+        };
+        self.set_state(State::Failed, reason).await;
         true
     }
 

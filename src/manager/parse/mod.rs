@@ -49,6 +49,7 @@ struct RawDevice {
     kind: String,
     vram_total: Option<serde_json::Number>,
     vram_free: Option<serde_json::Number>,
+    torch_vram_free: Option<serde_json::Number>,
 }
 
 fn bytes(n: Option<serde_json::Number>) -> Option<u64> {
@@ -74,6 +75,7 @@ pub fn system_stats(body: &[u8]) -> Result<SystemStats, String> {
                 kind: d.kind,
                 vram_total: bytes(d.vram_total),
                 vram_free: bytes(d.vram_free),
+                torch_vram_free: bytes(d.torch_vram_free),
             })
             .collect(),
     })

@@ -136,6 +136,7 @@ mod tests {
             kind: kind.into(),
             vram_total: Some(24 << 30),
             vram_free: free,
+            torch_vram_free: None,
         }
     }
 

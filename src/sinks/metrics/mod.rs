@@ -2,6 +2,7 @@
 //! (a consumer, like the renderers) with `prometheus-client`, served as
 //! OpenMetrics text on `/metrics`.
 
+mod devices;
 mod serve;
 mod text;
 
@@ -16,9 +17,10 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Metric, Registry};
 
-use crate::manager::jobs::{Job, JobStatus};
+use crate::manager::jobs::{CAUSES, Job, JobStatus};
 use crate::manager::{Envelope, Event, State, Status, unix_ms};
 
+use devices::Devices;
 pub use serve::serve;
 pub use text::classic_text;
 use text::sort_series;
@@ -53,10 +55,9 @@ pub struct Metrics {
     latency: Family<Labels, Histogram>,
     transitions: Family<Labels, Counter>,
     reconnects: Family<Labels, Counter>,
-    vram_free: Family<Labels, Gauge>,
-    vram_total: Family<Labels, Gauge>,
     ws_age: Family<Labels, Gauge<f64, AtomicU64>>,
     jobs: Family<Labels, Counter>,
+    job_failures: Family<Labels, Counter>,
     job_duration: Family<Labels, Histogram>,
     job_queue_wait: Family<Labels, Histogram>,
     running_job_age: Family<Labels, Gauge<f64, AtomicU64>>,
@@ -65,9 +66,8 @@ pub struct Metrics {
     running: Mutex<HashMap<String, (String, u64)>>,
     /// Per target: when its WebSocket last received a frame (Unix ms).
     activity: HashMap<String, Arc<AtomicU64>>,
-    /// Per target: the VRAM series' labels, so they can be dropped while
-    /// the server is down.
-    devices: Mutex<HashMap<String, Vec<Labels>>>,
+    /// Memory per device and per target.
+    devices: Devices,
 }
 
 /// Histogram buckets for job times: diffusion work takes from half a second
@@ -106,6 +106,10 @@ const JOBS: Descriptor = (
     "jobs",
     "finished jobs by status (completed, failed, cancelled)",
 );
+const JOB_FAILURES: Descriptor = (
+    "job_failures",
+    "failed jobs by reason (oom, missing_file, exception)",
+);
 const JOB_DURATION: Descriptor = (
     "job_duration_seconds",
     "job run time (execution end - start)",
@@ -133,8 +137,6 @@ const QUEUE_PENDING: Descriptor = ("queue_pending", "entries in queue_pending");
 const PROBE_LATENCY: Descriptor = ("probe_latency_seconds", "wall time of the HTTP probe");
 const STATE_TRANSITIONS: Descriptor = ("state_transitions", "connection state changes");
 const RECONNECTS: Descriptor = ("reconnects", "sessions re-established after the first");
-const VRAM_FREE: Descriptor = ("vram_free_bytes", "devices[].vram_free");
-const VRAM_TOTAL: Descriptor = ("vram_total_bytes", "devices[].vram_total");
 const WS_AGE: Descriptor = (
     "websocket_last_message_age_seconds",
     "seconds since the WebSocket last received a frame",
@@ -157,6 +159,7 @@ impl Metrics {
         // the families in.
         let metrics = Metrics {
             jobs: register(&mut r, JOBS, Family::default()),
+            job_failures: register(&mut r, JOB_FAILURES, Family::default()),
             job_duration: register(&mut r, JOB_DURATION, job_family()),
             job_queue_wait: register(&mut r, JOB_QUEUE_WAIT, job_family()),
             running_job_age: register(&mut r, RUNNING_JOB_AGE, Family::default()),
@@ -173,13 +176,11 @@ impl Metrics {
             ),
             transitions: register(&mut r, STATE_TRANSITIONS, Family::default()),
             reconnects: register(&mut r, RECONNECTS, Family::default()),
-            vram_free: register(&mut r, VRAM_FREE, Family::default()),
-            vram_total: register(&mut r, VRAM_TOTAL, Family::default()),
             ws_age: register(&mut r, WS_AGE, Family::default()),
+            devices: Devices::new(&mut r),
             registry: r,
             running: Mutex::new(HashMap::new()),
             activity,
-            devices: Mutex::new(HashMap::new()),
         };
         for url in metrics.activity.keys() {
             metrics.zero_series(&target(url));
@@ -198,6 +199,11 @@ impl Metrics {
         for status in JOB_STATUSES {
             self.jobs
                 .get_or_create(&with(t, "status", status.as_str()))
+                .inc_by(0);
+        }
+        for cause in CAUSES {
+            self.job_failures
+                .get_or_create(&with(t, "reason", cause.as_str()))
                 .inc_by(0);
         }
         // Creating a series is enough: histograms and gauges start empty, at 0.
@@ -254,6 +260,10 @@ impl Metrics {
         for status in JOB_STATUSES {
             self.jobs.remove(&with(&old, "status", status.as_str()));
         }
+        for cause in CAUSES {
+            self.job_failures
+                .remove(&with(&old, "reason", cause.as_str()));
+        }
         self.job_duration.remove(&old);
         self.job_queue_wait.remove(&old);
         self.last_job_failure.remove(&old);
@@ -303,6 +313,10 @@ impl Metrics {
                 .observe(ms as f64 / 1000.0);
         }
         if job.status == JobStatus::Failed {
+            let reason = job.reason().unwrap_or("exception");
+            self.job_failures
+                .get_or_create(&with(t, "reason", reason))
+                .inc();
             let at = job.end_ms.unwrap_or_else(unix_ms);
             self.last_job_failure
                 .get_or_create(t)
@@ -324,21 +338,7 @@ impl Metrics {
         if let Some(ms) = status.latency_ms {
             self.latency.get_or_create(t).observe(ms / 1000.0);
         }
-        for d in &status.devices {
-            let labels = with(t, "device", &d.name);
-            if let Ok(mut devices) = self.devices.lock() {
-                let known = devices.entry(url.to_string()).or_default();
-                if !known.contains(&labels) {
-                    known.push(labels.clone());
-                }
-            }
-            if let Some(v) = d.vram_free {
-                self.vram_free.get_or_create(&labels).set(v as i64);
-            }
-            if let Some(v) = d.vram_total {
-                self.vram_total.get_or_create(&labels).set(v as i64);
-            }
-        }
+        self.devices.apply(url, t, status);
     }
 
     /// A server that is down has no queue and no free VRAM: its readings
@@ -347,12 +347,7 @@ impl Metrics {
         self.queue_remaining.remove(t);
         self.queue_running.remove(t);
         self.queue_pending.remove(t);
-        if let Ok(mut devices) = self.devices.lock() {
-            for labels in devices.remove(url).unwrap_or_default() {
-                self.vram_free.remove(&labels);
-                self.vram_total.remove(&labels);
-            }
-        }
+        self.devices.forget(url, t);
     }
 
     /// Remembers when `url`'s running prompt began: from the manager's age
@@ -439,6 +434,7 @@ mod tests {
                 kind: "cuda".into(),
                 vram_total: Some(2 << 30),
                 vram_free: Some(1 << 30),
+                torch_vram_free: Some(1 << 20),
             }],
             ..Status::unknown(url.into())
         };
@@ -475,6 +471,11 @@ mod tests {
         ] {
             let line = format!("{name}{{target=\"{url}\"}} 0");
             assert!(text.contains(&line), "{line}: {text}");
+        }
+        for reason in ["oom", "missing_file", "exception"] {
+            let zero =
+                format!("comfyui_job_failures_total{{target=\"{url}\",reason=\"{reason}\"}} 0");
+            assert!(text.contains(&zero), "{zero}: {text}");
         }
     }
 

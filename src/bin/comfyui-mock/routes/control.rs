@@ -32,7 +32,9 @@ pub(super) async fn control_queue(
 /// queues K prompts without a client_id (so an observer hears only `status`
 /// and `progress_state`, as on a real server). Each holds the executor for
 /// N ms, then completes, fails at run time in SaveImage (the captured
-/// "outside the output folder" error), or is interrupted.
+/// "outside the output folder" error), or is interrupted. `failed` takes
+/// `&error=oom` (an EmptyImage too large: `torch.OutOfMemoryError`) or
+/// `&error=missing_file` (a checkpoint that is not there) instead.
 pub(super) async fn control_job(
     State(mock): State<Arc<Mock>>,
     Query(query): Query<HashMap<String, String>>,
@@ -56,15 +58,17 @@ pub(super) async fn control_job(
         )
             .into_response();
     };
-    let save = if outcome == "failed" {
-        json!({"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "../mock_job"}})
-    } else {
-        json!({"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}})
-    };
-    let prompt = json!({
-        "1": {"class_type": "EmptyImage", "inputs": {"width": 64, "height": 64, "batch_size": 1, "color": 0}},
-        "2": save,
-    });
+    let error = query.get("error").map_or("exception", String::as_str);
+    if !matches!(error, "exception" | "oom" | "missing_file")
+        || (outcome != "failed" && query.contains_key("error"))
+    {
+        return (
+            StatusCode::BAD_REQUEST,
+            "want ?error=exception|oom|missing_file, with ?outcome=failed only\n",
+        )
+            .into_response();
+    }
+    let prompt = job_prompt(outcome, error);
     let mut ids = Vec::new();
     for _ in 0..count {
         let item = QueueItem {
@@ -83,6 +87,30 @@ pub(super) async fn control_job(
         mock.enqueue(item);
     }
     axum::Json(json!({"prompt_ids": ids})).into_response()
+}
+
+/// The prompt `control_job` queues: an EmptyImage into a PreviewImage, or
+/// one of them changed so that it fails at run time as `error` says.
+fn job_prompt(outcome: &str, error: &str) -> serde_json::Value {
+    let (size, batch) = match (outcome, error) {
+        ("failed", "oom") => (16384, 4096),
+        _ => (64, 1),
+    };
+    let first = match (outcome, error) {
+        ("failed", "missing_file") => {
+            json!({"class_type": "CheckpointLoaderSimple", "inputs": {"ckpt_name": "deleted_since_validation.safetensors"}})
+        }
+        _ => {
+            json!({"class_type": "EmptyImage", "inputs": {"width": size, "height": size, "batch_size": batch, "color": 0}})
+        }
+    };
+    let save = match (outcome, error) {
+        ("failed", "exception") => {
+            json!({"class_type": "SaveImage", "inputs": {"images": ["1", 0], "filename_prefix": "../mock_job"}})
+        }
+        _ => json!({"class_type": "PreviewImage", "inputs": {"images": ["1", 0]}}),
+    };
+    json!({"1": first, "2": save})
 }
 
 /// `POST /__mock/drop-ws`: drop every WebSocket without a close frame.
