@@ -56,6 +56,8 @@ pub struct WatchSettings {
     pub fallback: FallbackMode,
     /// A job running longer than this makes the server `stalled`.
     pub max_job_time: Option<Duration>,
+    /// A server silent while a job runs stays up for this long.
+    pub busy_grace: Option<Duration>,
 }
 
 impl WatchSettings {
@@ -135,6 +137,7 @@ pub struct Monitor {
     activity: Arc<AtomicU64>,
     start_delay: Duration,
     jobs: JobTracker,
+    busy: session::Busy,
     /// No URL was given: addresses still probed until one answers like
     /// ComfyUI (then the monitor moves there and stops looking).
     candidates: Vec<Target>,
@@ -165,6 +168,7 @@ impl Monitor {
             activity: Arc::new(AtomicU64::new(0)),
             start_delay: Duration::ZERO,
             candidates: Vec::new(),
+            busy: session::Busy::default(),
             stats: Stats::new(now),
         }
     }
@@ -336,6 +340,7 @@ mod tests {
             deadline: None,
             fallback: FallbackMode::Placeholder,
             max_job_time: None,
+            busy_grace: None,
         };
         let monitor = Monitor::new(target, http, vec![], settings, tx);
         let (_stop_tx, stop) = Stop::new();

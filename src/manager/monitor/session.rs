@@ -91,6 +91,100 @@ impl Round {
     }
 }
 
+/// What the session last saw about a running job, for telling a server
+/// that blocks its event loop while it computes from one that hung.
+#[derive(Debug)]
+pub(super) struct Busy {
+    /// The prompt running at the last observation (poll or `executing`).
+    running: Option<String>,
+    /// The last WebSocket frame or good poll.
+    last_answer: Instant,
+    /// The grace warning was shown for the current silence.
+    warned: bool,
+}
+
+impl Default for Busy {
+    fn default() -> Busy {
+        Busy {
+            running: None,
+            last_answer: Instant::now(),
+            warned: false,
+        }
+    }
+}
+
+/// What `busy` makes of a judgement that would end the session as hung.
+enum BusyVerdict {
+    /// Not busy (idle, or not hung): the judgement stands.
+    Stands(SessionEnd),
+    /// Silent while a job runs, past any grace: hung, said so.
+    Hung(String),
+    /// Within `--busy-grace`: keep waiting, warning once.
+    Wait(Option<String>),
+}
+
+impl Busy {
+    /// The server answered: `Some` warning when it ends a graced silence.
+    fn answered(&mut self) -> Option<String> {
+        let silent = self.last_answer.elapsed();
+        self.last_answer = Instant::now();
+        std::mem::take(&mut self.warned).then(|| {
+            format!(
+                "answers again after {} unresponsive while running {}",
+                secs(silent),
+                self.short_id()
+            )
+        })
+    }
+
+    /// The job id as shown: a few safe characters of an untrusted string.
+    fn short_id(&self) -> String {
+        let id = self.running.as_deref().unwrap_or_default();
+        id.chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+            .take(8)
+            .collect()
+    }
+
+    /// Rewrites a hung judgement when a job was running: within `grace`
+    /// the session goes on; after it, the reason says which job ran.
+    fn judge(&mut self, end: SessionEnd, grace: Option<Duration>) -> BusyVerdict {
+        let SessionEnd::Hung(why) = end else {
+            return BusyVerdict::Stands(end);
+        };
+        if self.running.is_none() {
+            return BusyVerdict::Stands(SessionEnd::Hung(why));
+        }
+        let silent = self.last_answer.elapsed();
+        let busy = format!(
+            "unresponsive while running {} for {}",
+            self.short_id(),
+            secs(silent)
+        );
+        match grace {
+            Some(grace) if silent < grace => {
+                let first = !std::mem::replace(&mut self.warned, true);
+                BusyVerdict::Wait(first.then(|| {
+                    format!(
+                        "{busy}; still counted up for --busy-grace {}",
+                        humantime::format_duration(grace)
+                    )
+                }))
+            }
+            Some(grace) => BusyVerdict::Hung(format!(
+                "{busy}, past --busy-grace {} ({why})",
+                humantime::format_duration(grace)
+            )),
+            None => BusyVerdict::Hung(format!("{busy} ({why})")),
+        }
+    }
+}
+
+/// `3.1s`: tenths of a second, for how long a server has been silent.
+fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}
+
 impl Monitor {
     /// Holds an open session: reads every message, pings each interval, and
     /// polls HTTP each interval, until the session ends.
@@ -106,6 +200,7 @@ impl Monitor {
         let mut probe: Option<ProbeFuture> = None;
         let mut round = Round::default();
         let mut jobs_fetch: Option<JobsFuture> = None;
+        self.busy = Busy::default();
         loop {
             let pong_due = round.ping_deadline;
             let jobs_due = jobs_fetch.is_none().then(|| self.jobs.due()).flatten();
@@ -141,8 +236,16 @@ impl Monitor {
                 }
                 () = sleep_until_opt(pong_due), if pong_due.is_some() => round.pong_missed(),
             }
-            match round.judge(self.settings.fail_after, timeout) {
-                Err(end) => return end,
+            let judged = round.judge(self.settings.fail_after, timeout);
+            let judged = match judged {
+                Err(end) => match self.busy.judge(end, self.settings.busy_grace) {
+                    BusyVerdict::Stands(end) => return end,
+                    BusyVerdict::Hung(why) => return SessionEnd::Hung(why),
+                    BusyVerdict::Wait(warning) => Ok(warning),
+                },
+                other => other,
+            };
+            match judged {
                 Ok(Some(message)) => {
                     self.emit(Event::Warning {
                         fallback: None,
@@ -150,8 +253,19 @@ impl Monitor {
                     })
                     .await;
                 }
-                Ok(None) => {}
+                Ok(None) | Err(_) => {}
             }
+        }
+    }
+
+    /// The server answered (a frame, a good poll); ends a graced silence.
+    async fn answered(&mut self) {
+        if let Some(message) = self.busy.answered() {
+            self.emit(Event::Warning {
+                fallback: None,
+                message,
+            })
+            .await;
         }
     }
 
@@ -162,6 +276,7 @@ impl Monitor {
     ) -> Option<SessionEnd> {
         self.activity
             .store(crate::manager::unix_ms(), Ordering::Relaxed);
+        self.answered().await;
         match frame {
             None => Some(SessionEnd::Closed(
                 "the WebSocket ended without a close frame (server stopped or crashed)".into(),
@@ -193,6 +308,10 @@ impl Monitor {
     /// The HTTP poll of a round: the status to report, and what it says
     /// about a running job (`stalled`).
     async fn on_poll(&mut self, status: Status, queue: Option<parse::Queue>) {
+        if status.available {
+            self.busy.running = queue.as_ref().and_then(|q| q.running_prompt_id.clone());
+            self.answered().await;
+        }
         if let Some(q) = &queue {
             self.jobs.note_unfinished(&q.unfinished);
         }
@@ -225,13 +344,17 @@ impl Monitor {
             WsMessage::Status {
                 queue_remaining, ..
             } => Event::Queue { queue_remaining },
-            WsMessage::Executing { prompt_id, node } => Event::Progress {
-                kind: ProgressKind::Executing,
-                prompt_id,
-                node,
-                value: None,
-                max: None,
-            },
+            WsMessage::Executing { prompt_id, node } => {
+                // `executing` with no node is ComfyUI's "prompt done".
+                self.busy.running = node.as_ref().and(prompt_id.clone());
+                Event::Progress {
+                    kind: ProgressKind::Executing,
+                    prompt_id,
+                    node,
+                    value: None,
+                    max: None,
+                }
+            }
             WsMessage::Progress {
                 prompt_id,
                 node,
