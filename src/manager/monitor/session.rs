@@ -137,6 +137,35 @@ impl Busy {
         })
     }
 
+    /// Follows the running prompt on the WebSocket: a prompt sent without
+    /// a client id shows only in broadcast `progress_state` and `status`.
+    fn observe(&mut self, event: &Event) {
+        match event {
+            Event::Queue { queue_remaining: 0 } => self.running = None,
+            Event::Progress {
+                kind,
+                prompt_id,
+                node,
+                ..
+            } => {
+                let done = match kind {
+                    // `executing` with no node is ComfyUI's "prompt done".
+                    ProgressKind::Executing => node.is_none(),
+                    ProgressKind::ExecutionSuccess
+                    | ProgressKind::ExecutionError
+                    | ProgressKind::ExecutionInterrupted => true,
+                    _ => false,
+                };
+                if done {
+                    self.running = None;
+                } else if prompt_id.is_some() {
+                    self.running.clone_from(prompt_id);
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// The job id as shown: a few safe characters of an untrusted string.
     fn short_id(&self) -> String {
         let id = self.running.as_deref().unwrap_or_default();
@@ -344,17 +373,13 @@ impl Monitor {
             WsMessage::Status {
                 queue_remaining, ..
             } => Event::Queue { queue_remaining },
-            WsMessage::Executing { prompt_id, node } => {
-                // `executing` with no node is ComfyUI's "prompt done".
-                self.busy.running = node.as_ref().and(prompt_id.clone());
-                Event::Progress {
-                    kind: ProgressKind::Executing,
-                    prompt_id,
-                    node,
-                    value: None,
-                    max: None,
-                }
-            }
+            WsMessage::Executing { prompt_id, node } => Event::Progress {
+                kind: ProgressKind::Executing,
+                prompt_id,
+                node,
+                value: None,
+                max: None,
+            },
             WsMessage::Progress {
                 prompt_id,
                 node,
@@ -388,6 +413,7 @@ impl Monitor {
             },
             WsMessage::Other(_) => return,
         };
+        self.busy.observe(&event);
         self.emit(event).await;
     }
 }
