@@ -4,9 +4,11 @@
 //!
 //! Split along its seams: `reconnect` (attempts until a session works),
 //! `connect` (the one-shot policy `connect` runs over the same attempt),
+//! `busy` (silence while a job runs, and `--busy-grace`),
 //! `session` (holding one: messages, pings, polls), `joblist` (the job list
 //! reads and `stalled`) and `stats` (the time accounting behind the summary).
 
+mod busy;
 mod connect;
 mod joblist;
 mod reconnect;
@@ -137,7 +139,7 @@ pub struct Monitor {
     activity: Arc<AtomicU64>,
     start_delay: Duration,
     jobs: JobTracker,
-    busy: session::Busy,
+    busy: busy::Busy,
     /// No URL was given: addresses still probed until one answers like
     /// ComfyUI (then the monitor moves there and stops looking).
     candidates: Vec<Target>,
@@ -168,7 +170,7 @@ impl Monitor {
             activity: Arc::new(AtomicU64::new(0)),
             start_delay: Duration::ZERO,
             candidates: Vec::new(),
-            busy: session::Busy::default(),
+            busy: busy::Busy::default(),
             stats: Stats::new(now),
         }
     }

@@ -1,6 +1,7 @@
 //! One open session: WebSocket messages, pings and pongs, HTTP polls and
 //! the job list, until the session ends.
 
+use super::busy::{Busy, BusyVerdict};
 use super::joblist::JobsFuture;
 use super::*;
 
@@ -91,129 +92,6 @@ impl Round {
     }
 }
 
-/// What the session last saw about a running job, for telling a server
-/// that blocks its event loop while it computes from one that hung.
-#[derive(Debug)]
-pub(super) struct Busy {
-    /// The prompt running at the last observation (poll or `executing`).
-    running: Option<String>,
-    /// The last WebSocket frame or good poll.
-    last_answer: Instant,
-    /// The grace warning was shown for the current silence.
-    warned: bool,
-}
-
-impl Default for Busy {
-    fn default() -> Busy {
-        Busy {
-            running: None,
-            last_answer: Instant::now(),
-            warned: false,
-        }
-    }
-}
-
-/// What `busy` makes of a judgement that would end the session as hung.
-enum BusyVerdict {
-    /// Not busy (idle, or not hung): the judgement stands.
-    Stands(SessionEnd),
-    /// Silent while a job runs, past any grace: hung, said so.
-    Hung(String),
-    /// Within `--busy-grace`: keep waiting, warning once.
-    Wait(Option<String>),
-}
-
-impl Busy {
-    /// The server answered: `Some` warning when it ends a graced silence.
-    fn answered(&mut self) -> Option<String> {
-        let silent = self.last_answer.elapsed();
-        self.last_answer = Instant::now();
-        std::mem::take(&mut self.warned).then(|| {
-            format!(
-                "answers again after {} unresponsive while running {}",
-                secs(silent),
-                self.short_id()
-            )
-        })
-    }
-
-    /// Follows the running prompt on the WebSocket: a prompt sent without
-    /// a client id shows only in broadcast `progress_state` and `status`.
-    fn observe(&mut self, event: &Event) {
-        match event {
-            Event::Queue { queue_remaining: 0 } => self.running = None,
-            Event::Progress {
-                kind,
-                prompt_id,
-                node,
-                ..
-            } => {
-                let done = match kind {
-                    // `executing` with no node is ComfyUI's "prompt done".
-                    ProgressKind::Executing => node.is_none(),
-                    ProgressKind::ExecutionSuccess
-                    | ProgressKind::ExecutionError
-                    | ProgressKind::ExecutionInterrupted => true,
-                    _ => false,
-                };
-                if done {
-                    self.running = None;
-                } else if prompt_id.is_some() {
-                    self.running.clone_from(prompt_id);
-                }
-            }
-            _ => {}
-        }
-    }
-
-    /// The job id as shown: a few safe characters of an untrusted string.
-    fn short_id(&self) -> String {
-        let id = self.running.as_deref().unwrap_or_default();
-        id.chars()
-            .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-            .take(8)
-            .collect()
-    }
-
-    /// Rewrites a hung judgement when a job was running: within `grace`
-    /// the session goes on; after it, the reason says which job ran.
-    fn judge(&mut self, end: SessionEnd, grace: Option<Duration>) -> BusyVerdict {
-        let SessionEnd::Hung(why) = end else {
-            return BusyVerdict::Stands(end);
-        };
-        if self.running.is_none() {
-            return BusyVerdict::Stands(SessionEnd::Hung(why));
-        }
-        let silent = self.last_answer.elapsed();
-        let busy = format!(
-            "unresponsive while running {} for {}",
-            self.short_id(),
-            secs(silent)
-        );
-        match grace {
-            Some(grace) if silent < grace => {
-                let first = !std::mem::replace(&mut self.warned, true);
-                BusyVerdict::Wait(first.then(|| {
-                    format!(
-                        "{busy}; still counted up for --busy-grace {}",
-                        humantime::format_duration(grace)
-                    )
-                }))
-            }
-            Some(grace) => BusyVerdict::Hung(format!(
-                "{busy}, past --busy-grace {} ({why})",
-                humantime::format_duration(grace)
-            )),
-            None => BusyVerdict::Hung(format!("{busy} ({why})")),
-        }
-    }
-}
-
-/// `3.1s`: tenths of a second, for how long a server has been silent.
-fn secs(d: Duration) -> String {
-    format!("{:.1}s", d.as_secs_f64())
-}
-
 impl Monitor {
     /// Holds an open session: reads every message, pings each interval, and
     /// polls HTTP each interval, until the session ends.
@@ -265,16 +143,8 @@ impl Monitor {
                 }
                 () = sleep_until_opt(pong_due), if pong_due.is_some() => round.pong_missed(),
             }
-            let judged = round.judge(self.settings.fail_after, timeout);
-            let judged = match judged {
-                Err(end) => match self.busy.judge(end, self.settings.busy_grace) {
-                    BusyVerdict::Stands(end) => return end,
-                    BusyVerdict::Hung(why) => return SessionEnd::Hung(why),
-                    BusyVerdict::Wait(warning) => Ok(warning),
-                },
-                other => other,
-            };
-            match judged {
+            match self.judge(&mut round) {
+                Err(end) => return end,
                 Ok(Some(message)) => {
                     self.emit(Event::Warning {
                         fallback: None,
@@ -282,8 +152,21 @@ impl Monitor {
                     })
                     .await;
                 }
-                Ok(None) | Err(_) => {}
+                Ok(None) => {}
             }
+        }
+    }
+
+    /// Judges the round, then lets `busy` rewrite a hung verdict for a
+    /// server that went silent while running a job.
+    fn judge(&mut self, round: &mut Round) -> Result<Option<String>, SessionEnd> {
+        match round.judge(self.settings.fail_after, self.settings.timeout) {
+            Err(end) => match self.busy.judge(end, self.settings.busy_grace) {
+                BusyVerdict::Stands(end) => Err(end),
+                BusyVerdict::Hung(why) => Err(SessionEnd::Hung(why)),
+                BusyVerdict::Wait(warning) => Ok(warning),
+            },
+            judged => judged,
         }
     }
 
