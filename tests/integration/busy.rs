@@ -66,13 +66,13 @@ fn within_busy_grace_a_blocked_server_stays_up_and_its_job_is_reported() {
         .unwrap_or_else(|| panic!("no busy warning: {:?}", w.lines_so_far()));
     assert!(warning.contains("--busy-grace 10s"), "{warning}");
     // Scraped during the block: still up.
+    let (code, text) = http_get(metrics, "/metrics");
     assert!(
         mock.stderr().contains("blocking the event loop")
             && !mock.stderr().contains("event loop unblocked"),
         "the scrape must fall within the block: {}",
         mock.stderr()
     );
-    let (code, text) = http_get(metrics, "/metrics");
     assert_eq!(code, 200);
     assert!(text.contains("comfyui_up{target="), "{text}");
     assert!(
