@@ -16,6 +16,11 @@ pub(super) struct Busy {
     last_answer: Instant,
     /// The grace warning was shown for the current silence.
     warned: bool,
+    /// When the WebSocket last changed `running`: a poll sent before that
+    /// is older news and may not clear it.
+    ws_changed: Instant,
+    /// When the pending HTTP poll was sent.
+    poll_sent: Instant,
 }
 
 impl Default for Busy {
@@ -24,6 +29,8 @@ impl Default for Busy {
             running: None,
             last_answer: Instant::now(),
             warned: false,
+            ws_changed: Instant::now(),
+            poll_sent: Instant::now(),
         }
     }
 }
@@ -52,11 +59,27 @@ impl Busy {
         })
     }
 
+    /// An HTTP poll goes out now.
+    pub(super) fn poll_sent(&mut self) {
+        self.poll_sent = Instant::now();
+    }
+
+    /// A good poll's `queue_running`: it names the running job, or, unless
+    /// the WebSocket told of a start after the poll went out, that none runs.
+    pub(super) fn polled(&mut self, running: Option<String>) {
+        if running.is_some() || self.ws_changed < self.poll_sent {
+            self.running = running;
+        }
+    }
+
     /// Follows the running prompt on the WebSocket: a prompt sent without
     /// a client id shows only in broadcast `progress_state` and `status`.
     pub(super) fn observe(&mut self, event: &Event) {
         match event {
-            Event::Queue { queue_remaining: 0 } => self.running = None,
+            Event::Queue { queue_remaining: 0 } => {
+                self.running = None;
+                self.ws_changed = Instant::now();
+            }
             Event::Progress {
                 kind,
                 prompt_id,
@@ -75,6 +98,9 @@ impl Busy {
                     self.running = None;
                 } else if prompt_id.is_some() {
                     self.running.clone_from(prompt_id);
+                }
+                if done || prompt_id.is_some() {
+                    self.ws_changed = Instant::now();
                 }
             }
             _ => {}
@@ -190,6 +216,24 @@ mod tests {
             BusyVerdict::Hung(why) => assert!(why.contains("past --busy-grace 1s"), "{why}"),
             _ => panic!("past the grace it is hung"),
         }
+    }
+
+    #[test]
+    fn a_poll_sent_before_the_websocket_told_of_a_start_does_not_clear_it() {
+        let mut busy = Busy::default();
+        busy.poll_sent();
+        busy.observe(&Event::Progress {
+            kind: ProgressKind::ProgressState,
+            prompt_id: Some("p1".into()),
+            node: Some("1".into()),
+            value: None,
+            max: None,
+        });
+        busy.polled(None);
+        assert_eq!(busy.running.as_deref(), Some("p1"), "stale idle poll");
+        busy.poll_sent();
+        busy.polled(None);
+        assert_eq!(busy.running, None, "a newer poll says idle");
     }
 
     #[test]

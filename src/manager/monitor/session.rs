@@ -124,6 +124,7 @@ impl Monitor {
                         return SessionEnd::Closed(ws::classify(e, &self.target).message);
                     }
                     round.start(Instant::now() + timeout);
+                    self.busy.poll_sent();
                     let http = self.http.clone();
                     let target = self.target.clone();
                     probe = Some(Box::pin(async move { http.probe(&target).await }));
@@ -221,7 +222,8 @@ impl Monitor {
     /// about a running job (`stalled`).
     async fn on_poll(&mut self, status: Status, queue: Option<parse::Queue>) {
         if status.available {
-            self.busy.running = queue.as_ref().and_then(|q| q.running_prompt_id.clone());
+            self.busy
+                .polled(queue.as_ref().and_then(|q| q.running_prompt_id.clone()));
             self.answered().await;
         }
         if let Some(q) = &queue {
