@@ -133,3 +133,23 @@ fn busy_grace_is_bounded() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--busy-grace: must be between"), "{err}");
 }
+
+#[test]
+fn past_busy_grace_a_blocked_server_is_disconnected_and_says_so() {
+    let mock = blocking_mock();
+    let mut extra = FAST.to_vec();
+    extra.extend(["--busy-grace", "1s"]);
+    let mut w = watch(&mock.url(), &extra);
+    wait_state(&mut w, "connected");
+    let id = submit(mock.port());
+    let down = wait_state(&mut w, "disconnected");
+    let reason = down["reason"].as_str().unwrap();
+    assert!(
+        reason.starts_with(&format!("unresponsive while running {}", &id[..8]))
+            && reason.contains("past --busy-grace 1s"),
+        "{reason}"
+    );
+    wait_state(&mut w, "connected");
+    let events = finish(&mut w);
+    assert_eq!(summary(&events)["outages"], 1, "{:?}", summary(&events));
+}
