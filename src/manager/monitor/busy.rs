@@ -10,7 +10,8 @@ use super::*;
 /// that blocks its event loop while it computes from one that hung.
 #[derive(Debug)]
 pub(super) struct Busy {
-    /// The prompt running at the last observation (poll or `executing`).
+    /// The prompt running at the last observation (a poll or a WebSocket
+    /// progress message).
     pub(super) running: Option<String>,
     /// The last WebSocket frame or good poll.
     last_answer: Instant,
@@ -110,10 +111,16 @@ impl Busy {
     /// The job id as shown: a few safe characters of an untrusted string.
     fn short_id(&self) -> String {
         let id = self.running.as_deref().unwrap_or_default();
-        id.chars()
+        let short: String = id
+            .chars()
             .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
             .take(8)
-            .collect()
+            .collect();
+        if short.is_empty() {
+            "a job".into()
+        } else {
+            short
+        }
     }
 
     /// Rewrites a hung judgement when a job was running: within `grace`
