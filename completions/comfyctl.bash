@@ -487,7 +487,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__watch)
-            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --max-job-time --metrics --on-change --webhook --hook-timeout --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --max-job-time --busy-grace --metrics --on-change --webhook --hook-timeout --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -530,6 +530,10 @@ _comfyctl() {
                     return 0
                     ;;
                 --max-job-time)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --busy-grace)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

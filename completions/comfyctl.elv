@@ -110,6 +110,7 @@ set edit:completion:arg-completer[comfyctl] = {|@words|
             cand --max-delay 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing'
             cand --max-attempts 'Give up after this many attempts in one outage'
             cand --max-job-time 'A job running longer than this puts the server in state `stalled` (off by default: long video jobs are legitimate)'
+            cand --busy-grace 'A server that goes silent (no pong, HTTP times out) while a job runs still counts as up for this long: custom nodes that block ComfyUI''s event loop (off by default)'
             cand --metrics 'Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464 (GET /metrics: OpenMetrics if the scraper asks for it, else classic text)'
             cand --on-change 'Run this program (no shell) on every state change, with COMFYCTL_URL, COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set'
             cand --webhook 'POST every state change as JSON to this URL'

@@ -112,6 +112,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l backoff -d '
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-delay -d 'Longest wait between reconnection attempts. Short, so a server that comes back is noticed quickly; a refused connect costs it nothing' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-attempts -d 'Give up after this many attempts in one outage' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l max-job-time -d 'A job running longer than this puts the server in state `stalled` (off by default: long video jobs are legitimate)' -r
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l busy-grace -d 'A server that goes silent (no pong, HTTP times out) while a job runs still counts as up for this long: custom nodes that block ComfyUI\'s event loop (off by default)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l metrics -d 'Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464 (GET /metrics: OpenMetrics if the scraper asks for it, else classic text)' -r
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l on-change -d 'Run this program (no shell) on every state change, with COMFYCTL_URL, COMFYCTL_STATE, COMFYCTL_PREVIOUS, COMFYCTL_REASON and COMFYCTL_TS set' -r -F
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l webhook -d 'POST every state change as JSON to this URL' -r

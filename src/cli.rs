@@ -236,6 +236,12 @@ pub struct WatchArgs {
     #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
     pub max_job_time: Option<String>,
 
+    /// A server that goes silent (no pong, HTTP times out) while a job runs
+    /// still counts as up for this long: custom nodes that block ComfyUI's
+    /// event loop (off by default).
+    #[arg(long, value_name = "DURATION", allow_negative_numbers = true)]
+    pub busy_grace: Option<String>,
+
     /// Serve Prometheus metrics on this address, e.g. 127.0.0.1:9464
     /// (GET /metrics: OpenMetrics if the scraper asks for it, else classic text).
     #[arg(long, value_name = "ADDR")]

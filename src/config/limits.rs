@@ -11,7 +11,7 @@ pub(super) const HOUR: Duration = Duration::from_secs(3600);
 /// Every duration flag's accepted range, `(flag, min, max)`, in one table.
 /// The upper bounds keep deadlines far from `Instant` overflow and say what
 /// is sensible: past an hour a single request or poll period is a hang.
-pub const DURATION_LIMITS: [(&str, Duration, Duration); 7] = [
+pub const DURATION_LIMITS: [(&str, Duration, Duration); 8] = [
     ("--timeout", MS, HOUR),
     ("--interval", Duration::from_millis(50), HOUR),
     ("--wait", MS, Duration::from_secs(7 * 24 * 3600)),
@@ -22,6 +22,7 @@ pub const DURATION_LIMITS: [(&str, Duration, Duration); 7] = [
         Duration::from_secs(600),
     ),
     ("--hook-timeout", MS, HOUR),
+    ("--busy-grace", MS, HOUR),
     (
         "--failed-within",
         Duration::from_secs(1),

@@ -253,6 +253,7 @@ fn reconnect_settings(
         deadline,
         fallback: common.fallback,
         max_job_time: None,
+        busy_grace: None,
     }
 }
 
@@ -285,6 +286,10 @@ fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> Watc
         .as_deref()
         .and_then(|n| problems.take(parse_count("--count", n)));
     settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
+    settings.busy_grace = args
+        .busy_grace
+        .as_deref()
+        .and_then(|d| problems.take(parse_bounded("--busy-grace", d)));
     WatchPlan {
         common,
         settings,

@@ -99,6 +99,7 @@ pub async fn connect_all(
         // Warned of only on `disconnected`, which a one-shot run never reaches.
         fallback: FallbackMode::Placeholder,
         max_job_time: None,
+        busy_grace: None,
     };
     let runs = targets.into_iter().map(|target| {
         let monitor = Monitor::new(

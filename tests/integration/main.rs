@@ -2,6 +2,7 @@ mod support;
 mod util;
 
 mod alerts;
+mod busy;
 mod causes;
 mod classify;
 mod cli;

@@ -175,6 +175,12 @@ pub struct Args {
     #[arg(long, help_heading = "Faults")]
     pub ws_invalid: bool,
 
+    /// Block the server's event loop (the whole runtime: it then runs on one
+    /// thread) for N ms once each job's first node starts, as custom nodes
+    /// that compute on ComfyUI's loop do: TCP is accepted, nothing answers.
+    #[arg(long, value_name = "N", help_heading = "Faults")]
+    pub block_loop_ms: Option<u64>,
+
     /// After the initial status, close the WebSocket with this close code.
     #[arg(long, value_name = "CODE", help_heading = "Faults")]
     pub ws_close_code: Option<u16>,

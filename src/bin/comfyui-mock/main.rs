@@ -45,10 +45,13 @@ const SHUTDOWN_GRACE: Duration = Duration::from_millis(600);
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // Blocking the loop must stop every task, as in ComfyUI's one loop.
+    let mut builder = if args.block_loop_ms.is_some() {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let runtime = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("comfyui-mock: cannot start runtime: {e}");

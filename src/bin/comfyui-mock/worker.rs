@@ -185,10 +185,13 @@ impl<'a> Execution<'a> {
     /// fails or an interrupt is seen.
     async fn run_nodes(&mut self) -> Ending {
         let order = execution_order(&self.item.prompt, &self.item.outputs);
-        for id in order {
+        for (n, id) in order.into_iter().enumerate() {
             let node = self.item.prompt[&id].clone();
             let class = node["class_type"].as_str().unwrap_or_default().to_owned();
             self.start_node(&id);
+            if n == 0 {
+                self.block_loop().await;
+            }
             let call = NodeCall {
                 prompt_id: self.pid(),
                 prompt: &self.item.prompt,
@@ -206,6 +209,18 @@ impl<'a> Execution<'a> {
             self.finish_node(id, &class, done);
         }
         Ending::Success
+    }
+
+    /// `--block-loop-ms`: lets the `executing` frame go out, then blocks
+    /// the runtime's only thread, so no request or frame is answered.
+    async fn block_loop(&self) {
+        let Some(ms) = self.mock.args.block_loop_ms else {
+            return;
+        };
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        eprintln!("comfyui-mock: blocking the event loop for {ms} ms");
+        std::thread::sleep(std::time::Duration::from_millis(ms));
+        eprintln!("comfyui-mock: event loop unblocked");
     }
 
     /// Sets one node's entry of the next `progress_state`.

@@ -4,9 +4,11 @@
 //!
 //! Split along its seams: `reconnect` (attempts until a session works),
 //! `connect` (the one-shot policy `connect` runs over the same attempt),
+//! `busy` (silence while a job runs, and `--busy-grace`),
 //! `session` (holding one: messages, pings, polls), `joblist` (the job list
 //! reads and `stalled`) and `stats` (the time accounting behind the summary).
 
+mod busy;
 mod connect;
 mod joblist;
 mod reconnect;
@@ -56,6 +58,8 @@ pub struct WatchSettings {
     pub fallback: FallbackMode,
     /// A job running longer than this makes the server `stalled`.
     pub max_job_time: Option<Duration>,
+    /// A server silent while a job runs stays up for this long.
+    pub busy_grace: Option<Duration>,
 }
 
 impl WatchSettings {
@@ -135,6 +139,7 @@ pub struct Monitor {
     activity: Arc<AtomicU64>,
     start_delay: Duration,
     jobs: JobTracker,
+    busy: busy::Busy,
     /// No URL was given: addresses still probed until one answers like
     /// ComfyUI (then the monitor moves there and stops looking).
     candidates: Vec<Target>,
@@ -165,6 +170,7 @@ impl Monitor {
             activity: Arc::new(AtomicU64::new(0)),
             start_delay: Duration::ZERO,
             candidates: Vec::new(),
+            busy: busy::Busy::default(),
             stats: Stats::new(now),
         }
     }
@@ -336,6 +342,7 @@ mod tests {
             deadline: None,
             fallback: FallbackMode::Placeholder,
             max_job_time: None,
+            busy_grace: None,
         };
         let monitor = Monitor::new(target, http, vec![], settings, tx);
         let (_stop_tx, stop) = Stop::new();

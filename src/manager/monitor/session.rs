@@ -1,6 +1,7 @@
 //! One open session: WebSocket messages, pings and pongs, HTTP polls and
 //! the job list, until the session ends.
 
+use super::busy::{Busy, BusyVerdict};
 use super::joblist::JobsFuture;
 use super::*;
 
@@ -106,6 +107,7 @@ impl Monitor {
         let mut probe: Option<ProbeFuture> = None;
         let mut round = Round::default();
         let mut jobs_fetch: Option<JobsFuture> = None;
+        self.busy = Busy::default();
         loop {
             let pong_due = round.ping_deadline;
             let jobs_due = jobs_fetch.is_none().then(|| self.jobs.due()).flatten();
@@ -122,6 +124,7 @@ impl Monitor {
                         return SessionEnd::Closed(ws::classify(e, &self.target).message);
                     }
                     round.start(Instant::now() + timeout);
+                    self.busy.poll_sent();
                     let http = self.http.clone();
                     let target = self.target.clone();
                     probe = Some(Box::pin(async move { http.probe(&target).await }));
@@ -141,7 +144,7 @@ impl Monitor {
                 }
                 () = sleep_until_opt(pong_due), if pong_due.is_some() => round.pong_missed(),
             }
-            match round.judge(self.settings.fail_after, timeout) {
+            match self.judge(&mut round) {
                 Err(end) => return end,
                 Ok(Some(message)) => {
                     self.emit(Event::Warning {
@@ -155,6 +158,30 @@ impl Monitor {
         }
     }
 
+    /// Judges the round, then lets `busy` rewrite a hung verdict for a
+    /// server that went silent while running a job.
+    fn judge(&mut self, round: &mut Round) -> Result<Option<String>, SessionEnd> {
+        match round.judge(self.settings.fail_after, self.settings.timeout) {
+            Err(end) => match self.busy.judge(end, self.settings.busy_grace) {
+                BusyVerdict::Stands(end) => Err(end),
+                BusyVerdict::Hung(why) => Err(SessionEnd::Hung(why)),
+                BusyVerdict::Wait(warning) => Ok(warning),
+            },
+            judged => judged,
+        }
+    }
+
+    /// The server answered (a frame, a good poll); ends a graced silence.
+    async fn answered(&mut self) {
+        if let Some(message) = self.busy.answered() {
+            self.emit(Event::Warning {
+                fallback: None,
+                message,
+            })
+            .await;
+        }
+    }
+
     /// One WebSocket frame (or its end): `Some` when it ends the session.
     async fn on_frame(
         &mut self,
@@ -162,6 +189,7 @@ impl Monitor {
     ) -> Option<SessionEnd> {
         self.activity
             .store(crate::manager::unix_ms(), Ordering::Relaxed);
+        self.answered().await;
         match frame {
             None => Some(SessionEnd::Closed(
                 "the WebSocket ended without a close frame (server stopped or crashed)".into(),
@@ -193,6 +221,11 @@ impl Monitor {
     /// The HTTP poll of a round: the status to report, and what it says
     /// about a running job (`stalled`).
     async fn on_poll(&mut self, status: Status, queue: Option<parse::Queue>) {
+        if status.available {
+            self.busy
+                .polled(queue.as_ref().and_then(|q| q.running_prompt_id.clone()));
+            self.answered().await;
+        }
         if let Some(q) = &queue {
             self.jobs.note_unfinished(&q.unfinished);
         }
@@ -265,6 +298,7 @@ impl Monitor {
             },
             WsMessage::Other(_) => return,
         };
+        self.busy.observe(&event);
         self.emit(event).await;
     }
 }
