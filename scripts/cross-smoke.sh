@@ -118,6 +118,28 @@ refused=$(free_port)
 same refused health --url "127.0.0.1:$refused" --json
 [ "$(run linux refused.rc health --url "127.0.0.1:$refused" --json)" != 0 ] || fail "refused port gave exit 0"
 
+# A Windows targets file: drive letter, backslashes, CRLF line ends.
+printf '# fleet\r\n127.0.0.1:%s\r\n' "$port" >"$WINEPREFIX/drive_c/comfyctl-targets.txt"
+rc=$(run windows targets health --targets 'C:\comfyctl-targets.txt' --json)
+[ "$rc" = 0 ] || { cat "$work/targets.err" >&2; fail "health --targets C:\\...: exit $rc"; }
+echo "cross-smoke: ok: --targets with a drive letter and CRLF" >&2
+
+# Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT) ends watch with its summary.
+timeout 120 "$wine" "$exes/comfyctl.exe" watch --url "127.0.0.1:$port" --interval 200ms --json \
+  >"$work/ctrlc.out" 2>"$work/ctrlc.err" </dev/null &
+wpid=$!
+for _ in $(seq 1 600); do
+  grep -q '"event":"status"' "$work/ctrlc.out" && break
+  sleep 0.1
+done
+grep -q '"event":"status"' "$work/ctrlc.out" || fail "watch under Wine printed no status in 60s"
+kill -INT "$wpid"
+rc=0
+wait "$wpid" || rc=$?
+grep -q '"event":"summary"' "$work/ctrlc.out" || { cat "$work/ctrlc.err" >&2; fail "Ctrl-C: no summary (exit $rc)"; }
+[ "$rc" = 0 ] || fail "Ctrl-C: watch exited $rc, Linux exits 0"
+echo "cross-smoke: ok: Ctrl-C ends watch with its summary" >&2
+
 # The Windows mock, probed by the Linux comfyctl.
 wport=$(start_mock "$wine" "$exes/comfyui-mock.exe")
 rc=$(run linux winmock health --url "127.0.0.1:$wport" --json)

@@ -59,6 +59,17 @@ pub fn candidates(dir: &Path, program: &Path) -> Vec<PathBuf> {
     out
 }
 
+/// Starts `cmd` in a process group of its own, so a signal or kill meant
+/// for a hook (and what it started) can reach them all and a Ctrl-C at the
+/// console does not. Windows: a new console process group
+/// (`CREATE_NEW_PROCESS_GROUP`), which also keeps Ctrl-C away from it.
+pub fn own_group(cmd: &mut tokio::process::Command) {
+    #[cfg(unix)]
+    cmd.process_group(0);
+    #[cfg(windows)]
+    cmd.creation_flags(0x0000_0200);
+}
+
 /// `PATHEXT` without dots, lower-cased; Windows' default when unset.
 #[cfg_attr(unix, allow(dead_code))]
 fn exe_extensions() -> Vec<String> {
