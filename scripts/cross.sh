@@ -54,8 +54,9 @@ if [ ! -x "$venv/bin/cargo-zigbuild" ] || ! "$venv/bin/python" -c 'import ziglan
 fi
 step "packages"
 
-# Debian's toolchain for every cross build; its own target dir, so the
-# host's target/debug (rustup's compiler) is never invalidated.
+# Debian's toolchain for every cross build; target dirs of their own, so
+# the host's target/debug (rustup's compiler) is never invalidated, and one
+# per macOS triple so they may be built side by side.
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=$out/build
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
@@ -73,12 +74,17 @@ build_windows() {
 
 # --- macOS (linked, not run: no Mac here) -----------------------------------
 build_macos() {
-  local triple=$1
-  # zig is found through the venv's python (python -m ziglang).
-  PATH="$venv/bin:/usr/bin:$PATH" CARGO=$dcargo nice -n 19 "$venv/bin/cargo-zigbuild" \
-    build --locked --release -Zbuild-std --target "$triple" --bin comfyctl
+  local triple=$1 dir=$out/build-$triple
+  local zb=(env "PATH=$venv/bin:/usr/bin:$PATH" "CARGO=$dcargo" "CARGO_TARGET_DIR=$dir"
+    nice -n 19 "$venv/bin/cargo-zigbuild")
+  local flags=(--locked --release -Zbuild-std --target "$triple")
+  # Every dependency first (no link), then stubs for the Apple frameworks
+  # they import (no SDK here; see macos-stubs.py), then the one link.
+  "${zb[@]}" build "${flags[@]}" --lib
+  python3 scripts/macos-stubs.py "$dir/$triple/release/deps" "$dir/frameworks"
+  "${zb[@]}" rustc "${flags[@]}" --bin comfyctl -- -L "framework=$dir/frameworks"
   mkdir -p "$out/$triple"
-  cp -p "$CARGO_TARGET_DIR/$triple/release/comfyctl" "$out/$triple/"
+  cp -p "$dir/$triple/release/comfyctl" "$out/$triple/"
   step "build $triple"
 }
 
