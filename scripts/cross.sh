@@ -61,10 +61,11 @@ export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=$out/build
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
 dcargo=/usr/bin/cargo
+# The release profile has panic = "abort", so its runtime is built too.
 
 # --- Windows ------------------------------------------------------------------
 build_windows() {
-  nice -n 19 "$dcargo" build --locked --release -Zbuild-std --target "$win" --bins
+  nice -n 19 "$dcargo" build --locked --release -Zbuild-std=std,panic_abort --target "$win" --bins
   mkdir -p "$out/$win"
   for bin in comfyctl comfyui-mock; do
     cp -p "$CARGO_TARGET_DIR/$win/release/$bin.exe" "$out/$win/"
@@ -77,7 +78,7 @@ build_macos() {
   local triple=$1 dir=$out/build-$triple
   local zb=(env "PATH=$venv/bin:/usr/bin:$PATH" "CARGO=$dcargo" "CARGO_TARGET_DIR=$dir"
     nice -n 19 "$venv/bin/cargo-zigbuild")
-  local flags=(--locked --release -Zbuild-std --target "$triple")
+  local flags=(--locked --release -Zbuild-std=std,panic_abort --target "$triple")
   # Every dependency first (no link), then stubs for the Apple frameworks
   # they import (no SDK here; see macos-stubs.py), then the one link.
   "${zb[@]}" build "${flags[@]}" --lib
