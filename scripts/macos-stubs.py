@@ -38,6 +38,27 @@ def symbols(deps: pathlib.Path) -> tuple[set[str], set[str]]:
     return undefined, defined
 
 
+SOURCES = {"Security": "security-framework-sys", "CoreFoundation": "core-foundation-sys"}
+
+
+def declared(name: str) -> set[str]:
+    """The C symbols a -sys crate declares, from its source (the pinned
+    version in Cargo.lock): used when the rlibs hold LLVM bitcode (fat LTO)
+    that this llvm-nm cannot read. A superset of what is imported."""
+    import os
+    import re
+    crate = SOURCES[name]
+    lock = pathlib.Path("Cargo.lock").read_text()
+    version = re.search(rf'name = "{crate}"\nversion = "([^"]+)"', lock).group(1)
+    home = pathlib.Path(os.environ.get("CARGO_HOME", pathlib.Path.home() / ".cargo"))
+    found = set()
+    for src in home.glob(f"registry/src/*/{crate}-{version}/src/**/*.rs"):
+        text = src.read_text(errors="replace")
+        found.update("_" + m for m in re.findall(r"pub fn (\w+)\s*\(", text))
+        found.update("_" + m for m in re.findall(r"pub static (?:mut )?(\w+)\s*:", text))
+    return found
+
+
 def tbd(name: str, syms: list[str]) -> str:
     listed = ", ".join(f"'{s}'" for s in syms)
     return (
@@ -58,6 +79,8 @@ def main() -> None:
     wanted = undefined - defined
     for name, prefixes in FRAMEWORKS.items():
         syms = sorted(s for s in wanted if s.startswith(prefixes))
+        if not syms:
+            syms = sorted(s for s in declared(name) if s.startswith(prefixes))
         if not syms:
             sys.exit(f"macos-stubs: no {name} symbols found in {deps}")
         fw = out / f"{name}.framework"
