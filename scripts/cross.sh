@@ -76,7 +76,10 @@ build_windows() {
 # --- macOS (linked, not run: no Mac here) -----------------------------------
 build_macos() {
   local triple=$1 dir=$out/build-$triple
-  local zb=(env "PATH=$venv/bin:/usr/bin:$PATH" "CARGO=$dcargo" "CARGO_TARGET_DIR=$dir"
+  # strip = true runs rust-objcopy, which Debian's rustc lacks; rustup's has it.
+  local tools
+  tools=$(find "${RUSTUP_HOME:-$HOME/.rustup}/toolchains" -name rust-objcopy -path '*linux*' 2>/dev/null | head -n1)
+  local zb=(env "PATH=$venv/bin:/usr/bin:${tools%/*}:$PATH" "CARGO=$dcargo" "CARGO_TARGET_DIR=$dir"
     nice -n 19 "$venv/bin/cargo-zigbuild")
   local flags=(--locked --release -Zbuild-std=std,panic_abort --target "$triple")
   # Every dependency first (no link), then stubs for the Apple frameworks
