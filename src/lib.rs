@@ -15,6 +15,7 @@ pub(crate) mod commands;
 pub mod config;
 pub mod error;
 pub mod manager;
+pub mod platform;
 pub mod render;
 pub mod sinks;
 
@@ -58,15 +59,7 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM.
+/// Resolves on Ctrl-C (SIGINT) or SIGTERM; on Windows, Ctrl-C or Ctrl-Break.
 pub async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(_) => return std::future::pending().await,
-    };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = term.recv() => {}
-    }
+    platform::signals::shutdown().await
 }

@@ -19,7 +19,7 @@ fn main() -> ExitCode {
         comfyctl::render::tty::restore();
         default_hook(info);
     }));
-    raise_fd_limit();
+    comfyctl::platform::processes::raise_fd_limit();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -59,23 +59,6 @@ fn clap_exit(e: &clap::Error) -> ExitCode {
         Err(err) => {
             let _ = writeln!(std::io::stderr(), "error: cannot write output: {err}");
             Exit::Output.into()
-        }
-    }
-}
-
-/// Watching a fleet needs a few descriptors per server; lift the soft limit
-/// to the hard one (a no-op where it already is).
-fn raise_fd_limit() {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
-        {
-            limit.rlim_cur = limit.rlim_max;
-            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
         }
     }
 }

@@ -325,7 +325,8 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 /// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests).
 pub fn output(global: &GlobalArgs) -> Output {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    let tty = crate::render::forced_tty() || console::Term::stdout().is_term();
+    let tty = crate::render::forced_tty()
+        || (console::Term::stdout().is_term() && crate::platform::terminal::ansi_ready());
     let dumb = env("TERM").is_some_and(|t| t == "dumb");
     let color = match global.color {
         _ if global.json => false,

@@ -72,10 +72,7 @@ pub(super) fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSin
 /// as given, a bare name searched in `PATH`. Checked at start so a typo is
 /// exit 2, not a note on every state change.
 pub(super) fn find_program(program: &std::path::Path) -> Result<(), String> {
-    use std::os::unix::fs::PermissionsExt;
-    let executable = |p: &std::path::Path| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    };
+    use crate::platform::processes::{candidates, is_executable as executable};
     let shown = program.display();
     let found = if program.components().count() > 1 || program.is_absolute() {
         match std::fs::metadata(program) {
@@ -85,7 +82,9 @@ pub(super) fn find_program(program: &std::path::Path) -> Result<(), String> {
         }
     } else {
         let path = std::env::var_os("PATH").unwrap_or_default();
-        if std::env::split_paths(&path).any(|dir| executable(&dir.join(program))) {
+        if std::env::split_paths(&path)
+            .any(|dir| candidates(&dir, program).iter().any(|p| executable(p)))
+        {
             Ok(())
         } else {
             Err(format!("'{shown}' is not an executable found in PATH"))

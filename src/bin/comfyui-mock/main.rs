@@ -33,7 +33,6 @@ use anyhow::Context as _;
 use axum::serve::ListenerExt as _;
 use clap::Parser as _;
 use tokio::net::{TcpListener, TcpSocket};
-use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 
 use crate::args::Args;
@@ -90,17 +89,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
     std::process::exit(0);
 }
 
-/// Installs the SIGTERM and SIGINT handlers now; the future names the
-/// first of them that arrives.
+/// Installs the shutdown handlers now (SIGTERM/SIGINT; Ctrl-C/Ctrl-Break
+/// on Windows); the future names the first of them that arrives.
 fn shutdown_signal() -> std::io::Result<impl Future<Output = &'static str>> {
-    let mut sigterm = signal(SignalKind::terminate())?;
-    let mut sigint = signal(SignalKind::interrupt())?;
-    Ok(async move {
-        tokio::select! {
-            _ = sigterm.recv() => "SIGTERM",
-            _ = sigint.recv() => "SIGINT",
-        }
-    })
+    comfyctl::platform::signals::install()
 }
 
 /// `--delay-ready`: waits before binding; a signal meanwhile exits at once.

@@ -52,16 +52,7 @@ pub async fn serve(addr: &str, metrics: Arc<Mutex<Metrics>>) -> Result<SocketAdd
 /// eighth of the descriptor limit where that is lower, so a flood of
 /// scrapers never takes the descriptors the monitors need.
 fn connection_cap() -> usize {
-    let mut limit = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit only writes the struct we pass.
-    let soft = if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-        usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX)
-    } else {
-        1024
-    };
+    let soft = crate::platform::processes::fd_soft_limit().unwrap_or(1024);
     (soft / 8).clamp(1, MAX_CONNECTIONS)
 }
 

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Builds comfyctl for Windows and macOS on a Debian machine, smoke-tests the
+# Windows build under Wine against a Linux comfyui-mock, and writes one
+# archive per target plus SHA256SUMS into target/cross/.
+#
+# No rustup target can be downloaded here, so the standard library is built
+# from Debian's source (rust-web-src) with -Zbuild-std, using Debian's
+# rustc/cargo (RUSTC_BOOTSTRAP unlocks -Z on a stable compiler). Windows links
+# with mingw-w64, macOS with zig (cargo-zigbuild); nothing links an Apple
+# framework, which is why reqwest has no system-configuration feature.
+#
+# Idempotent: packages, the venv, the Wine prefix and the shim are made once;
+# cargo rebuilds only what changed. Each step prints how long it took.
+#   CROSS_TARGETS="x86_64-pc-windows-gnu"  build only some targets
+#   CROSS_SKIP_SMOKE=1                     do not run the Wine smoke test
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+out=$root/target/cross
+mkdir -p "$out"
+
+win=x86_64-pc-windows-gnu
+targets=${CROSS_TARGETS:-"$win x86_64-apple-darwin aarch64-apple-darwin"}
+version=$(awk -F'"' '/^version *=/{print $2; exit}' Cargo.toml)
+
+t_start=$(date +%s)
+t_last=$t_start
+step() {
+  local now
+  now=$(date +%s)
+  echo "cross: [$((now - t_last))s] $1 done" >&2
+  t_last=$now
+}
+die() {
+  echo "cross: $*" >&2
+  exit 1
+}
+
+# --- packages: Debian's Rust 1.96 with std source, mingw, Wine; zig in a venv --
+need=()
+[ -x /usr/bin/rustc ] && [ -x /usr/bin/cargo ] || need+=(rustc-web cargo-web)
+[ -d /usr/lib/rustlib/src/rust/library ] || need+=(rust-web-src)
+command -v x86_64-w64-mingw32-gcc >/dev/null || need+=(gcc-mingw-w64-x86-64)
+[ -x /usr/lib/wine/wine64 ] || need+=(wine64)
+command -v zip >/dev/null || need+=(zip)
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" </dev/null >/dev/null
+fi
+venv=$out/venv
+if [ ! -x "$venv/bin/cargo-zigbuild" ] || ! "$venv/bin/python" -c 'import ziglang' 2>/dev/null; then
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check ziglang cargo-zigbuild
+fi
+step "packages"
+
+# Debian's toolchain for every cross build; target dirs of their own, so
+# the host's target/debug (rustup's compiler) is never invalidated, and one
+# per macOS triple so they may be built side by side.
+export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
+export CARGO_TARGET_DIR=$out/build
+export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
+dcargo=/usr/bin/cargo
+# The release profile has panic = "abort", so its runtime is built too.
+
+# --- Windows ------------------------------------------------------------------
+build_windows() {
+  nice -n 19 "$dcargo" build --locked --release -Zbuild-std=std,panic_abort --target "$win" --bins
+  mkdir -p "$out/$win"
+  for bin in comfyctl comfyui-mock; do
+    cp -p "$CARGO_TARGET_DIR/$win/release/$bin.exe" "$out/$win/"
+  done
+  step "build $win"
+}
+
+# --- macOS (linked, not run: no Mac here) -----------------------------------
+build_macos() {
+  local triple=$1 dir=$out/build-$triple
+  # strip = true runs rust-objcopy, which Debian's rustc lacks; rustup's has it.
+  local tools
+  tools=$(find "${RUSTUP_HOME:-$HOME/.rustup}/toolchains" -name rust-objcopy -path '*linux*' 2>/dev/null | head -n1)
+  local zb=(env "PATH=$venv/bin:/usr/bin:${tools%/*}:$PATH" "CARGO=$dcargo" "CARGO_TARGET_DIR=$dir"
+    nice -n 19 "$venv/bin/cargo-zigbuild")
+  local flags=(--locked --release -Zbuild-std=std,panic_abort --target "$triple")
+  # Every dependency first (no link), then stubs for the Apple frameworks
+  # they import (no SDK here; see macos-stubs.py), then the one link.
+  "${zb[@]}" build "${flags[@]}" --lib
+  python3 scripts/macos-stubs.py "$dir/$triple/release/deps" "$dir/frameworks"
+  "${zb[@]}" rustc "${flags[@]}" --bin comfyctl -- -L "framework=$dir/frameworks"
+  mkdir -p "$out/$triple"
+  cp -p "$dir/$triple/release/comfyctl" "$out/$triple/"
+  step "build $triple"
+}
+
+for triple in $targets; do
+  case $triple in
+    "$win") build_windows ;;
+    *-apple-darwin) build_macos "$triple" ;;
+    *) die "unknown target $triple" ;;
+  esac
+done
+
+# --- Wine smoke test ------------------------------------------------------------
+if [ -z "${CROSS_SKIP_SMOKE:-}" ] && [[ " $targets " == *" $win "* ]]; then
+  bash scripts/cross-smoke.sh "$out/$win"
+  step "smoke test under Wine"
+fi
+
+# --- archives and checksums -----------------------------------------------------
+rm -f "$out"/comfyctl-*.tar.gz "$out"/comfyctl-*.zip "$out/SHA256SUMS"
+sums=()
+for triple in $targets; do
+  name=comfyctl-$version-$triple
+  stage=$out/stage/$name
+  rm -rf "$stage"
+  mkdir -p "$stage"
+  cp README.md "$stage/"
+  if [ "$triple" = "$win" ]; then
+    cp "$out/$win/comfyctl.exe" "$stage/"
+    (cd "$out/stage" && zip -qr -X "$out/$name.zip" "$name")
+    sums+=("$name.zip" "$win/comfyctl.exe" "$win/comfyui-mock.exe")
+  else
+    cp "$out/$triple/comfyctl" "$stage/"
+    tar -C "$out/stage" --owner=0 --group=0 --numeric-owner -czf "$out/$name.tar.gz" "$name"
+    sums+=("$name.tar.gz" "$triple/comfyctl")
+  fi
+done
+rm -rf "$out/stage"
+(cd "$out" && sha256sum "${sums[@]}" >SHA256SUMS)
+step "archives"
+file "$out"/*/comfyctl* | sed "s|$out/||"
+echo "cross: all done in $(($(date +%s) - t_start))s; see target/cross/SHA256SUMS" >&2
