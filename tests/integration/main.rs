@@ -4,6 +4,7 @@ mod util;
 mod classify;
 mod cli;
 mod connect;
+mod dashboard;
 mod fleet;
 mod fuzz;
 mod health;
