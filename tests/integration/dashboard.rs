@@ -176,8 +176,20 @@ impl Tui {
 
 /// The row that shows `url` (the URL is unique per row).
 fn row_of<'a>(rows: &'a [String], url: &str) -> Option<&'a String> {
-    rows.iter()
-        .find(|r| r.contains(&format!(" {url} ")) || r.ends_with(url))
+    const STATES: [&str; 8] = [
+        "starting",
+        "connecting",
+        "connected",
+        "degraded",
+        "stalled",
+        "disconnected",
+        "reconnecting",
+        "failed",
+    ];
+    rows.iter().find(|r| {
+        let table_row = STATES.iter().any(|s| r.trim_start().starts_with(s));
+        table_row && (r.contains(&format!(" {url} ")) || r.ends_with(url))
+    })
 }
 
 fn row_state(rows: &[String], url: &str, state: &str) -> bool {
@@ -532,8 +544,14 @@ fn plain_dumb_json_and_the_exit_rules_keep_or_restore_the_main_screen() {
         cmd.args(["watch", "--interval", "200ms", "--url", &url])
             .args(count);
         let mut t = Tui::spawn_cmd(cmd, 100, 24);
+        // `--count 3` may end before a poll of the screen sees it.
         assert!(
-            t.wait(|r| row_state(r, &url, "connected")),
+            sigterm || t.proc.wait_for(&["\x1b[?1049h"], WATCH_WAIT),
+            "{}",
+            t.screen()
+        );
+        assert!(
+            !sigterm || t.wait(|r| row_state(r, &url, "connected")),
             "{}",
             t.screen()
         );
@@ -544,5 +562,6 @@ fn plain_dumb_json_and_the_exit_rules_keep_or_restore_the_main_screen() {
         assert!(!t.alternate(), "sigterm={sigterm}: main screen back");
         let rows = t.rows();
         assert!(rows[0].starts_with("summary: uptime"), "{rows:#?}");
+        assert!(t.proc.text().contains("\x1b[?1049l"), "sigterm={sigterm}");
     }
 }

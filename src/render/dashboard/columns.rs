@@ -56,13 +56,10 @@ const DROP: [Col; 8] = [
     Col::Vram,
     Col::Median,
     Col::Latency,
-    Col::Running,
     Col::Jobs,
+    Col::Running,
     Col::For,
 ];
-
-/// Columns the URL needs at least.
-const URL_MIN: u16 = 20;
 
 impl Col {
     /// The header text.
@@ -100,13 +97,14 @@ impl Col {
     }
 }
 
-/// The columns that fit `width` (one space between columns), dropping in
-/// [`DROP`] order until they do.
-pub fn columns_for(width: u16) -> Vec<Col> {
+/// The columns that fit `width` (one space between columns) beside URLs
+/// of `url` columns, dropping in [`DROP`] order until they do: a URL is
+/// cut (its port lost) only when even the last three columns do not fit.
+pub fn columns_for(width: u16, url: u16) -> Vec<Col> {
     let mut cols = ORDER.to_vec();
     let need = |cols: &[Col]| -> u16 {
         let fixed: u16 = cols.iter().filter_map(|c| c.width()).sum();
-        fixed + URL_MIN + cols.len() as u16 - 1
+        fixed + url + cols.len() as u16 - 1
     };
     for gone in DROP {
         if need(&cols) <= width {
@@ -151,18 +149,18 @@ mod tests {
 
     #[test]
     fn narrow_terminals_drop_columns_in_the_documented_order() {
-        let all = columns_for(200);
+        let all = columns_for(200, 22);
         assert_eq!(all.len(), ORDER.len(), "{all:?}");
-        let at80 = columns_for(80);
+        let at80 = columns_for(80, 22);
         assert!(at80.contains(&Col::State) && at80.contains(&Col::Url));
         assert!(!at80.contains(&Col::LatencyHistory) && !at80.contains(&Col::QueueHistory));
-        let tiny = columns_for(10);
+        assert!(at80.contains(&Col::Running), "{at80:?}");
+        let tiny = columns_for(10, 22);
         assert_eq!(tiny, vec![Col::State, Col::Url, Col::Queue]);
-        for w in [40, 80, 120, 160] {
-            let cols = columns_for(w);
+        for w in [50, 80, 120, 160] {
+            let cols = columns_for(w, 22);
             let used: u16 =
-                cols.iter().filter_map(|c| c.width()).sum::<u16>() + URL_MIN + cols.len() as u16
-                    - 1;
+                cols.iter().filter_map(|c| c.width()).sum::<u16>() + 22 + cols.len() as u16 - 1;
             assert!(used <= w, "{w}: {cols:?}");
         }
     }

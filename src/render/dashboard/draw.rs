@@ -94,7 +94,13 @@ fn header(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
 
 fn servers(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
     let rows = model.rows();
-    let cols = columns_for(area.width);
+    let url = rows
+        .iter()
+        .map(|s| s.url.chars().count())
+        .max()
+        .unwrap_or(0);
+    let url = u16::try_from(url.max(3)).unwrap_or(u16::MAX);
+    let cols = columns_for(area.width, url);
     let head = Row::new(cols.iter().map(|c| Cell::from(c.title())))
         .style(paint.s(Style::new().add_modifier(Modifier::BOLD)));
     let body = rows.iter().map(|s| {
@@ -105,7 +111,7 @@ fn servers(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
     });
     let widths = cols.iter().map(|c| match c.width() {
         Some(w) => Constraint::Length(w),
-        None => Constraint::Min(20),
+        None => Constraint::Min(url),
     });
     let table = Table::new(body, widths)
         .header(head)
@@ -269,7 +275,7 @@ const HELP: &[&str] = &[
     "r           reset the window counters and failures",
     "",
     "Narrow terminals drop columns in this order: LAT HIST, Q HIST, VRAM,",
-    "MEDIAN, LATENCY, RUNNING, JOBS, FOR.",
+    "MEDIAN, LATENCY, JOBS, RUNNING, FOR; a URL is never cut before that.",
     "Plain lines instead: --plain (or --no-tui), or pipe the output.",
 ];
 
