@@ -196,7 +196,7 @@ fn row_state(rows: &[String], url: &str, state: &str) -> bool {
     row_of(rows, url).is_some_and(|r| r.trim_start().starts_with(state))
 }
 
-fn watch_args<'a>(urls: &'a [String]) -> Vec<&'a str> {
+fn watch_args(urls: &[String]) -> Vec<&str> {
     let mut args = vec!["watch", "--interval", "200ms"];
     for u in urls {
         args.extend(["--url", u.as_str()]);
