@@ -39,8 +39,8 @@ impl Renderer for Silent {
     }
 }
 
-/// The renderer for this output mode: NDJSON, live view, plain lines, or
-/// nothing. `throttle` (the poll interval) paces repeated lines: reconnect
+/// The renderer for this output mode: NDJSON, the dashboard (`out.tui` and
+/// real terminals on stdin and stdout), live view, plain lines, or nothing. `throttle` (the poll interval) paces repeated lines: reconnect
 /// attempts, queue and progress updates, at most one of each per server.
 pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) -> Box<dyn Renderer> {
     if out.quiet {
