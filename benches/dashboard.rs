@@ -5,7 +5,8 @@
 //! markdown table: CPU as % of one core, bytes drawn per minute, peak RSS.
 //!
 //! Run: `cargo bench --bench dashboard` (env `IDLE_SECS`, default 60;
-//! `SERVERS`, default 10).
+//! `SERVERS`, default 10; `COMFYCTL_BIN` measures another build, e.g. the
+//! release binary).
 
 mod common;
 
@@ -49,7 +50,9 @@ fn main() {
         ("dashboard", None),
         ("live view (--plain)", Some("--plain")),
     ] {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_comfyctl"));
+        let bin = std::env::var("COMFYCTL_BIN")
+            .unwrap_or_else(|_| env!("CARGO_BIN_EXE_comfyctl").to_owned());
+        let mut cmd = Command::new(bin);
         cmd.args(["watch", "--interval", "5s", "--targets"])
             .arg(&file)
             .args(extra)
