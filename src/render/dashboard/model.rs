@@ -310,3 +310,88 @@ fn sorted(mut rows: Vec<&Server>, sort: Sort) -> Vec<&Server> {
     }
     rows
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::manager::jobs::JobError;
+
+    fn at(url: &str, event: Event) -> Envelope {
+        Envelope {
+            url: Arc::from(url),
+            at: SystemTime::now(),
+            event,
+        }
+    }
+
+    fn state(url: &str, state: State) -> Envelope {
+        at(
+            url,
+            Event::State {
+                state,
+                previous: None,
+                reason: "why\x1b[2J".into(),
+            },
+        )
+    }
+
+    #[test]
+    fn a_hostile_failed_job_enters_the_panel_escaped() {
+        let mut m = Model::default();
+        m.apply(&at(
+            "http://a:1",
+            Event::Job(Job {
+                id: "0e163167-aaaa".into(),
+                status: JobStatus::Failed,
+                create_ms: None,
+                start_ms: Some(1),
+                end_ms: Some(20),
+                error: Some(JobError {
+                    node_id: Some("2".into()),
+                    node_type: Some("Save\x1b]0;x\x07".into()),
+                    exception_type: Some("Exception".into()),
+                    message: "first\x1b[31m line\nsecond".into(),
+                }),
+            }),
+        ));
+        let f = &m.failures[0];
+        assert_eq!(f.node, "Save\\u{1b}]0;x\\u{7}");
+        assert_eq!(f.what, "failed Exception");
+        assert_eq!(f.message, "first\\u{1b}[31m line");
+        let s = &m.servers["http://a:1"];
+        assert_eq!(s.failed(), 1);
+        assert!(
+            s.changes.iter().all(|l| !l.contains('\x1b')),
+            "{:?}",
+            s.changes
+        );
+        m.reset();
+        assert!(m.failures.is_empty() && m.servers["http://a:1"].failed() == 0);
+    }
+
+    #[test]
+    fn rows_filter_by_url_or_state_and_sort_troubled_first() {
+        let mut m = Model::default();
+        m.apply(&state("http://b:1", State::Connected));
+        m.apply(&state("http://a:1", State::Connected));
+        m.apply(&state("http://c:1", State::Reconnecting));
+        let urls = |m: &Model| {
+            m.rows()
+                .iter()
+                .map(|s| s.url.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(urls(&m), ["http://c:1", "http://a:1", "http://b:1"]);
+        m.sort = Sort::Url;
+        assert_eq!(urls(&m), ["http://a:1", "http://b:1", "http://c:1"]);
+        m.filter = "reconn".into();
+        assert_eq!(urls(&m), ["http://c:1"]);
+        m.filter = "B:1".into();
+        assert_eq!(urls(&m), ["http://b:1"]);
+        assert!(m.servers["http://a:1"].changes[0].ends_with("connected why\\u{1b}[2J"));
+        // Down servers leave a gap in the history.
+        m.sample();
+        assert_eq!(m.servers["http://c:1"].history.back(), Some(&None));
+        assert!(m.servers["http://a:1"].history.back().unwrap().is_some());
+    }
+}
