@@ -3,12 +3,7 @@
 
 use std::time::Duration;
 
-use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::style::{Color, Modifier, Style};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Cell, Clear, Paragraph, Row, Table, TableState};
-
+use super::canvas::{Canvas, Color, Rect, Style};
 use super::columns::{Col, columns_for, sparkline};
 use super::model::{Model, Server};
 use crate::manager::State;
@@ -16,26 +11,32 @@ use crate::render::Output;
 use crate::render::view::short_duration;
 
 /// Draws the whole screen for `model`.
-pub fn frame(f: &mut Frame, model: &Model, out: Output) {
+pub fn frame(c: &mut Canvas, model: &Model, out: Output) {
     let paint = Paint(out.color);
-    let lower = if model.details { 12 } else { 8 };
-    let [head, table, panel, foot] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(3),
-        Constraint::Length(lower),
-        Constraint::Length(2),
-    ])
-    .areas(f.area());
-    header(f, head, model, paint);
-    servers(f, table, model, paint);
+    let area = c.area();
+    // Header and footer first; the table keeps at least 3 rows before the
+    // panel gets any.
+    let want = if model.details { 12 } else { 8 };
+    let middle = area.h.saturating_sub(3);
+    let lower = want.min(middle.saturating_sub(3));
+    let row = |y: u16, h: u16| Rect {
+        x: 0,
+        y,
+        w: area.w,
+        h,
+    };
+    let table = row(1, middle - lower);
+    let panel = row(1 + table.h, lower);
+    header(c, row(0, 1), model, paint);
+    servers(c, table, model, paint);
     if model.details {
-        details(f, panel, model);
+        details(c, panel, model);
     } else {
-        failures(f, panel, model, paint);
+        failures(c, panel, model, paint);
     }
-    footer(f, foot, model, paint);
+    footer(c, row(1 + middle, area.h.min(2)), model, paint);
     if model.help {
-        help(f);
+        help(c);
     }
 }
 
@@ -49,7 +50,7 @@ impl Paint {
     }
 
     fn state(self, state: Option<State>) -> Style {
-        let bold = Style::new().add_modifier(Modifier::BOLD);
+        let bold = Style::new().bold();
         self.s(match state {
             Some(State::Connected) => bold.fg(Color::Green),
             Some(State::Degraded | State::Stalled) => bold.fg(Color::Yellow),
@@ -60,7 +61,7 @@ impl Paint {
     }
 }
 
-fn header(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
+fn header(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
     let all = model.servers.len();
     let up = model
         .servers
@@ -79,20 +80,37 @@ fn header(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
     if !model.filter.is_empty() || model.editing {
         text.push_str(&format!(" · filter: {}", model.filter));
     }
-    let mut spans = vec![Span::styled(
-        text,
-        paint.s(Style::new().add_modifier(Modifier::BOLD)),
-    )];
+    let mut spans = vec![(text.as_str(), paint.s(Style::new().bold()))];
     if model.paused {
-        spans.push(Span::styled(
-            "  PAUSED",
-            paint.s(Style::new().fg(Color::Black).bg(Color::Yellow)),
-        ));
+        let badge = paint.s(Style::new().fg(Color::Black).bg(Color::Yellow));
+        spans.push(("  PAUSED", badge));
     }
-    f.render_widget(Paragraph::new(Line::from(spans)), area);
+    if area.h > 0 {
+        c.spans(area.x, area.y, area.w, &spans);
+    }
 }
 
-fn servers(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
+/// Each column's left edge and width: fixed columns as declared, the URL
+/// as wide as the longest one, cut only when nothing else is left to drop.
+fn layout(cols: &[Col], width: u16, url: u16) -> Vec<(Col, u16, u16)> {
+    let fixed: u16 = cols.iter().filter_map(|c| c.width()).sum();
+    let gaps = cols.len().saturating_sub(1) as u16;
+    let url = url.min(width.saturating_sub(fixed + gaps));
+    let mut x = 0u16;
+    cols.iter()
+        .map(|c| {
+            let w = c.width().unwrap_or(url);
+            let at = x;
+            x = x.saturating_add(w + 1);
+            (*c, at, w)
+        })
+        .collect()
+}
+
+fn servers(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
+    if area.h == 0 {
+        return;
+    }
     let rows = model.rows();
     let url = rows
         .iter()
@@ -100,37 +118,35 @@ fn servers(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
         .max()
         .unwrap_or(0);
     let url = u16::try_from(url.max(3)).unwrap_or(u16::MAX);
-    let cols = columns_for(area.width, url);
-    let head = Row::new(cols.iter().map(|c| Cell::from(c.title())))
-        .style(paint.s(Style::new().add_modifier(Modifier::BOLD)));
-    let body = rows.iter().map(|s| {
-        Row::new(
-            cols.iter()
-                .map(|c| cell(*c, s, paint, c.width().unwrap_or(0))),
-        )
-    });
-    let widths = cols.iter().map(|c| match c.width() {
-        Some(w) => Constraint::Length(w),
-        None => Constraint::Min(url),
-    });
-    let table = Table::new(body, widths)
-        .header(head)
-        .column_spacing(1)
-        .row_highlight_style(Style::new().add_modifier(Modifier::REVERSED));
-    let mut state = TableState::default();
-    if !rows.is_empty() {
-        state.select(Some(model.selected.min(rows.len() - 1)));
+    let cols = layout(&columns_for(area.w, url), area.w, url);
+    let bold = paint.s(Style::new().bold());
+    let fit = |at: u16, w: u16| w.min(area.w.saturating_sub(at));
+    for &(col, at, w) in &cols {
+        c.text(area.x + at, area.y, fit(at, w), col.title(), bold);
     }
-    f.render_stateful_widget(table, area, &mut state);
+    // Rows past the bottom scroll so that the selection stays in view.
+    let room = usize::from(area.h - 1);
+    let selected = model.selected.min(rows.len().saturating_sub(1));
+    let first = (selected + 1).saturating_sub(room);
+    for (i, s) in rows.iter().enumerate().skip(first).take(room) {
+        let y = area.y + 1 + (i - first) as u16;
+        for &(col, at, w) in &cols {
+            cell(c, (area.x + at, y, fit(at, w)), col, s, paint);
+        }
+        if i == selected {
+            c.reverse_row(area, y);
+        }
+    }
 }
 
-fn cell(col: Col, s: &Server, paint: Paint, width: u16) -> Cell<'static> {
+fn cell(c: &mut Canvas, (x, y, w): (u16, u16, u16), col: Col, s: &Server, paint: Paint) {
     let v = &s.view;
     let dash = || "-".to_string();
     let text = match col {
         Col::State => {
             let name = v.state.map_or("starting", State::as_str);
-            return Cell::from(Span::styled(name.to_string(), paint.state(v.state)));
+            c.text(x, y, w, name, paint.state(v.state));
+            return;
         }
         Col::For => short_duration(v.since.elapsed()),
         Col::Url => s.url.to_string(),
@@ -144,15 +160,15 @@ fn cell(col: Col, s: &Server, paint: Paint, width: u16) -> Cell<'static> {
         Col::Latency => v.latency_ms.map_or_else(dash, |ms| format!("{ms:.1}ms")),
         Col::Vram => s.vram_free.map_or_else(dash, gib),
         Col::QueueHistory => {
-            let line = sparkline(&s.history, usize::from(width), |(q, _)| Some(*q as f64));
-            return Cell::from(line.styled(paint));
+            let line = sparkline(&s.history, usize::from(w), |(q, _)| Some(*q as f64));
+            return line.draw(c, (x, y, w), paint);
         }
         Col::LatencyHistory => {
-            let line = sparkline(&s.history, usize::from(width), |(_, l)| *l);
-            return Cell::from(line.styled(paint));
+            let line = sparkline(&s.history, usize::from(w), |(_, l)| *l);
+            return line.draw(c, (x, y, w), paint);
         }
     };
-    Cell::from(text)
+    c.text(x, y, w, &text, Style::new());
 }
 
 /// `0e163167 12s n3 50%`: the running prompt's short id, its age, and the
@@ -184,38 +200,47 @@ fn gib(bytes: u64) -> String {
     format!("{:.1}G", bytes as f64 / (1u64 << 30) as f64)
 }
 
-fn failures(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
-    let shown = usize::from(area.height.saturating_sub(2));
-    let lines: Vec<Line> = model
-        .failures
-        .iter()
-        .rev()
-        .take(shown)
-        .map(|j| {
-            Line::from(vec![
-                Span::raw(format!("{} {} {} ", j.time, j.url, j.node)),
-                Span::styled(j.what.clone(), paint.s(Style::new().fg(Color::Red))),
-                Span::raw(format!(": {}", j.message)),
-            ])
-        })
-        .collect();
+fn failures(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
     let title = format!(" failed and cancelled jobs ({}) ", model.failures.len());
-    let body = if lines.is_empty() {
-        Paragraph::new("none since the start or the last reset (r)")
-    } else {
-        Paragraph::new(lines)
-    };
-    f.render_widget(body.block(Block::bordered().title(title)), area);
+    let inner = c.boxed(area, &title);
+    if inner.h == 0 {
+        return;
+    }
+    if model.failures.is_empty() {
+        let none = "none since the start or the last reset (r)";
+        c.text(inner.x, inner.y, inner.w, none, Style::new());
+        return;
+    }
+    let red = paint.s(Style::new().fg(Color::Red));
+    let rows = model.failures.iter().rev().take(usize::from(inner.h));
+    for (y, j) in (inner.y..).zip(rows) {
+        let lead = format!("{} {} {} ", j.time, j.url, j.node);
+        let rest = format!(": {}", j.message);
+        let spans = [
+            (lead.as_str(), Style::new()),
+            (j.what.as_str(), red),
+            (rest.as_str(), Style::new()),
+        ];
+        c.spans(inner.x, y, inner.w, &spans);
+    }
 }
 
-fn details(f: &mut Frame, area: Rect, model: &Model) {
+fn details(c: &mut Canvas, area: Rect, model: &Model) {
     let Some(s) = model.selection() else {
-        let empty = Paragraph::new("no server selected").block(Block::bordered());
-        f.render_widget(empty, area);
+        let inner = c.boxed(area, "");
+        if inner.h > 0 {
+            c.text(
+                inner.x,
+                inner.y,
+                inner.w,
+                "no server selected",
+                Style::new(),
+            );
+        }
         return;
     };
     let v = &s.view;
-    let mut lines = vec![Line::from(format!(
+    let mut lines = vec![format!(
         "version {} · queue {} · {}",
         v.version.as_deref().unwrap_or("-"),
         v.queue_text().unwrap_or_else(|| "-".into()),
@@ -223,19 +248,17 @@ fn details(f: &mut Frame, area: Rect, model: &Model) {
             t if t.is_empty() => "no jobs in the window".into(),
             t => t,
         }
-    ))];
-    let room = usize::from(area.height.saturating_sub(3));
+    )];
+    let inner = c.boxed(area, &format!(" {} (Enter closes) ", s.url));
+    let room = usize::from(inner.h.saturating_sub(1));
     let skip = s.changes.len().saturating_sub(room);
-    lines.extend(s.changes.iter().skip(skip).map(|l| Line::from(l.clone())));
-    let title = format!(" {} (Enter closes) ", s.url);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(title)),
-        area,
-    );
+    lines.extend(s.changes.iter().skip(skip).cloned());
+    for (y, line) in (inner.y..inner.y + inner.h).zip(&lines) {
+        c.text(inner.x, y, inner.w, line, Style::new());
+    }
 }
 
-fn footer(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
-    let mut lines = Vec::new();
+fn footer(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
     let mut warnings: Vec<_> = model.warnings.iter().collect();
     warnings.sort_by(|a, b| a.0.cmp(b.0));
     if let Some((_, (_, text))) = warnings.first() {
@@ -243,12 +266,8 @@ fn footer(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
             1 => String::new(),
             n => format!(" (+{} more)", n - 1),
         };
-        lines.push(Line::from(Span::styled(
-            format!("⚠ {text}{more}"),
-            paint.s(Style::new().fg(Color::Black).bg(Color::Yellow)),
-        )));
-    } else {
-        lines.push(Line::from(""));
+        let badge = paint.s(Style::new().fg(Color::Black).bg(Color::Yellow));
+        c.text(area.x, area.y, area.w, &format!("⚠ {text}{more}"), badge);
     }
     let hints = if model.editing {
         format!("filter: {}▏  Enter keep · Esc drop", model.filter)
@@ -256,11 +275,10 @@ fn footer(f: &mut Frame, area: Rect, model: &Model, paint: Paint) {
         "q quit · ? help · p pause · / filter · s sort · j/k select · Enter details · r reset"
             .into()
     };
-    lines.push(Line::from(Span::styled(
-        hints,
-        paint.s(Style::new().add_modifier(Modifier::DIM)),
-    )));
-    f.render_widget(Paragraph::new(lines), area);
+    if area.h > 1 {
+        let dim = paint.s(Style::new().dim());
+        c.text(area.x, area.y + 1, area.w, &hints, dim);
+    }
 }
 
 /// The key list, over the middle of the screen.
@@ -279,22 +297,20 @@ const HELP: &[&str] = &[
     "Plain lines instead: --plain (or --no-tui), or pipe the output.",
 ];
 
-fn help(f: &mut Frame) {
-    let area = f.area();
-    let width = 76.min(area.width);
-    let height = (HELP.len() as u16 + 2).min(area.height);
+fn help(c: &mut Canvas) {
+    let area = c.area();
+    let width = 76.min(area.w);
+    let height = (HELP.len() as u16 + 2).min(area.h);
     let rect = Rect {
-        x: area.x + (area.width - width) / 2,
-        y: area.y + (area.height - height) / 2,
-        width,
-        height,
+        x: (area.w - width) / 2,
+        y: (area.h - height) / 2,
+        w: width,
+        h: height,
     };
-    let lines: Vec<Line> = HELP.iter().map(|l| Line::from(*l)).collect();
-    f.render_widget(Clear, rect);
-    f.render_widget(
-        Paragraph::new(lines).block(Block::bordered().title(" keys ")),
-        rect,
-    );
+    let inner = c.boxed(rect, " keys ");
+    for (y, line) in (inner.y..inner.y + inner.h).zip(HELP) {
+        c.text(inner.x, y, inner.w, line, Style::new());
+    }
 }
 
 /// A sparkline as cells: values scaled to the tallest shown, gaps where
@@ -302,17 +318,16 @@ fn help(f: &mut Frame) {
 pub struct Spark(pub Vec<Option<Option<u8>>>);
 
 impl Spark {
-    fn styled(self, paint: Paint) -> Line<'static> {
+    fn draw(self, c: &mut Canvas, (x, y, w): (u16, u16, u16), paint: Paint) {
         const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-        let spans: Vec<Span> = self
-            .0
-            .into_iter()
-            .map(|c| match c {
-                None => Span::raw(" "),
-                Some(None) => Span::styled("×", paint.s(Style::new().fg(Color::Red))),
-                Some(Some(level)) => Span::raw(BARS[usize::from(level.min(7))].to_string()),
-            })
-            .collect();
-        Line::from(spans)
+        let red = paint.s(Style::new().fg(Color::Red));
+        for (i, cell) in (0..w).zip(self.0) {
+            let (ch, style) = match cell {
+                None => continue,
+                Some(None) => ('×', red),
+                Some(Some(level)) => (BARS[usize::from(level.min(7))], Style::new()),
+            };
+            c.text(x + i, y, 1, ch.encode_utf8(&mut [0; 4]), style);
+        }
     }
 }

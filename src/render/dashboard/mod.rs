@@ -1,8 +1,8 @@
 //! The full-screen dashboard of `watch` on a terminal: one row per server
 //! with history sparklines, the fleet's failed jobs, keys to filter, sort,
-//! pause and drill down. Built on ratatui (layout, widgets, and a buffer
-//! diff so a frame writes only the cells that changed) over crossterm (raw
-//! mode, the alternate screen, keys and resize).
+//! pause and drill down. Each frame is composed on a grid of styled cells
+//! ([`canvas`]) and only the rows that changed are rewritten ([`paint`]);
+//! crossterm gives raw mode, the alternate screen, keys and resize.
 //!
 //! The monitor events are folded into a [`model::Model`] by the watch loop
 //! (through [`Renderer`]); a UI thread owns the terminal, reads keys and
@@ -10,21 +10,20 @@
 //! Ctrl-C (which raw mode turns into a key) raise SIGINT, so quitting takes
 //! the same path as Ctrl-C on the plain output: summary and exit 0.
 
+mod canvas;
 mod columns;
 mod draw;
 mod keys;
 mod model;
+mod paint;
 mod term;
 
-use std::io::Stdout;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::{self, Event as TermEvent};
+use crossterm::event::{self, Event as TermEvent};
 
 use super::plain::summary_text;
 use super::{Output, Renderer};
@@ -68,14 +67,13 @@ impl Dashboard {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
         })?;
         let screen = term::Screen::open()?;
-        let terminal = Terminal::new(CrosstermBackend::new(std::io::stdout())).ok()?;
         let model = Arc::new(Mutex::new(Model::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let ui = {
             let (model, stop) = (model.clone(), stop.clone());
             std::thread::Builder::new()
                 .name("dashboard".into())
-                .spawn(move || ui_loop(terminal, screen, &model, &stop, out))
+                .spawn(move || ui_loop(screen, &model, &stop, out))
                 .ok()?
         };
         Some(Dashboard {
@@ -91,16 +89,11 @@ impl Dashboard {
 
 /// Keys and frames until `stop`; the terminal is restored when it returns
 /// (the screen guard drops with it, also on a panic).
-fn ui_loop(
-    mut terminal: Terminal<CrosstermBackend<Stdout>>,
-    _screen: term::Screen,
-    model: &Mutex<Model>,
-    stop: &AtomicBool,
-    out: Output,
-) {
+fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: Output) {
     let frame = Duration::from_secs(1) / FPS;
     let mut last: Option<Instant> = None;
     let mut keyed = true;
+    let mut painter = paint::Painter::default();
     while !stop.load(Ordering::SeqCst) {
         let wait = match last {
             Some(at) if keyed => frame.saturating_sub(at.elapsed()),
@@ -114,10 +107,8 @@ fn ui_loop(
                         quit();
                     }
                 }
-                Ok(TermEvent::Resize(..)) => {
-                    keyed = true;
-                    let _ = terminal.autoresize();
-                }
+                // The next frame reads the new size and redraws it all.
+                Ok(TermEvent::Resize(..)) => keyed = true,
                 _ => {}
             },
             Ok(false) => {}
@@ -131,7 +122,11 @@ fn ui_loop(
         if keyed || (m.dirty && !m.paused) {
             m.dirty = false;
             keyed = false;
-            let _ = terminal.draw(|f| draw::frame(f, &m, out));
+            let size = crossterm::terminal::size().unwrap_or((80, 24));
+            let mut canvas = canvas::Canvas::new(size.0, size.1);
+            draw::frame(&mut canvas, &m, out);
+            drop(m);
+            let _ = painter.draw(&mut std::io::stdout(), size, &canvas);
             last = Some(Instant::now());
         }
     }
