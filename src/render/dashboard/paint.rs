@@ -50,3 +50,47 @@ impl Painter {
         out.flush()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::dashboard::canvas::Style;
+
+    fn canvas(rows: &[&str]) -> Canvas {
+        let mut c = Canvas::new(6, rows.len() as u16);
+        for (y, r) in rows.iter().enumerate() {
+            c.text(0, y as u16, 6, r, Style::new());
+        }
+        c
+    }
+
+    #[test]
+    fn only_changed_rows_are_rewritten_and_a_resize_redraws_all() {
+        let mut p = Painter::default();
+        let mut out = Vec::new();
+        p.draw(&mut out, (6, 3), &canvas(&["ab", "cd", "ef"]))
+            .unwrap();
+        let first = String::from_utf8(out).unwrap();
+        assert!(first.starts_with("\x1b[0m\x1b[2J") && first.contains("\x1b[3;1Hef\x1b[K"));
+        let mut out = Vec::new();
+        p.draw(&mut out, (6, 3), &canvas(&["ab", "cX", "ef"]))
+            .unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), "\x1b[2;1HcX\x1b[K");
+        let mut out = Vec::new();
+        p.draw(&mut out, (6, 3), &canvas(&["ab", "cX", "ef"]))
+            .unwrap();
+        assert!(out.is_empty(), "an unchanged frame writes nothing");
+        let mut out = Vec::new();
+        p.draw(&mut out, (6, 3), &canvas(&["abcdef", "cX", "ef"]))
+            .unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\x1b[1;1Habcdef",
+            "a full row is not cleared after"
+        );
+        let mut out = Vec::new();
+        p.draw(&mut out, (7, 3), &canvas(&["abcdef", "cX", "ef"]))
+            .unwrap();
+        assert!(String::from_utf8(out).unwrap().contains("\x1b[2;1HcX"));
+    }
+}
