@@ -1,7 +1,7 @@
 //! A frame as a grid of styled cells: text is clipped to the rectangle it
 //! is drawn in, wide characters take two cells, and control characters
-//! never reach the terminal. [`Canvas::lines`] turns the grid into one
-//! escape-coded string per screen row for [`super::paint::Painter`].
+//! never reach the terminal. [`Canvas::changes_since`] writes what differs
+//! from the frame before, for [`super::paint::Painter`].
 
 use unicode_width::UnicodeWidthChar;
 
@@ -256,9 +256,41 @@ impl Canvas {
         r.inner()
     }
 
+    /// The grid's columns and rows.
+    pub fn size(&self) -> (u16, u16) {
+        (self.w, self.h)
+    }
+
+    /// Appends to `into` what turns `before` (a grid of the same size) into
+    /// this one: per row, runs of changed cells, each a cursor move and
+    /// the cells with their styles, ending in the default style. Runs
+    /// closer than a cursor move costs are merged.
+    pub fn changes_since(&self, before: &Canvas, into: &mut String) {
+        const GAP: usize = 8;
+        let w = usize::from(self.w);
+        if w == 0 || before.size() != self.size() {
+            return;
+        }
+        for (y, (new, old)) in self.cells.chunks(w).zip(before.cells.chunks(w)).enumerate() {
+            let mut x = 0;
+            while let Some(start) = (x..w).find(|&i| new[i] != old[i]) {
+                let mut end = start;
+                let mut i = start + 1;
+                while i < w && i <= end + GAP {
+                    if new[i] != old[i] {
+                        end = i;
+                    }
+                    i += 1;
+                }
+                run(new, old, y, (start, end), into);
+                x = end + 1;
+            }
+        }
+    }
+
     /// Each row as text with SGR codes, trailing blanks dropped, ending in
-    /// the default style; `true` beside a row that fills the width (so no
-    /// clear-to-end is needed after it).
+    /// the default style; `true` beside a row that fills the width.
+    #[cfg(test)]
     pub fn lines(&self) -> Vec<(String, bool)> {
         let w = usize::from(self.w).max(1);
         self.cells
@@ -282,6 +314,39 @@ impl Canvas {
                 (line, end == row.len())
             })
             .collect()
+    }
+}
+
+/// Writes cells `start..=end` of row `y`, widened so that no wide
+/// character, old or new, is cut in half (a terminal blanks a whole wide
+/// character when half of it is overwritten).
+fn run(
+    new: &[Cell],
+    old: &[Cell],
+    y: usize,
+    (mut start, mut end): (usize, usize),
+    into: &mut String,
+) {
+    while start > 0 && (new[start].ch == '\0' || old[start].ch == '\0') {
+        start -= 1;
+    }
+    while end + 1 < new.len() && (new[end + 1].ch == '\0' || old[end + 1].ch == '\0') {
+        end += 1;
+    }
+    into.push_str(&format!("\x1b[{};{}H", y + 1, start + 1));
+    // Every run starts and ends in the default style.
+    let mut style = Style::new();
+    for c in &new[start..=end] {
+        if style != c.style {
+            style = c.style;
+            style.sgr(into);
+        }
+        if c.ch != '\0' {
+            into.push(c.ch);
+        }
+    }
+    if style != Style::new() {
+        into.push_str("\x1b[0m");
     }
 }
 

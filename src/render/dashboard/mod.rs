@@ -126,7 +126,7 @@ fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: 
             let mut canvas = canvas::Canvas::new(size.0, size.1);
             draw::frame(&mut canvas, &m, out);
             drop(m);
-            let _ = painter.draw(&mut std::io::stdout(), size, &canvas);
+            let _ = painter.draw(&mut std::io::stdout(), canvas);
             last = Some(Instant::now());
         }
     }
