@@ -1,7 +1,7 @@
 //! The full-screen dashboard of `watch` on a terminal: one row per server
 //! with history sparklines, the fleet's failed jobs, keys to filter, sort,
 //! pause and drill down. Each frame is composed on a grid of styled cells
-//! ([`canvas`]) and only the rows that changed are rewritten ([`paint`]);
+//! ([`canvas`]) and only the cells that changed are rewritten ([`paint`]);
 //! crossterm gives raw mode, the alternate screen, keys and resize.
 //!
 //! The monitor events are folded into a [`model::Model`] by the watch loop
