@@ -59,7 +59,7 @@ _comfyctl() {
 
     case "${cmd}" in
         comfyctl)
-            opts="-H -q -h -V --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version health connect watch reconnect completions help"
+            opts="-H -q -h -V --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --no-tui --plain --help --version health connect watch reconnect completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -109,7 +109,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__completions)
-            opts="-H -q -h -V --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version bash elvish fish powershell zsh"
+            opts="-H -q -h -V --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --no-tui --plain --help --version bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,7 +159,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__connect)
-            opts="-H -q -h -V --retries --backoff --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --retries --backoff --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --no-tui --plain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,7 +217,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__health)
-            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --failed-within --max-job-time --min-vram-free --pid --pid-file --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --wait --interval --expect --workflow --require-node --require-model --require-cors --max-queue --max-failed --failed-within --max-job-time --min-vram-free --pid --pid-file --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --no-tui --plain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -421,7 +421,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__reconnect)
-            opts="-H -q -h -V --deadline --backoff --max-delay --max-attempts --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --deadline --backoff --max-delay --max-attempts --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --no-tui --plain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -487,7 +487,7 @@ _comfyctl() {
             return 0
             ;;
         comfyctl__subcmd__watch)
-            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --max-job-time --busy-grace --metrics --on-change --webhook --hook-timeout --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --help --version"
+            opts="-H -q -h -V --interval --fail-after --recover-after --count --until --deadline --backoff --max-delay --max-attempts --max-job-time --busy-grace --metrics --on-change --webhook --hook-timeout --url --targets --any --header --token --cacert --insecure --timeout --fallback --json --color --quiet --no-tui --plain --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

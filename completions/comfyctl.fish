@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_comfyctl_global_optspecs
-    string join \n url= targets= any H/header= token= cacert= insecure timeout= fallback= json color= q/quiet h/help V/version
+    string join \n url= targets= any H/header= token= cacert= insecure timeout= fallback= json color= q/quiet plain h/help V/version
 end
 
 function __fish_comfyctl_needs_command
@@ -40,6 +40,7 @@ complete -c comfyctl -n "__fish_comfyctl_needs_command" -l any -d 'With several 
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_needs_command" -l plain -l no-tui -d '`watch` on a terminal: status lines (or the fleet table) instead of the full-screen dashboard'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_needs_command" -f -a "health" -d 'One health check, now, with no retries'
@@ -79,6 +80,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l any -d 'Wit
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -l plain -l no-tui -d '`watch` on a terminal: status lines (or the fleet table) instead of the full-screen dashboard'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand health" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l retries -d 'Retries after the first attempt' -r
@@ -99,6 +101,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l any -d 'Wi
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -l plain -l no-tui -d '`watch` on a terminal: status lines (or the fleet table) instead of the full-screen dashboard'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand connect" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l interval -d 'HTTP poll and WebSocket ping period' -r
@@ -133,6 +136,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l any -d 'With
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -l plain -l no-tui -d '`watch` on a terminal: status lines (or the fleet table) instead of the full-screen dashboard'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand watch" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l deadline -d 'Give up after this long in all' -r
@@ -155,6 +159,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l any -d '
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -l plain -l no-tui -d '`watch` on a terminal: status lines (or the fleet table) instead of the full-screen dashboard'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand reconnect" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l url -d 'Server URL: http(s)://host[:port][/prefix][?token=…] or host[:port] (port 8188 when neither scheme nor port is given); repeat for several servers. Default: $COMFYUI_URL (comma-separated); without either (or --targets), 127.0.0.1:8188 and 127.0.0.1:8000 are probed and the first ComfyUI wins' -r
@@ -173,6 +178,7 @@ complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l any -d
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l insecure -d 'Do not verify TLS certificates at all (prints a warning; anyone on the path could read and change the traffic). Wins over --cacert'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l json -d 'Machine-readable output: one JSON object (NDJSON for streams)'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s q -l quiet -d 'Print nothing; the exit code says it all'
+complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -l plain -l no-tui -d '`watch` on a terminal: status lines (or the fleet table) instead of the full-screen dashboard'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand completions" -s V -l version -d 'Print version'
 complete -c comfyctl -n "__fish_comfyctl_using_subcommand help; and not __fish_seen_subcommand_from health connect watch reconnect completions help" -f -a "health" -d 'One health check, now, with no retries'

@@ -118,6 +118,11 @@ pub struct GlobalArgs {
     /// Print nothing; the exit code says it all.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+
+    /// `watch` on a terminal: status lines (or the fleet table) instead of
+    /// the full-screen dashboard.
+    #[arg(long, visible_alias = "no-tui", global = true)]
+    pub plain: bool,
 }
 
 /// `--fallback` values.

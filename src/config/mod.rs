@@ -339,6 +339,7 @@ pub fn output(global: &GlobalArgs) -> Output {
         color,
         live: tty && !dumb && !global.json && !global.quiet,
         quiet: global.quiet,
+        tui: tty && !dumb && !global.json && !global.quiet && !global.plain,
     }
 }
 

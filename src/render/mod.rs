@@ -1,6 +1,7 @@
 //! Output: turns statuses and events into text. Renderers only consume; they
 //! never make requests.
 
+pub mod dashboard;
 pub mod human;
 pub mod jobs;
 pub mod json;
@@ -38,14 +39,16 @@ impl Renderer for Silent {
     }
 }
 
-/// The renderer for this output mode: NDJSON, live view, plain lines, or
-/// nothing. `throttle` (the poll interval) paces repeated lines: reconnect
+/// The renderer for this output mode: NDJSON, the dashboard (`out.tui` and
+/// real terminals on stdin and stdout), live view, plain lines, or nothing. `throttle` (the poll interval) paces repeated lines: reconnect
 /// attempts, queue and progress updates, at most one of each per server.
 pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) -> Box<dyn Renderer> {
     if out.quiet {
         Box::new(Silent)
     } else if out.json {
         Box::new(ndjson::Ndjson::new(throttle))
+    } else if let Some(dash) = out.tui.then(|| dashboard::Dashboard::start(out)).flatten() {
+        Box::new(dash)
     } else if out.live && targets > 1 {
         Box::new(table::Table::new(out))
     } else if out.live {
@@ -167,6 +170,10 @@ pub struct Output {
     pub live: bool,
     /// Print nothing at all.
     pub quiet: bool,
+    /// `watch` may open the full-screen dashboard (a terminal, and neither
+    /// `--json` nor `--plain`); it still needs real terminals on stdin and
+    /// stdout, so a forced live view in a pipe never gets it.
+    pub tui: bool,
 }
 
 impl Output {
@@ -176,6 +183,7 @@ impl Output {
         color: false,
         live: false,
         quiet: false,
+        tui: false,
     };
 
     /// A style that honours the colour decision.

@@ -8,6 +8,7 @@ mod classify;
 mod cli;
 mod cold;
 mod connect;
+mod dashboard;
 mod fleet;
 mod fuzz;
 mod health;

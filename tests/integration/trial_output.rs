@@ -602,9 +602,14 @@ fn ctrl_c_on_a_terminal_clears_the_live_region_before_the_summary() {
     // Each run waits until the live region has been redrawn a few times, so
     // the program's Ctrl-C handler is surely in place.
     let runs: [(&[&str], &str, Option<i32>); 4] = [
-        (&["watch", "--url", &dead], "reconnect attempt 3,", Some(0)),
+        // `--plain`: today's live view, not the dashboard.
         (
-            &["watch", "--url", &dead, "--url", &mock.url()],
+            &["watch", "--plain", "--url", &dead],
+            "reconnect attempt 3,",
+            Some(0),
+        ),
+        (
+            &["watch", "--plain", "--url", &dead, "--url", &mock.url()],
             "reconnecting  http",
             Some(0),
         ),

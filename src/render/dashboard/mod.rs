@@ -1,0 +1,179 @@
+//! The full-screen dashboard of `watch` on a terminal: one row per server
+//! with history sparklines, the fleet's failed jobs, keys to filter, sort,
+//! pause and drill down. Each frame is composed on a grid of styled cells
+//! ([`canvas`]) and only the cells that changed are rewritten ([`paint`]);
+//! crossterm gives raw mode, the alternate screen, keys and resize.
+//!
+//! The monitor events are folded into a [`model::Model`] by the watch loop
+//! (through [`Renderer`]); a UI thread owns the terminal, reads keys and
+//! draws when something changed, at most [`FPS`] frames a second. `q` and
+//! Ctrl-C (which raw mode turns into a key) raise SIGINT, so quitting takes
+//! the same path as Ctrl-C on the plain output: summary and exit 0.
+
+mod canvas;
+mod columns;
+mod draw;
+mod keys;
+mod model;
+mod paint;
+mod term;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossterm::event::{self, Event as TermEvent};
+
+use super::plain::summary_text;
+use super::{Output, Renderer};
+use crate::manager::{Envelope, Event, Summary};
+use model::Model;
+
+/// Most frames drawn per second.
+pub const FPS: u32 = 5;
+/// How long the UI thread waits for a key while nothing needs drawing: the
+/// longest a model change waits for its frame.
+const IDLE_WAIT: Duration = Duration::from_millis(200);
+
+/// The dashboard renderer; [`Dashboard::start`] opens it.
+pub struct Dashboard {
+    model: Arc<Mutex<Model>>,
+    stop: Arc<AtomicBool>,
+    ui: Option<JoinHandle<()>>,
+    summaries: Vec<(Arc<str>, Summary)>,
+    out: Output,
+    /// Keeps SIGINT routed to tokio (see [`Dashboard::start`]).
+    _sigint: Option<tokio::signal::unix::Signal>,
+}
+
+fn lock(model: &Mutex<Model>) -> MutexGuard<'_, Model> {
+    // A panic in the UI thread must not take monitoring down with it.
+    model.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+impl Dashboard {
+    /// Opens the dashboard on the terminal, or `None` when stdin or stdout
+    /// is not a terminal or it cannot be set up (the caller then falls back
+    /// to the live view).
+    pub fn start(out: Output) -> Option<Dashboard> {
+        if !term::usable() {
+            return None;
+        }
+        // tokio's handler replaces SIGINT's default action for good once
+        // registered: a `q` pressed before the watch loop first polls its
+        // shutdown signal must not kill the process with the terminal raw.
+        let sigint = tokio::runtime::Handle::try_current().ok().and_then(|_| {
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
+        })?;
+        let screen = term::Screen::open()?;
+        let model = Arc::new(Mutex::new(Model::default()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let ui = {
+            let (model, stop) = (model.clone(), stop.clone());
+            std::thread::Builder::new()
+                .name("dashboard".into())
+                .spawn(move || ui_loop(screen, &model, &stop, out))
+                .ok()?
+        };
+        Some(Dashboard {
+            model,
+            stop,
+            ui: Some(ui),
+            summaries: Vec::new(),
+            out,
+            _sigint: Some(sigint),
+        })
+    }
+}
+
+/// Keys and frames until `stop`; the terminal is restored when it returns
+/// (the screen guard drops with it, also on a panic).
+fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: Output) {
+    let frame = Duration::from_secs(1) / FPS;
+    let mut last: Option<Instant> = None;
+    let mut keyed = true;
+    let mut painter = paint::Painter::default();
+    while !stop.load(Ordering::SeqCst) {
+        let wait = match last {
+            Some(at) if keyed => frame.saturating_sub(at.elapsed()),
+            _ => IDLE_WAIT,
+        };
+        match event::poll(wait) {
+            Ok(true) => match event::read() {
+                Ok(TermEvent::Key(key)) => {
+                    keyed = true;
+                    if keys::handle(&mut lock(model), key) {
+                        quit();
+                    }
+                }
+                // The next frame reads the new size and redraws it all.
+                Ok(TermEvent::Resize(..)) => keyed = true,
+                _ => {}
+            },
+            Ok(false) => {}
+            // No input to read: keep drawing, at the idle pace.
+            Err(_) => std::thread::sleep(IDLE_WAIT),
+        }
+        if last.is_some_and(|at| at.elapsed() < frame) {
+            continue;
+        }
+        let mut m = lock(model);
+        if keyed || (m.dirty && !m.paused) {
+            m.dirty = false;
+            keyed = false;
+            let size = crossterm::terminal::size().unwrap_or((80, 24));
+            let mut canvas = canvas::Canvas::new(size.0, size.1);
+            draw::frame(&mut canvas, &m, out);
+            drop(m);
+            let _ = painter.draw(&mut std::io::stdout(), canvas);
+            last = Some(Instant::now());
+        }
+    }
+}
+
+/// `q`: the same as Ctrl-C on a cooked terminal.
+fn quit() {
+    // SAFETY: kill with our own pid only sends a signal, which tokio handles.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGINT);
+    }
+}
+
+impl Renderer for Dashboard {
+    fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
+        if let Event::Summary(summary) = &envelope.event {
+            self.summaries.push((envelope.url.clone(), *summary));
+        }
+        lock(&self.model).apply(envelope);
+        Ok(())
+    }
+
+    fn tick(&mut self) {
+        lock(&self.model).sample();
+    }
+}
+
+impl Drop for Dashboard {
+    /// Stops the UI thread (which restores the terminal), then prints the
+    /// summaries on the main screen: one line alone, else one per server in
+    /// the dashboard's state order.
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(ui) = self.ui.take() {
+            let _ = ui.join();
+        }
+        term::restore();
+        let model = lock(&self.model);
+        let fleet = model.servers.len() > 1;
+        let order: Vec<Arc<str>> = model.rows_by_state().map(|s| s.url.clone()).collect();
+        drop(model);
+        let rank = |url: &Arc<str>| order.iter().position(|u| u == url).unwrap_or(usize::MAX);
+        self.summaries.sort_by_key(|(url, _)| rank(url));
+        for (url, summary) in &self.summaries {
+            let text = summary_text(summary);
+            let line = if fleet { format!("{url} {text}") } else { text };
+            let _ = self.out.println(&line);
+        }
+    }
+}
