@@ -10,7 +10,7 @@ use crate::support::external::TempDir;
 use crate::support::http::StubServer;
 use crate::support::port::RefusedPort;
 use crate::support::{MockServer, Proc, poll_until};
-use crate::util::{WATCH_WAIT, comfyctl_std, wait_state};
+use crate::util::{WATCH_WAIT, comfyctl_std, wait_state, watch_cmd};
 
 /// A webhook receiver that fails every request.
 const FAIL_500: &str =
@@ -194,17 +194,11 @@ fn a_hook_that_overruns_is_killed_with_its_children() {
         ),
     );
     make_executable(&script);
-    let mut cmd = comfyctl_std();
-    cmd.args([
-        "watch",
-        "--json",
-        "--interval",
+    let mut cmd = watch_cmd(
         "250ms",
-        "--url",
-        &mock.url(),
-    ])
-    .args(["--hook-timeout", "1s", "--on-change"])
-    .arg(&script);
+        &["--url", &mock.url(), "--hook-timeout", "1s", "--on-change"],
+    );
+    cmd.arg(&script);
     let mut watch = Proc::spawn(cmd);
     wait_state(&mut watch, "connected");
     assert!(
@@ -269,18 +263,12 @@ fn on_change_with_arguments_says_hooks_take_none() {
 fn a_full_stdout_still_delivers_the_alerts_before_the_exit() {
     let mock = MockServer::start(&[]);
     let sinks = Sinks::new();
-    let mut cmd = comfyctl_std();
-    cmd.args([
-        "watch",
-        "--json",
-        "--interval",
+    let mut cmd = watch_cmd(
         "250ms",
-        "--url",
-        &mock.url(),
-    ])
-    .args(["--hook-timeout", "1s", "--on-change"])
-    .arg(sinks.dir.join("hook.sh"))
-    .stdout(std::fs::File::create("/dev/full").unwrap());
+        &["--url", &mock.url(), "--hook-timeout", "1s", "--on-change"],
+    );
+    cmd.arg(sinks.dir.join("hook.sh"))
+        .stdout(std::fs::File::create("/dev/full").unwrap());
     let mut watch = crate::support::Spawn::new(cmd).preset_stdio().start();
     let code = watch.wait_code(WATCH_WAIT);
     assert_eq!(code, Some(4), "a write error is exit 4");

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::support::external::{Prometheus, TempDir, require};
 use crate::support::{MockServer, Proc, poll_until};
-use crate::util::{comfyctl, comfyctl_std, finish, http_get, http_post, parse_line, wait_state};
+use crate::util::{comfyctl, finish, http_get, http_post, parse_line, wait_state, watch_cmd};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -24,18 +24,10 @@ fn post(mock: &MockServer, query: &str) {
 }
 
 fn watch_metrics(url: &str) -> (Proc, u16) {
-    let mut cmd = comfyctl_std();
-    cmd.args([
-        "watch",
-        "--json",
-        "--interval",
+    let w = Proc::spawn(watch_cmd(
         "200ms",
-        "--metrics",
-        "127.0.0.1:0",
-        "--url",
-        url,
-    ]);
-    let w = Proc::spawn(cmd);
+        &["--metrics", "127.0.0.1:0", "--url", url],
+    ));
     let port = crate::util::metrics_port(&w);
     (w, port)
 }

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::support::{MockServer, Proc, poll_until};
-use crate::util::{comfyctl, comfyctl_std, finish, http_get, http_post, parse_line, wait_state};
+use crate::util::{
+    comfyctl, comfyctl_std, finish, http_get, http_post, parse_line, wait_state, watch_cmd,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -509,18 +511,10 @@ fn a_fleet_of_three_where_one_fails_every_job() {
 #[test]
 fn metrics_count_jobs_and_time_them() {
     let mock = MockServer::start(&[]);
-    let mut cmd = comfyctl_std();
-    cmd.args([
-        "watch",
-        "--json",
-        "--interval",
+    let mut w = Proc::spawn(watch_cmd(
         "200ms",
-        "--metrics",
-        "127.0.0.1:0",
-        "--url",
-        &mock.url(),
-    ]);
-    let mut w = Proc::spawn(cmd);
+        &["--metrics", "127.0.0.1:0", "--url", &mock.url()],
+    ));
     let port = crate::util::metrics_port(&w);
     wait_state(&mut w, "connected");
     wait_baseline(&mock, 1);

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::support::http::http_post_reply;
 use crate::support::{MockServer, Proc, poll_until};
-use crate::util::{comfyctl_std, finish, http_get, http_post, parse_line, wait_state};
+use crate::util::{comfyctl_std, finish, http_get, http_post, parse_line, wait_state, watch_cmd};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -365,17 +365,17 @@ fn a_server_clock_skew_does_not_move_the_age() {
     let (code, age) = health_age(&mock, "30s");
     assert_eq!(code, Some(0), "{age}");
     assert!(age.as_u64().unwrap() < 5000, "{age}");
-    let mut cmd = comfyctl_std();
-    cmd.args([
-        "watch",
-        "--json",
-        "--interval",
+    let mut w = Proc::spawn(watch_cmd(
         "200ms",
-        "--max-job-time",
-        "30s",
-    ])
-    .args(["--metrics", "127.0.0.1:0", "--url", &mock.url()]);
-    let mut w = Proc::spawn(cmd);
+        &[
+            "--max-job-time",
+            "30s",
+            "--metrics",
+            "127.0.0.1:0",
+            "--url",
+            &mock.url(),
+        ],
+    ));
     let port = crate::util::metrics_port(&w);
     wait_state(&mut w, "connected");
     let mut metric = None;

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::http::try_get;
 use crate::support::{MockServer, Proc};
-use crate::util::{WATCH_WAIT, comfyctl_std, fd_count, metrics_port, states, wait_state};
+use crate::util::{WATCH_WAIT, fd_count, metrics_port, states, wait_state, watch_cmd};
 
 /// The descriptor limit comfyctl runs under here, soft and hard: a
 /// service manager's kind of limit, well under the flood below.
@@ -37,16 +37,7 @@ fn raise_own_limit(want: libc::rlim_t) {
 fn a_thousand_idle_connections_neither_starve_the_metrics_port_nor_the_monitor() {
     raise_own_limit(FLOOD as libc::rlim_t + 512);
     let mock = MockServer::start(&[]);
-    let mut cmd = comfyctl_std();
-    cmd.args([
-        "watch",
-        "--json",
-        "--interval",
-        "250ms",
-        "--url",
-        &mock.url(),
-    ])
-    .args(["--metrics", "127.0.0.1:0"]);
+    let mut cmd = watch_cmd("250ms", &["--url", &mock.url(), "--metrics", "127.0.0.1:0"]);
     // SAFETY: setrlimit is async-signal-safe; nothing else runs in the child.
     unsafe {
         cmd.pre_exec(|| {

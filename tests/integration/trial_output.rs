@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use crate::support::{MockServer, Proc, RefusedPort, Spawn, poll_until};
 use crate::util::{
     WATCH_WAIT, all_output, comfyctl, comfyctl_std, http_get, json, metrics_addr, parse_line,
-    wait_state, watch,
+    wait_state, watch, watch_cmd,
 };
 
 /// What a hostile server reports as `system.comfyui_version`: clear the
@@ -303,17 +303,17 @@ fn scrape(addr: SocketAddr) -> String {
 fn metrics_drop_readings_of_a_dead_server_and_list_series_in_a_stable_order() {
     let mut a = MockServer::start(&["--queue", "3"]);
     let b = MockServer::start(&[]);
-    let mut cmd = comfyctl_std();
-    cmd.args([
-        "watch",
-        "--json",
-        "--interval",
+    let mut w = Proc::spawn(watch_cmd(
         "200ms",
-        "--metrics",
-        "localhost:0",
-    ])
-    .args(["--url", &a.url(), "--url", &b.url()]);
-    let mut w = Proc::spawn(cmd);
+        &[
+            "--metrics",
+            "localhost:0",
+            "--url",
+            &a.url(),
+            "--url",
+            &b.url(),
+        ],
+    ));
     let addr = metrics_addr(&w);
     assert!(addr.ip().is_loopback(), "{addr}");
     // The counters exist at 0 from the first scrape.

@@ -183,3 +183,12 @@ pub fn metrics_addr(p: &Proc) -> std::net::SocketAddr {
 pub fn metrics_port(p: &Proc) -> u16 {
     metrics_addr(p).port()
 }
+
+/// `comfyctl watch --json --interval INTERVAL ARGS…` as a std Command, for
+/// a test that adds to it (a pre_exec, a path) before spawning it.
+pub fn watch_cmd(interval: &str, args: &[&str]) -> StdCommand {
+    let mut cmd = comfyctl_std();
+    cmd.args(["watch", "--json", "--interval", interval])
+        .args(args);
+    cmd
+}
