@@ -106,24 +106,25 @@ fn until_connected_delivers_connected_before_exiting() {
     sinks.assert_delivered(&mut watch, 0, "connected");
 }
 
-#[test]
-fn until_disconnected_delivers_disconnected_before_exiting() {
+/// Watches with `extra` until connected, kills the server: the watch
+/// exits with `code` after delivering `disconnected`.
+fn outage_is_delivered(extra: &[&str], code: i32) {
     let mut mock = MockServer::start(&[]);
     let sinks = Sinks::new();
-    let mut watch = sinks.watch(&mock.url(), &["--until", "disconnected"]);
+    let mut watch = sinks.watch(&mock.url(), extra);
     wait_state(&mut watch, "connected");
     mock.kill();
-    sinks.assert_delivered(&mut watch, 0, "disconnected");
+    sinks.assert_delivered(&mut watch, code, "disconnected");
+}
+
+#[test]
+fn until_disconnected_delivers_disconnected_before_exiting() {
+    outage_is_delivered(&["--until", "disconnected"], 0);
 }
 
 #[test]
 fn fallback_abort_delivers_the_down_state_before_exiting() {
-    let mut mock = MockServer::start(&[]);
-    let sinks = Sinks::new();
-    let mut watch = sinks.watch(&mock.url(), &["--fallback", "abort"]);
-    wait_state(&mut watch, "connected");
-    mock.kill();
-    sinks.assert_delivered(&mut watch, 1, "disconnected");
+    outage_is_delivered(&["--fallback", "abort"], 1);
 }
 
 #[test]
@@ -159,15 +160,7 @@ fn sigterm_and_ctrl_c_right_after_connected_deliver_it_first() {
 fn damping_held_state_that_ends_the_watch_is_announced() {
     // --fail-after 3: the outage is not yet confirmed when --until
     // disconnected ends the watch on it; it is announced all the same.
-    let mut mock = MockServer::start(&[]);
-    let sinks = Sinks::new();
-    let mut watch = sinks.watch(
-        &mock.url(),
-        &["--until", "disconnected", "--fail-after", "3"],
-    );
-    wait_state(&mut watch, "connected");
-    mock.kill();
-    sinks.assert_delivered(&mut watch, 0, "disconnected");
+    outage_is_delivered(&["--until", "disconnected", "--fail-after", "3"], 0);
 }
 
 /// True while `pid` exists and is not a zombie.
