@@ -44,6 +44,13 @@ fn job_events(events: &[Value]) -> Vec<&Value> {
     events.iter().filter(|e| e["event"] == "job").collect()
 }
 
+/// Waits for the next `job` line of `w`; without one, panics with `what`
+/// and the lines so far.
+fn next_job(w: &mut Proc, what: &str) -> String {
+    w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
+        .unwrap_or_else(|| panic!("{what}{}", w.lines_so_far().join("\n")))
+}
+
 /// Job-list requests the mock logged (either source).
 fn job_requests(mock: &MockServer) -> usize {
     mock.stderr()
@@ -81,15 +88,10 @@ fn watch_and_submit(ports: &[u16], delay: Duration) -> (Vec<Value>, HashMap<Stri
     let submitted: HashMap<String, String> =
         submitters.into_iter().map(|t| t.join().unwrap()).collect();
     for i in 0..ports.len() {
-        w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
-            .unwrap_or_else(|| {
-                panic!(
-                    "{delay:?}: job {} of {} missing:\n{}",
-                    i + 1,
-                    ports.len(),
-                    w.lines_so_far().join("\n")
-                )
-            });
+        next_job(
+            &mut w,
+            &format!("{delay:?}: job {} of {} missing:\n", i + 1, ports.len()),
+        );
     }
     (finish(&mut w), submitted)
 }
@@ -148,10 +150,7 @@ fn front_queued_jobs_are_all_reported(mock_args: &[&str]) {
     let c = submit(port, true);
     let mut jobs = Vec::new();
     for _ in 0..3 {
-        let line = w
-            .wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
-            .unwrap_or_else(|| panic!("{}", w.lines_so_far().join("\n")));
-        jobs.push(parse_line(&line));
+        jobs.push(parse_line(&next_job(&mut w, "")));
     }
     let statuses: Vec<&str> = jobs.iter().map(|j| j["status"].as_str().unwrap()).collect();
     assert_eq!(statuses, ["completed", "completed", "failed"], "{jobs:?}");
@@ -183,8 +182,7 @@ fn a_burst_of_120_is_counted_whole(mock_args: &[&str]) {
     wait_state(&mut w, "connected");
     post_job(mock.port(), "completed", 0, 120);
     for i in 0..120 {
-        w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
-            .unwrap_or_else(|| panic!("job {i}: {}", w.lines_so_far().join("\n")));
+        next_job(&mut w, &format!("job {i}: "));
     }
     let events = finish(&mut w);
     assert_eq!(events.last().unwrap()["jobs_completed"], 120);
@@ -216,8 +214,7 @@ fn jobs_are_reported_while_degraded() {
     wait_state(&mut w, "degraded");
     post_job(mock.port(), "completed", 300, 4);
     for i in 0..4 {
-        w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
-            .unwrap_or_else(|| panic!("job {i}: {}", w.lines_so_far().join("\n")));
+        next_job(&mut w, &format!("job {i}: "));
     }
     let events = finish(&mut w);
     assert!(
@@ -245,8 +242,7 @@ fn one_queue_change_costs_one_job_read() {
     // Queued (one change), then finished 700 ms later (another), with
     // polls every 200 ms seeing the queue at 1 in between.
     post_job(mock.port(), "completed", 700, 1);
-    w.wait_line(|l| l.contains("\"event\":\"job\""), WAIT)
-        .unwrap_or_else(|| panic!("{}", w.lines_so_far().join("\n")));
+    next_job(&mut w, "");
     let now = polls(&mock);
     assert!(poll_until(WAIT, || polls(&mock) >= now + 3));
     let made = job_requests(&mock) - before;
