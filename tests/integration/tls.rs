@@ -172,6 +172,18 @@ fn refusals(url: &str, extra: &[&str]) -> Vec<(Option<i32>, Value, String)> {
     .collect()
 }
 
+/// [`refusals`] that each exit 1 with a `tls` error; their messages.
+fn tls_refusals(url: &str, extra: &[&str]) -> Vec<String> {
+    refusals(url, extra)
+        .into_iter()
+        .map(|(code, error, message)| {
+            assert_eq!(code, Some(1), "{url} {extra:?}: {error}");
+            assert_eq!(error["kind"], "tls", "{url} {extra:?}: {error}");
+            message
+        })
+        .collect()
+}
+
 #[test]
 fn a_self_signed_ca_true_certificate_in_cacert_is_trusted_like_curl_does() {
     let (Some(nginx), Some(openssl)) = (require("nginx"), require("openssl")) else {
@@ -212,9 +224,7 @@ fn a_self_signed_ca_true_certificate_in_cacert_is_trusted_like_curl_does() {
 
     // The pinned certificate is still only good for its own name.
     let by_name = format!("https://localhost:{}", proxy.port);
-    for (code, error, message) in refusals(&by_name, &["--cacert", &ca]) {
-        assert_eq!(code, Some(1), "{error}");
-        assert_eq!(error["kind"], "tls", "{error}");
+    for message in tls_refusals(&by_name, &["--cacert", &ca]) {
         assert!(
             message.contains("not valid for 'localhost'")
                 && message.contains("it is for 127.0.0.1"),
@@ -228,9 +238,7 @@ fn a_self_signed_ca_true_certificate_in_cacert_is_trusted_like_curl_does() {
 
     // Not in --cacert (another CA there): refused, saying what it is.
     let other = make_certs(&openssl, &dir);
-    for (code, error, message) in refusals(&url, &["--cacert", &other.ca.display().to_string()]) {
-        assert_eq!(code, Some(1), "{error}");
-        assert_eq!(error["kind"], "tls", "{error}");
+    for message in tls_refusals(&url, &["--cacert", &other.ca.display().to_string()]) {
         assert!(
             message.contains("CA certificate (CA:TRUE)") && message.contains("--cacert"),
             "{message}"
@@ -251,10 +259,7 @@ fn a_wrong_host_name_with_a_trusted_ca_says_the_name_is_wrong() {
         &certs.key.display().to_string(),
     );
     let ca = certs.ca.display().to_string();
-    for (code, error, message) in refusals(&format!("https://localhost:{port}"), &["--cacert", &ca])
-    {
-        assert_eq!(code, Some(1), "{error}");
-        assert_eq!(error["kind"], "tls", "{error}");
+    for message in tls_refusals(&format!("https://localhost:{port}"), &["--cacert", &ca]) {
         assert!(
             message.contains("not valid for 'localhost'")
                 && message.contains("it is for 127.0.0.1"),
@@ -320,11 +325,7 @@ fn expired_and_not_yet_valid_pinned_certificates_are_refused_in_plain_words() {
         let (cert, key) = self_signed_dated(&openssl, &dir, name, start, end);
         let cert = cert.display().to_string();
         let (_server, port) = tls_listener(&openssl, &cert, &key.display().to_string());
-        for (code, error, message) in
-            refusals(&format!("https://127.0.0.1:{port}"), &["--cacert", &cert])
-        {
-            assert_eq!(code, Some(1), "{name}: {error}");
-            assert_eq!(error["kind"], "tls", "{name}: {error}");
+        for message in tls_refusals(&format!("https://127.0.0.1:{port}"), &["--cacert", &cert]) {
             assert!(message.contains(needle), "{name}: {message}");
         }
     }
