@@ -8,7 +8,7 @@ use std::num::NonZeroU16;
 use std::os::fd::AsRawFd;
 use std::process::Command;
 
-use crate::support::{MockServer, Proc, RefusedPort, Spawn, poll_until};
+use crate::support::{MockServer, Proc, RefusedPort, poll_until};
 use crate::util::{WATCH_WAIT, comfyctl_std, http_post};
 
 /// What a hostile server reports as its version: clear the screen, set the
@@ -57,46 +57,10 @@ impl Tui {
     }
 
     fn spawn_cmd(mut cmd: Command, cols: u16, rows: u16) -> Tui {
-        use std::os::fd::FromRawFd;
-        use std::os::unix::process::CommandExt;
-        let (mut master, mut slave) = (0, 0);
-        let size = winsize(cols, rows);
-        // SAFETY: openpty writes two descriptors we then own.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        assert_eq!(rc, 0, "openpty");
-        // SAFETY: both descriptors are fresh and owned here.
-        let (master, slave) = unsafe {
-            (
-                std::fs::File::from_raw_fd(master),
-                std::fs::File::from_raw_fd(slave),
-            )
-        };
         if !cmd.get_envs().any(|(k, _)| k == "TERM") {
             cmd.env("TERM", "xterm-256color");
         }
-        cmd.stdin(slave.try_clone().unwrap())
-            .stdout(slave.try_clone().unwrap())
-            .stderr(slave);
-        // SAFETY: setsid and ioctl are async-signal-safe; the child becomes
-        // a session leader with the pty as its controlling terminal.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
-        let proc = Spawn::new(cmd)
-            .raw_from(master.try_clone().unwrap())
-            .start();
+        let (proc, master) = crate::util::spawn_on_pty(cmd, cols, rows);
         let parser = vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, Titles::default());
         Tui {
             proc,

@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use crate::support::{MockServer, Proc, RefusedPort, Spawn, poll_until};
+use crate::support::{MockServer, Proc, RefusedPort, poll_until};
 use crate::util::{
     WATCH_WAIT, all_output, comfyctl, comfyctl_std, http_get, json, metrics_addr, parse_line,
     wait_state, watch, watch_cmd,
@@ -439,51 +439,8 @@ struct PtyChild {
 
 impl PtyChild {
     fn spawn(mut cmd: std::process::Command) -> PtyChild {
-        use std::os::fd::FromRawFd;
-        use std::os::unix::process::CommandExt;
-        let (mut master, mut slave) = (0, 0);
-        let size = libc::winsize {
-            ws_row: 24,
-            ws_col: 80,
-            ws_xpixel: 0,
-            ws_ypixel: 0,
-        };
-        // SAFETY: openpty writes two descriptors we then own.
-        let rc = unsafe {
-            libc::openpty(
-                &mut master,
-                &mut slave,
-                std::ptr::null_mut(),
-                std::ptr::null(),
-                &size,
-            )
-        };
-        assert_eq!(rc, 0, "openpty");
-        // SAFETY: both descriptors are fresh and owned here.
-        let (master, slave) = unsafe {
-            (
-                std::fs::File::from_raw_fd(master),
-                std::fs::File::from_raw_fd(slave),
-            )
-        };
-        cmd.env("TERM", "xterm")
-            .stdin(slave.try_clone().unwrap())
-            .stdout(slave.try_clone().unwrap())
-            .stderr(slave);
-        // SAFETY: setsid and ioctl are async-signal-safe; the child becomes
-        // a session leader with the pty as its controlling terminal.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
-        // The guard drops the command after spawning, closing our copies
-        // of the slave; the reader then sees EIO once the child is gone.
-        let proc = Spawn::new(cmd)
-            .raw_from(master.try_clone().unwrap())
-            .start();
+        cmd.env("TERM", "xterm");
+        let (proc, master) = crate::util::spawn_on_pty(cmd, 80, 24);
         PtyChild { proc, master }
     }
 

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub use crate::support::http::{http_get, http_post};
 pub use crate::support::proc::proc_status_kib;
-use crate::support::{Proc, proc};
+use crate::support::{Proc, Spawn, proc};
 
 /// Generous: the watch tests must pass on a loaded 2-core machine.
 pub const WATCH_WAIT: Duration = Duration::from_secs(30);
@@ -191,4 +191,55 @@ pub fn watch_cmd(interval: &str, args: &[&str]) -> StdCommand {
     cmd.args(["watch", "--json", "--interval", interval])
         .args(args);
     cmd
+}
+
+/// Spawns `cmd` on a fresh `cols`×`rows` pty as its controlling terminal
+/// (stdin, stdout and stderr on the slave); returns the guarded child,
+/// whose raw output is read from the master, and the master.
+pub fn spawn_on_pty(mut cmd: StdCommand, cols: u16, rows: u16) -> (Proc, std::fs::File) {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let (mut master, mut slave) = (0, 0);
+    let size = libc::winsize {
+        ws_row: rows,
+        ws_col: cols,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: openpty writes two descriptors we then own.
+    let rc = unsafe {
+        libc::openpty(
+            &mut master,
+            &mut slave,
+            std::ptr::null_mut(),
+            std::ptr::null(),
+            &size,
+        )
+    };
+    assert_eq!(rc, 0, "openpty");
+    // SAFETY: both descriptors are fresh and owned here.
+    let (master, slave) = unsafe {
+        (
+            std::fs::File::from_raw_fd(master),
+            std::fs::File::from_raw_fd(slave),
+        )
+    };
+    cmd.stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
+    // SAFETY: setsid and ioctl are async-signal-safe; the child becomes
+    // a session leader with the pty as its controlling terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    // The guard drops the command after spawning, closing our copies of
+    // the slave; the reader then sees EIO once the child is gone.
+    let proc = Spawn::new(cmd)
+        .raw_from(master.try_clone().unwrap())
+        .start();
+    (proc, master)
 }
