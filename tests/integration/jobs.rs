@@ -431,12 +431,7 @@ fn a_burst_bigger_than_a_page_is_reported_whole_and_in_order() {
 #[test]
 fn a_fleet_of_three_where_one_fails_every_job() {
     let mock = MockServer::start(&["--ports", "3"]);
-    let ports: Vec<u16> = mock.ready()["ports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_u64().unwrap() as u16)
-        .collect();
+    let ports = mock.ports();
     let url = |p: u16| format!("http://127.0.0.1:{p}");
     let bad = url(ports[1]);
     let post = |port: u16, outcome: &str| {

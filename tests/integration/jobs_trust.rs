@@ -100,12 +100,7 @@ fn every_job_after_connected_is_reported_once(mock_args: &[&str]) {
     let mut args = vec!["--ports", "20"];
     args.extend_from_slice(mock_args);
     let mock = MockServer::start(&args);
-    let ports: Vec<u16> = mock.ready()["ports"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|p| p.as_u64().unwrap() as u16)
-        .collect();
+    let ports = mock.ports();
     // Jobs that finished before watching began are not news.
     for p in &ports {
         submit(*p, false);

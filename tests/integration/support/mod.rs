@@ -201,6 +201,16 @@ impl MockServer {
         &self.ready
     }
 
+    /// Every port of a `--ports N` mock, from the readiness line.
+    pub fn ports(&self) -> Vec<u16> {
+        self.ready["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p.as_u64().unwrap() as u16)
+            .collect()
+    }
+
     /// The tail of the mock's stderr so far (its log).
     pub fn stderr(&self) -> String {
         self.proc.stderr()
