@@ -9,7 +9,9 @@ use serde_json::Value;
 
 use crate::support::external::{Prometheus, TempDir, require};
 use crate::support::{MockServer, Proc, poll_until};
-use crate::util::{comfyctl, finish, http_get, http_post, parse_line, wait_state, watch_cmd};
+use crate::util::{
+    comfyctl, finish, http_get, http_post, parse_line, poll_scrape, wait_state, watch_cmd,
+};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -40,16 +42,6 @@ fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
         (rest.starts_with('{') && labels.iter().all(|want| rest.contains(want)))
             .then(|| value.parse().ok())?
     })
-}
-
-fn poll_scrape(port: u16, ok: impl Fn(&str) -> bool) -> String {
-    let mut text = String::new();
-    let found = poll_until(WAIT, || {
-        text = http_get(port, "/metrics").1;
-        ok(&text)
-    });
-    assert!(found, "{text}");
-    text
 }
 
 #[test]

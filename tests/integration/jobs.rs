@@ -11,7 +11,8 @@ use serde_json::Value;
 
 use crate::support::{MockServer, Proc, poll_until};
 use crate::util::{
-    comfyctl, comfyctl_std, finish, http_get, http_post, parse_line, wait_state, watch_cmd,
+    comfyctl, comfyctl_std, finish, http_get, http_post, parse_line, poll_scrape, wait_state,
+    watch_cmd,
 };
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -555,16 +556,6 @@ fn metrics_count_jobs_and_time_them() {
     assert!(value("comfyui_last_job_failure_timestamp_seconds{") > 1e9);
     assert!(value("comfyui_running_job_age_seconds{") > 0.0);
     finish(&mut w);
-}
-
-fn poll_scrape(port: u16, ok: impl Fn(&str) -> bool) -> String {
-    let mut text = String::new();
-    let found = poll_until(WAIT, || {
-        text = http_get(port, "/metrics").1;
-        ok(&text)
-    });
-    assert!(found, "{text}");
-    text
 }
 
 fn keys(v: &Value) -> BTreeSet<String> {

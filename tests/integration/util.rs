@@ -243,3 +243,15 @@ pub fn spawn_on_pty(mut cmd: StdCommand, cols: u16, rows: u16) -> (Proc, std::fs
         .start();
     (proc, master)
 }
+
+/// Scrapes `/metrics` on 127.0.0.1:`port` until `ok` holds on the text
+/// (asserting that it does within [`WATCH_WAIT`]); returns that text.
+pub fn poll_scrape(port: u16, ok: impl Fn(&str) -> bool) -> String {
+    let mut text = String::new();
+    let found = crate::support::poll_until(WATCH_WAIT, || {
+        text = http_get(port, "/metrics").1;
+        ok(&text)
+    });
+    assert!(found, "{text}");
+    text
+}
