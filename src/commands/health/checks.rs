@@ -20,13 +20,10 @@ pub(super) fn job_checks(
     };
     let mut results = Vec::new();
     if let Some(max) = checks.max_failed {
-        let check = Check::MaxFailed {
-            max,
-            within: checks.failed_within,
-        };
+        let within = checks.failed_within;
         results.push(match jobs {
-            Err(e) => unreadable(check, e),
-            Ok((_, page, now)) => failed_check(check, page, *now),
+            Err(e) => unreadable(Check::MaxFailed { max, within }, e),
+            Ok((_, page, now)) => failed_check(max, within, page, *now),
         });
     }
     if let Some(max) = checks.max_job_time {
@@ -47,10 +44,8 @@ fn unreadable(check: Check, e: &str) -> CheckResult {
 /// server's clock: its `Date` header, else the newest timestamp in the page
 /// (never our clock against its timestamps). A failure with no end time
 /// cannot be shown to be old, so it counts.
-fn failed_check(check: Check, page: &[Job], server_now: Option<u64>) -> CheckResult {
-    let Check::MaxFailed { max, within } = check else {
-        unreachable!("failed_check is given a MaxFailed check");
-    };
+fn failed_check(max: u32, within: Duration, page: &[Job], server_now: Option<u64>) -> CheckResult {
+    let check = Check::MaxFailed { max, within };
     let newest = page
         .iter()
         .flat_map(|j| [j.create_ms, j.start_ms, j.end_ms])
@@ -131,12 +126,7 @@ mod tests {
         }
     }
 
-    fn max_failed(max: u32) -> Check {
-        Check::MaxFailed {
-            max,
-            within: Duration::from_secs(600),
-        }
-    }
+    const TEN_MINUTES: Duration = Duration::from_secs(600);
 
     #[test]
     fn only_failures_within_the_window_of_the_server_clock_count() {
@@ -145,17 +135,17 @@ mod tests {
             failed_at("new", now - 1000),
             failed_at("old", now - 700_000),
         ];
-        let r = failed_check(max_failed(0), &page, Some(now));
+        let r = failed_check(0, TEN_MINUTES, &page, Some(now));
         assert!(!r.ok);
         assert_eq!(
             r.detail,
             "1 of the newest 2 jobs failed in the last 10m, more than 0"
         );
-        assert!(failed_check(max_failed(1), &page, Some(now)).ok);
+        assert!(failed_check(1, TEN_MINUTES, &page, Some(now)).ok);
         // An idle server an hour later: its old failures are old.
-        assert!(failed_check(max_failed(0), &page, Some(now + 3_600_000)).ok);
+        assert!(failed_check(0, TEN_MINUTES, &page, Some(now + 3_600_000)).ok);
         // With no Date, the newest job's own time is "now": never our clock.
-        let r = failed_check(max_failed(0), &page, None);
+        let r = failed_check(0, TEN_MINUTES, &page, None);
         assert!(r.detail.starts_with("1 of"), "{}", r.detail);
     }
 
@@ -180,6 +170,10 @@ mod tests {
         assert!(job_time_check(Check::MaxJobTime(max), &report(Some(1000)), max).ok);
         assert!(job_time_check(Check::MaxJobTime(max), &report(None), max).ok);
         assert_eq!(over.check.to_string(), "running job ≤ 1s");
-        assert_eq!(max_failed(2).to_string(), "failed jobs ≤ 2 in 10m");
+        let check = Check::MaxFailed {
+            max: 2,
+            within: TEN_MINUTES,
+        };
+        assert_eq!(check.to_string(), "failed jobs ≤ 2 in 10m");
     }
 }
