@@ -239,11 +239,8 @@ fn prometheus_fires_repeated_oom_on_the_first_ooms_after_a_start() {
         env!("CARGO_MANIFEST_DIR"),
         "/deploy/prometheus/comfyctl.rules.yml"
     );
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
-         rule_files: [\"{rules}\"]\n\
-         scrape_configs:\n  - job_name: comfyctl\n    static_configs:\n      - targets: [\"127.0.0.1:{port}\"]\n"
-    );
+    let config =
+        Prometheus::scrape_config(std::path::Path::new(rules), &format!("127.0.0.1:{port}"));
     let prom = Prometheus::start(&prometheus, &dir, &config);
     let oom = r#"comfyui_job_failures_total{reason="oom"}"#;
     let value =

@@ -105,12 +105,7 @@ fn prometheus_scrapes_watch_and_fires_the_down_alert() {
     let (mut watch, addr) = watch_with_metrics(&mock.url(), &[]);
     wait_state(&mut watch, "connected");
     let rules = rules_test_copy(&dir);
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
-         rule_files: [\"{}\"]\n\
-         scrape_configs:\n  - job_name: comfyctl\n    static_configs:\n      - targets: [\"{addr}\"]\n",
-        rules.display()
-    );
+    let config = Prometheus::scrape_config(&rules, &addr);
     let prom = Prometheus::start(&prometheus, &dir, &config);
 
     let up = |want: f64| {
@@ -445,12 +440,7 @@ fn prometheus_fires_the_failure_burst_on_the_first_failures_after_a_start() {
     let (mut watch, addr) = watch_with_metrics(&mock.url(), &[]);
     wait_state(&mut watch, "connected");
     let rules = rules_test_copy(&dir);
-    let config = format!(
-        "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
-         rule_files: [\"{}\"]\n\
-         scrape_configs:\n  - job_name: comfyctl\n    static_configs:\n      - targets: [\"{addr}\"]\n",
-        rules.display()
-    );
+    let config = Prometheus::scrape_config(&rules, &addr);
     let prom = Prometheus::start(&prometheus, &dir, &config);
     // Prometheus has scraped the monitor once (it cannot know of failures
     // before that); the failed series is there, at 0.

@@ -283,6 +283,17 @@ pub struct Prometheus {
 }
 
 impl Prometheus {
+    /// A config that scrapes the metrics endpoint `target` (host:port) and
+    /// evaluates `rules` every second, so a test sees alerts within seconds.
+    pub fn scrape_config(rules: &Path, target: &str) -> String {
+        format!(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 900ms\n  evaluation_interval: 1s\n\
+             rule_files: [\"{}\"]\n\
+             scrape_configs:\n  - job_name: comfyctl\n    static_configs:\n      - targets: [\"{target}\"]\n",
+            rules.display()
+        )
+    }
+
     /// Starts `prometheus` with `config` (YAML) and waits for `/-/ready`;
     /// its port is held as in [`Nginx::start`].
     pub fn start(bin: &Path, dir: &TempDir, config: &str) -> Prometheus {
