@@ -18,6 +18,7 @@ pub mod manager;
 pub mod platform;
 pub mod render;
 pub mod sinks;
+pub mod wire;
 
 use cli::Cli;
 use config::Plan;

@@ -4,8 +4,6 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use serde::Serialize;
-
 use super::jobs::Job;
 // Made by the WebSocket parser; re-exported here, where events use it, so
 // the parser needs nothing from this module (no import circle).
@@ -13,8 +11,7 @@ pub use super::parse::ProgressKind;
 use super::status::{ProbeError, Status};
 
 /// What the calling pipeline should do while the backend is unavailable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FallbackMode {
     /// Generate placeholder images instead.
     Placeholder,
@@ -57,8 +54,7 @@ impl fmt::Display for FallbackMode {
 /// `connected` (and again); `degraded` while HTTP answers but the WebSocket
 /// is down, refused or silent; `stalled` while connected but one job has
 /// run longer than `--max-job-time`; `failed` once reconnection gave up.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum State {
     /// The first attempt is under way.
     Connecting,
@@ -122,7 +118,7 @@ impl fmt::Display for State {
 }
 
 /// What `watch` reports at the end.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Summary {
     /// How long the watch ran, ms.
     pub duration_ms: u64,

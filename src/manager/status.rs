@@ -3,10 +3,9 @@
 
 use std::fmt;
 
-use serde::Serialize;
-
-/// What one check found out about a server. Serialised as the `--json` output.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+/// What one check found out about a server (`wire::report` turns it into
+/// the `--json` output).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Status {
     /// The server answered like ComfyUI.
     pub available: bool,
@@ -82,12 +81,11 @@ impl Status {
 }
 
 /// One entry of `devices` in `GET /system_stats`.
-#[derive(Debug, Clone, Serialize, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Device {
     /// e.g. `cuda:0 NVIDIA GeForce RTX 4090 : cudaMallocAsync`, or `cpu`.
     pub name: String,
     /// `cuda`, `cpu`, `mps`, …
-    #[serde(rename = "type")]
     pub kind: String,
     /// Bytes.
     pub vram_total: Option<u64>,
@@ -99,8 +97,7 @@ pub struct Device {
 }
 
 /// The classes of failure a check can run into; each has its own wording.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
     /// Nothing listens on the port.
     ConnectionRefused,
@@ -144,14 +141,13 @@ impl ErrorKind {
 
 /// A classified failure: a kind, a one-line message, and the HTTP status
 /// where there was one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeError {
     /// The class of failure.
     pub kind: ErrorKind,
     /// One line that says what happened and, where it can, what to do.
     pub message: String,
     /// The HTTP status code, for `http_status` and `ws_refused`.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
 }
 

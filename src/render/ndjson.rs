@@ -1,225 +1,48 @@
-//! `--json` for streams: one event per line, flushed per line. The schema is
-//! documented in the README and kept stable; each event's fields are one
-//! struct here, so a new field is a change to the manager's event and to
-//! that struct. `--webhook` posts the same [`Line`] for state changes.
-
-use std::time::SystemTime;
-
-use serde::Serialize;
+//! `--json` for streams: one event per line, flushed per line. The shape
+//! of each line is a struct in [`crate::wire::event`] (schema:
+//! `schema/event.json`); this file only builds them from the manager's
+//! events. `--webhook` posts the same `state` line.
 
 pub use super::ndjson_stream::Ndjson;
-use crate::manager::jobs::{JobError, JobStatus};
-use crate::manager::{
-    Envelope, Event, FallbackMode, ProbeError, ProgressKind, State, Status, Summary,
+use crate::manager::{Envelope, Event, Status};
+use crate::wire::event::{
+    Body, JobLine, Line, MovedLine, ProgressLine, ReconnectLine, StatusLine, SummaryLine,
+    WarningLine,
 };
+use crate::wire::report::{ErrorObject, JobError};
+use crate::wire::{ts, webhook};
 
-/// One line of the stream: which event, when, for which server, then the
-/// event's own fields.
-#[derive(Debug, Serialize)]
-pub struct Line<'a> {
-    /// The event's name: `state`, `status`, `progress`, …
-    pub event: &'static str,
-    /// When the manager saw it, RFC 3339 with milliseconds.
-    pub ts: String,
-    /// The server, credentials redacted.
-    pub url: &'a str,
-    /// The event's own fields, at the top level.
-    #[serde(flatten)]
-    pub body: Body<'a>,
-}
-
-impl<'a> Line<'a> {
-    /// The line for `body`, seen at `ts` (see [`ts`]) on `url`.
-    pub fn new(url: &'a str, ts: String, body: Body<'a>) -> Line<'a> {
-        Line {
-            event: body.name(),
-            ts,
-            url,
-            body,
-        }
+/// A `status` line from an HTTP poll.
+fn http_status<'a>(status: &'a Status, running_prompt: Option<&'a str>) -> StatusLine<'a> {
+    StatusLine {
+        source: "http",
+        available: status.available,
+        version: status.version.as_deref(),
+        queue_remaining: status.queue_remaining,
+        queue_running: status.queue_running,
+        queue_pending: status.queue_pending,
+        latency_ms: status.latency_ms,
+        running_prompt,
+        error: status.error.as_ref().map(ErrorObject::from),
+        skipped: 0,
     }
 }
 
-/// A line's `ts`: RFC 3339, UTC, milliseconds.
-pub fn ts(at: SystemTime) -> String {
-    humantime::format_rfc3339_millis(at).to_string()
-}
-
-/// The fields of each kind of line.
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-pub enum Body<'a> {
-    /// `state`.
-    State(StateLine<'a>),
-    /// `status`, from an HTTP poll or a WebSocket `status` message.
-    Status(StatusLine<'a>),
-    /// `progress`.
-    Progress(ProgressLine<'a>),
-    /// `warning`.
-    Warning(WarningLine<'a>),
-    /// `reconnect`.
-    Reconnect(ReconnectLine<'a>),
-    /// `job`.
-    Job(JobLine<'a>),
-    /// `moved`: discovery found the server elsewhere.
-    Moved(MovedLine<'a>),
-    /// `summary`: the final tally's fields as they are.
-    Summary(&'a Summary),
-}
-
-impl Body<'_> {
-    /// The `event` name of this kind of line.
-    pub fn name(&self) -> &'static str {
-        match self {
-            Body::State(_) => "state",
-            Body::Status(_) => "status",
-            Body::Progress(_) => "progress",
-            Body::Warning(_) => "warning",
-            Body::Reconnect(_) => "reconnect",
-            Body::Moved(_) => "moved",
-            Body::Job(_) => "job",
-            Body::Summary(_) => "summary",
-        }
+/// A `status` line from a WebSocket `status` message, which carries only
+/// the queue.
+fn websocket_status(queue_remaining: u64, skipped: u32) -> StatusLine<'static> {
+    StatusLine {
+        source: "websocket",
+        available: true,
+        version: None,
+        queue_remaining: Some(queue_remaining),
+        queue_running: None,
+        queue_pending: None,
+        latency_ms: None,
+        running_prompt: None,
+        error: None,
+        skipped,
     }
-}
-
-/// `state`: the connection state changed.
-#[derive(Debug, Serialize)]
-pub struct StateLine<'a> {
-    /// The new state.
-    pub state: State,
-    /// The state before; null for the first.
-    pub previous: Option<State>,
-    /// Why, in one line.
-    pub reason: &'a str,
-}
-
-/// `status`: what a poll found; fields the source does not carry are null.
-#[derive(Debug, Serialize)]
-pub struct StatusLine<'a> {
-    /// `http` (a poll) or `websocket` (a `status` message).
-    pub source: &'static str,
-    /// HTTP answered as ComfyUI.
-    pub available: bool,
-    /// ComfyUI version.
-    pub version: Option<&'a str>,
-    /// `exec_info.queue_remaining`.
-    pub queue_remaining: Option<u64>,
-    /// Entries in `queue_running`.
-    pub queue_running: Option<u64>,
-    /// Entries in `queue_pending`.
-    pub queue_pending: Option<u64>,
-    /// Wall time of the poll.
-    pub latency_ms: Option<f64>,
-    /// `queue_running[0]`'s prompt id.
-    pub running_prompt: Option<&'a str>,
-    /// Why the poll failed.
-    pub error: Option<&'a ProbeError>,
-    /// WebSocket `status` messages of this server held back and never
-    /// written since the previous one (always 0 for `http`).
-    pub skipped: u32,
-}
-
-impl<'a> StatusLine<'a> {
-    /// From an HTTP poll.
-    pub fn http(status: &'a Status, running_prompt: Option<&'a str>) -> Self {
-        StatusLine {
-            source: "http",
-            available: status.available,
-            version: status.version.as_deref(),
-            queue_remaining: status.queue_remaining,
-            queue_running: status.queue_running,
-            queue_pending: status.queue_pending,
-            latency_ms: status.latency_ms,
-            running_prompt,
-            error: status.error.as_ref(),
-            skipped: 0,
-        }
-    }
-
-    /// From a WebSocket `status` message, which carries only the queue.
-    pub fn websocket(queue_remaining: u64) -> Self {
-        StatusLine {
-            source: "websocket",
-            available: true,
-            version: None,
-            queue_remaining: Some(queue_remaining),
-            queue_running: None,
-            queue_pending: None,
-            latency_ms: None,
-            running_prompt: None,
-            error: None,
-            skipped: 0,
-        }
-    }
-}
-
-/// `progress`: execution progress, as far as the server told this client.
-#[derive(Debug, Serialize)]
-pub struct ProgressLine<'a> {
-    /// The WebSocket message it came from.
-    #[serde(rename = "type")]
-    pub kind: ProgressKind,
-    /// The prompt.
-    pub prompt_id: Option<&'a str>,
-    /// The node.
-    pub node: Option<&'a str>,
-    /// Steps done.
-    pub value: Option<f64>,
-    /// Steps in all.
-    pub max: Option<f64>,
-    /// Step updates (`progress`, `progress_state`) of this server held back
-    /// and never written since the previous one.
-    pub skipped: u32,
-}
-
-/// `warning`: something the user should know.
-#[derive(Debug, Serialize)]
-pub struct WarningLine<'a> {
-    /// Set while the backend is down.
-    pub fallback: Option<FallbackMode>,
-    /// One line.
-    pub message: &'a str,
-}
-
-/// `reconnect`: an attempt within this outage failed.
-#[derive(Debug, Serialize)]
-pub struct ReconnectLine<'a> {
-    /// 1-based, within this outage.
-    pub attempt: u32,
-    /// Wait before the next attempt.
-    pub next_delay_ms: u64,
-    /// Why it failed.
-    pub error: Option<&'a ProbeError>,
-    /// Attempts of this outage held back and never written since the
-    /// previous `reconnect` line.
-    pub skipped: u32,
-}
-
-/// `job`: a finished job, once per id.
-#[derive(Debug, Serialize)]
-pub struct JobLine<'a> {
-    /// The prompt id.
-    pub id: &'a str,
-    /// `completed`, `failed` or `cancelled`.
-    pub status: JobStatus,
-    /// Start − create; null where the server does not say when it was queued.
-    pub queued_ms: Option<u64>,
-    /// End − start.
-    pub duration_ms: Option<u64>,
-    /// `oom`, `missing_file` or `exception` when it failed, `cancelled`,
-    /// or null (see `manager::jobs::cause` for the rules).
-    pub reason: Option<&'static str>,
-    /// Why it failed; null unless it did.
-    pub error: Option<&'a JobError>,
-}
-
-/// `moved`: no URL was given and discovery found ComfyUI at `url`; `from`
-/// is the address the lines carried until now.
-#[derive(Debug, Serialize)]
-pub struct MovedLine<'a> {
-    /// The address reported before.
-    pub from: &'a str,
 }
 
 /// The line for one event.
@@ -230,25 +53,21 @@ pub fn line(envelope: &Envelope) -> Line<'_> {
 /// The line for one event that a pacer let through after holding back
 /// `skipped` like it.
 pub fn line_skipped(envelope: &Envelope, skipped: u32) -> Line<'_> {
+    let url = &envelope.url;
     let body = match &envelope.event {
         Event::State {
             state,
             previous,
             reason,
-        } => Body::State(StateLine {
-            state: *state,
-            previous: *previous,
-            reason,
-        }),
+        } => return webhook::state_line(url, ts(envelope.at), *state, *previous, reason),
         Event::Status {
             status,
             running_prompt,
             ..
-        } => Body::Status(StatusLine::http(status, running_prompt.as_deref())),
-        Event::Queue { queue_remaining } => Body::Status(StatusLine {
-            skipped,
-            ..StatusLine::websocket(*queue_remaining)
-        }),
+        } => Body::Status(http_status(status, running_prompt.as_deref())),
+        Event::Queue { queue_remaining } => {
+            Body::Status(websocket_status(*queue_remaining, skipped))
+        }
         Event::Progress {
             kind,
             prompt_id,
@@ -256,7 +75,7 @@ pub fn line_skipped(envelope: &Envelope, skipped: u32) -> Line<'_> {
             value,
             max,
         } => Body::Progress(ProgressLine {
-            kind: *kind,
+            kind: (*kind).into(),
             prompt_id: prompt_id.as_deref(),
             node: node.as_deref(),
             value: *value,
@@ -264,7 +83,7 @@ pub fn line_skipped(envelope: &Envelope, skipped: u32) -> Line<'_> {
             skipped,
         }),
         Event::Warning { fallback, message } => Body::Warning(WarningLine {
-            fallback: *fallback,
+            fallback: fallback.map(Into::into),
             message,
         }),
         Event::Reconnecting {
@@ -274,21 +93,21 @@ pub fn line_skipped(envelope: &Envelope, skipped: u32) -> Line<'_> {
         } => Body::Reconnect(ReconnectLine {
             attempt: *attempt,
             next_delay_ms: next_delay.as_millis() as u64,
-            error: error.as_ref(),
+            error: error.as_ref().map(ErrorObject::from),
             skipped,
         }),
         Event::Job(job) => Body::Job(JobLine {
             id: &job.id,
-            status: job.status,
+            status: job.status.into(),
             queued_ms: job.queued_ms(),
             duration_ms: job.duration_ms(),
             reason: job.reason(),
-            error: job.error.as_ref(),
+            error: job.error.as_ref().map(JobError::from),
         }),
         Event::Moved { from } => Body::Moved(MovedLine { from }),
-        Event::Summary(summary) => Body::Summary(summary),
+        Event::Summary(summary) => Body::Summary(SummaryLine::from(summary)),
     };
-    Line::new(&envelope.url, ts(envelope.at), body)
+    Line::new(url, ts(envelope.at), body)
 }
 
 #[cfg(test)]
@@ -297,6 +116,7 @@ mod tests {
     use std::time::{Duration, UNIX_EPOCH};
 
     use super::*;
+    use crate::manager::{ProgressKind, State, Summary};
 
     fn text(event: Event) -> String {
         let envelope = Envelope {

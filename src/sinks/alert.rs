@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use crate::manager::{Envelope, Event, State};
-use crate::render::ndjson::{Body, Line, StateLine};
+use crate::wire::event::Line;
+use crate::wire::{ts, webhook};
 
 /// A state change that passed damping and should be announced.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,12 +26,13 @@ pub struct Alert {
 impl Alert {
     /// The webhook body: the same `state` line `watch --json` prints.
     pub fn line(&self) -> Line<'_> {
-        let body = Body::State(StateLine {
-            state: self.state,
-            previous: self.previous,
-            reason: &self.reason,
-        });
-        Line::new(&self.url, self.ts.clone(), body)
+        webhook::state_line(
+            &self.url,
+            self.ts.clone(),
+            self.state,
+            self.previous,
+            &self.reason,
+        )
     }
 }
 
@@ -75,7 +77,7 @@ impl Gate {
         let entry = self.targets.entry(envelope.url.to_string()).or_default();
         match &envelope.event {
             Event::State { state, reason, .. } => {
-                let ts = crate::render::ndjson::ts(envelope.at);
+                let ts = ts(envelope.at);
                 // While damping, disconnected → reconnecting is one outage:
                 // keep counting it, with the reason that started it.
                 let continues = self.fail_after > 1
@@ -253,17 +255,6 @@ mod tests {
             (State::Disconnected, Some(State::Connected))
         );
         assert!(gate.settle().is_empty(), "announced once");
-    }
-
-    #[test]
-    fn the_webhook_posts_the_ndjson_state_line() {
-        let mut gate = Gate::new(1, 1);
-        let envelope = state(State::Connected);
-        let alert = gate.feed(&envelope).unwrap();
-        let posted = serde_json::to_string(&alert.line()).unwrap();
-        let printed = serde_json::to_string(&crate::render::ndjson::line(&envelope));
-        assert_eq!(posted, printed.unwrap());
-        assert!(posted.starts_with(r#"{"event":"state","ts":""#), "{posted}");
     }
 
     #[test]

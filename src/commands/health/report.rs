@@ -17,7 +17,7 @@ pub(super) fn report(
             .with_checks(with_checks.then_some(results.as_slice()));
         if plan.expect_down {
             // Going away was asked for: no fallback to fall back to.
-            report.fallback = None;
+            report = report.without_fallback();
         } else {
             report = report.with_jobs(o.jobs.as_ref().and_then(|j| j.as_ref().ok()));
         }
@@ -74,7 +74,7 @@ fn outcome_text(plan: &HealthPlan, o: &Outcome, waited: Duration) -> String {
     }
 }
 
-/// Several servers: one row each (or a JSON array of Status).
+/// Several servers: one row each (or a JSON array of reports).
 pub(super) fn report_many(
     out: &Output,
     plan: &HealthPlan,
@@ -86,17 +86,16 @@ pub(super) fn report_many(
         let reports: Vec<Report> = outcomes
             .iter()
             .map(|o| {
-                let mut report = Report::new(&o.status, fallback, None)
+                let report = Report::new(&o.status, fallback, None)
                     .with_checks(with_checks.then_some(o.results.as_slice()));
                 if plan.expect_down {
-                    report.fallback = None;
-                    report
+                    report.without_fallback()
                 } else {
                     report.with_jobs(o.jobs.as_ref().and_then(|j| j.as_ref().ok()))
                 }
             })
             .collect();
-        out.println(&serde_json::to_string(&reports).expect("Status serialises"))?;
+        out.println(&serde_json::to_string(&reports).expect("a report always serialises"))?;
     } else {
         let rows: Vec<String> = outcomes
             .iter()

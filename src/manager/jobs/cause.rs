@@ -14,11 +14,8 @@
 //!    with "model" or "file" (any case).
 //! 3. `exception`: everything else, a failed job without an error included.
 
-use serde::Serialize;
-
 /// The class of a failed job.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Cause {
     /// The GPU ran out of memory.
     Oom,

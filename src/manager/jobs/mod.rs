@@ -15,8 +15,6 @@ mod tracker;
 
 use std::fmt;
 
-use serde::Serialize;
-
 use super::http::{HttpClient, QUEUE_BODY_CAP};
 use super::status::{ErrorKind, ProbeError};
 use super::target::Target;
@@ -25,7 +23,7 @@ pub use age::{Stall, over_limit};
 pub use cause::{CAUSES, Cause, classify};
 pub use parse::{Page, parse_history, parse_jobs};
 #[cfg(test)]
-pub(crate) use report::RunningJob;
+pub(crate) use report::{Failure, RecentCounts, RunningJob};
 pub use report::{JobsReport, report};
 pub use tracker::JobTracker;
 
@@ -49,8 +47,7 @@ pub const MESSAGE_MAX: usize = 240;
 const FIELD_MAX: usize = 120;
 
 /// A job's status, as the Jobs API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JobStatus {
     /// Queued, not started.
     Pending,
@@ -103,7 +100,7 @@ impl fmt::Display for JobStatus {
 }
 
 /// Why a job failed: `execution_error` without its traceback.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobError {
     /// `node_id`.
     pub node_id: Option<String>,
@@ -115,7 +112,6 @@ pub struct JobError {
     pub message: String,
     /// Its class, from the whole message (before the cut); shown as the
     /// job's `reason`, so not serialised here twice.
-    #[serde(skip)]
     pub cause: Cause,
 }
 
@@ -164,8 +160,7 @@ impl Job {
 }
 
 /// Where a server's jobs are read from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobSource {
     /// `GET /api/jobs` (ComfyUI 0.33 and later).
     JobsApi,

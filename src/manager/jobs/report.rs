@@ -1,14 +1,12 @@
 //! What `health` says about jobs, from one small page.
 
-use serde::Serialize;
-
 use super::age::{Begun, ServerClock, running_age};
 use super::{Job, JobError, JobStatus};
 use crate::manager::parse::Queue;
 use crate::manager::status::unix_ms;
 
 /// What `health` reports about jobs, from one small page.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct JobsReport {
     /// The job being executed and how long it has run (the one age rule of
     /// `jobs::age`; unknown where the server gives no time).
@@ -20,7 +18,7 @@ pub struct JobsReport {
 }
 
 /// The running job in [`JobsReport`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct RunningJob {
     /// The prompt id.
     pub id: String,
@@ -29,7 +27,7 @@ pub struct RunningJob {
 }
 
 /// Finished jobs by status in [`JobsReport`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RecentCounts {
     /// `completed`.
     pub completed: u32,
@@ -40,7 +38,7 @@ pub struct RecentCounts {
 }
 
 /// A failed job in [`JobsReport`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Failure {
     /// The prompt id.
     pub id: String,

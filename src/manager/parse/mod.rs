@@ -3,7 +3,7 @@
 //! does not send. Every parser takes untrusted bytes and returns an error
 //! string rather than panicking.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::status::Device;
 
@@ -99,8 +99,7 @@ pub fn prompt_info(body: &[u8]) -> Result<u64, String> {
 
 /// Which ComfyUI WebSocket message a [`Event::Progress`] came from; shown
 /// as the message's own `type` string.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProgressKind {
     /// `executing`: a node started, or (node null) the prompt finished.
     Executing,

@@ -4,8 +4,6 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::Serialize;
-
 use super::http::{HttpClient, OBJECT_INFO_BODY_CAP};
 use super::status::{ProbeError, Status};
 use super::target::Target;
@@ -116,15 +114,8 @@ impl fmt::Display for Check {
     }
 }
 
-/// Shown as its name, the same string text output prints.
-impl Serialize for Check {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_str(self)
-    }
-}
-
 /// The result of one check.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct CheckResult {
     /// What was checked.
     pub check: Check,
@@ -361,7 +352,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn checks_are_named_as_before_in_text_and_json() {
+    fn checks_are_named_as_before() {
         let model = Check::Model {
             folder: "checkpoints".into(),
             file: "x.safetensors".into(),
@@ -369,10 +360,9 @@ mod tests {
         assert_eq!(model.to_string(), "model checkpoints/x.safetensors");
         assert_eq!(Check::MaxQueue(5).to_string(), "queue ≤ 5");
         let result = queue_check(Some(7), 5);
-        let json = serde_json::to_value(&result).unwrap();
-        assert_eq!(json["check"], "queue ≤ 5");
-        assert_eq!(json["ok"], false);
-        assert_eq!(json["detail"], "7 remaining, more than 5");
+        assert_eq!(result.check.to_string(), "queue ≤ 5");
+        assert!(!result.ok);
+        assert_eq!(result.detail, "7 remaining, more than 5");
     }
 
     #[test]

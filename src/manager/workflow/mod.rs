@@ -178,7 +178,7 @@ fn describe(value: &Value) -> &'static str {
 }
 
 /// One problem found.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
     /// The node's id; empty for a problem with the workflow as a whole
     /// (it has no output node).
@@ -273,7 +273,7 @@ fn or_list(items: &[String]) -> String {
 }
 
 /// The outcome of validating one workflow.
-#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Report {
     /// Every problem found, by node id (numerically where possible), then
     /// input name; problems with a whole node come before its inputs'.
