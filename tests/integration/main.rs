@@ -23,6 +23,7 @@ mod netfaults;
 mod output;
 mod pacing;
 mod readiness;
+mod schema;
 mod soak;
 mod tls;
 mod token;

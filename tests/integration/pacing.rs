@@ -135,7 +135,7 @@ fn discovering(ports: &[u16], args: &[&str]) -> Proc {
 /// `comfyctl ARGS…` with no URL, started while both discovery ports refuse;
 /// once it said it found nothing, the mock starts on the second port. The
 /// first port stays held (and refusing) for the caller.
-fn found_late(args: &[&str]) -> (Proc, MockServer, RefusedPort) {
+pub(crate) fn found_late(args: &[&str]) -> (Proc, MockServer, RefusedPort) {
     let (first, second) = (RefusedPort::new(), RefusedPort::new());
     let p = discovering(&[first.port(), second.port()], args);
     assert!(
