@@ -1,4 +1,4 @@
-//! The `--json` stream writer: one [`super::ndjson::Line`] per event, flushed per line,
+//! The `--json` stream writer: one [`crate::wire::event::Line`] per event, flushed per line,
 //! with repeated events paced per server (see [`Ndjson`]).
 
 use std::collections::HashMap;
