@@ -64,8 +64,11 @@ impl Plan {
 /// What every command that talks to servers shares.
 #[derive(Debug, Clone)]
 pub struct Common {
-    /// The servers; empty means "find a local one" (8188, then 8000).
+    /// The servers; empty means "find a local one" among `discovery`.
     pub targets: Vec<Target>,
+    /// Where a local server is looked for when `targets` is empty (8188,
+    /// then 8000, or `COMFYCTL_DISCOVER_PORTS`); empty otherwise.
+    pub discovery: Vec<Target>,
     /// `--json` prints an array (not one object): `--targets` was used or
     /// more than one URL was given, however many remain after dropping
     /// duplicates. Scripts can then rely on the shape from the command line.
@@ -176,6 +179,11 @@ fn fallback(global: &GlobalArgs, problems: &mut Problems) -> FallbackMode {
 fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
     let mut notes = Vec::new();
     let (targets, json_array) = targets(global, problems, &mut notes);
+    let discovery = if targets.is_empty() {
+        discovery_candidates(problems)
+    } else {
+        Vec::new()
+    };
     let mut client = ClientSettings::default();
     if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
         client.timeout = t;
@@ -207,6 +215,7 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
     problems.extend(validate_client(&client));
     Common {
         targets,
+        discovery,
         json_array,
         any: global.any,
         client,
@@ -322,10 +331,16 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 
 /// Decides the output mode once, in this order: `--json` or `--color`, then
 /// `NO_COLOR`, then `TERM=dumb`, then whether stdout is a terminal.
-/// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests).
+/// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests);
+/// `COLUMNS` is read here too, once, for a live view off a terminal.
 pub fn output(global: &GlobalArgs) -> Output {
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    let tty = crate::render::forced_tty()
+    // Set to anything but 0: draw live views even into a pipe.
+    let forced_tty = env("COMFYCTL_FORCE_TTY").is_some_and(|v| v != "0");
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    let tty = forced_tty
         || (console::Term::stdout().is_term() && crate::platform::terminal::ansi_ready());
     let dumb = env("TERM").is_some_and(|t| t == "dumb");
     let color = match global.color {
@@ -340,6 +355,8 @@ pub fn output(global: &GlobalArgs) -> Output {
         live: tty && !dumb && !global.json && !global.quiet,
         quiet: global.quiet,
         tui: tty && !dumb && !global.json && !global.quiet && !global.plain,
+        forced_tty,
+        columns,
     }
 }
 

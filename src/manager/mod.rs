@@ -20,7 +20,9 @@ pub(crate) mod workflow;
 pub(crate) mod ws;
 
 pub use backoff::Backoff;
-pub use discovery::{Resolved, discover, discover_round, resolve};
+pub use discovery::{
+    DEFAULT_CANDIDATES, Resolved, default_candidates, discover, discover_round, resolve,
+};
 pub use event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
 pub use fleet::{Fleet, connect_all};
 pub use http::HttpClient;
