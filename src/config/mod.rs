@@ -17,11 +17,13 @@ use crate::manager::{
 };
 use crate::render::Output;
 
+mod flags;
 mod health;
 mod limits;
 mod sinks;
 mod targets;
 
+pub use flags::{flag_name, name_flags};
 use health::*;
 pub use health::{HealthPlan, Process, parse_pid};
 use limits::*;
@@ -131,6 +133,8 @@ pub struct WatchPlan {
 /// Turns the parsed command line into its [`Plan`], or every problem with
 /// it at once (`Error::Config`, exit 2).
 pub fn plan(cli: &Cli) -> Result<Plan, Error> {
+    // The manager's messages name what to change; here, by its flag.
+    name_flags();
     let mut problems = Problems::default();
     let global = &cli.global;
     let plan = match &cli.command {

@@ -5,7 +5,7 @@
 use super::http::{self, HttpClient};
 use super::settings::ClientSettings;
 use super::status::{ErrorKind, ProbeError};
-use super::{Target, parse};
+use super::{Setting, Target, parse};
 
 /// Where a server is looked for when no URL is given: stock ComfyUI, then
 /// ComfyUI Desktop.
@@ -48,7 +48,8 @@ pub async fn resolve(
     match discover(&http, &candidates).await {
         Some(found) => Resolved {
             note: Some(format!(
-                "no --url given; using {found}, which answered like ComfyUI"
+                "no {} given; using {found}, which answered like ComfyUI",
+                Setting::Url
             )),
             targets: vec![found],
             candidates: Vec::new(),
@@ -63,7 +64,8 @@ pub async fn resolve(
             };
             Resolved {
                 note: Some(format!(
-                    "no --url given and no ComfyUI answered on {}; checking {first}",
+                    "no {} given and no ComfyUI answered on {}; checking {first}",
+                    Setting::Url,
                     shown.join(" or ")
                 )),
                 targets: vec![first],
