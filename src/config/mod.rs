@@ -23,14 +23,10 @@ mod limits;
 mod sinks;
 mod targets;
 
-pub use flags::{flag_name, name_flags};
+pub use flags::name_flags;
 use health::*;
 pub use health::{HealthPlan, Process, parse_pid};
 use limits::*;
-pub use limits::{
-    BACKOFF_LIMITS, COUNT_LIMITS, DURATION_LIMITS, Problems, check_count, check_duration,
-    parse_bounded, parse_count, parse_count_u32, parse_duration, parse_header,
-};
 pub use sinks::WatchSinks;
 use sinks::*;
 use targets::*;
@@ -337,7 +333,8 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 /// `NO_COLOR`, then `TERM=dumb`, then whether stdout is a terminal.
 /// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests);
 /// `COLUMNS` is read here too, once, for a live view off a terminal.
-pub fn output(global: &GlobalArgs) -> Output {
+pub fn output(cli: &Cli) -> Output {
+    let global = &cli.global;
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
     // Set to anything but 0: draw live views even into a pipe.
     let forced_tty = env("COMFYCTL_FORCE_TTY").is_some_and(|v| v != "0");
