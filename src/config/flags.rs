@@ -1,7 +1,219 @@
-//! The command line's names for what the manager's messages mention: each
-//! [`Setting`] is the flag that sets it.
+//! The one flag table: every flag that takes a duration, a whole number or
+//! a factor has a row here with its default and its limits. `cli.rs` takes
+//! its `default_value` from the row and `config` parses through it, so a
+//! flag and its limits cannot drift apart; a test walks every clap argument
+//! and fails on one without a row. Also the command line's names for what
+//! the manager's messages mention: each [`Setting`] is the flag that sets it.
+
+use std::time::Duration;
 
 use crate::manager::Setting;
+
+/// The smallest duration a "greater than 0" flag takes.
+pub const MS: Duration = Duration::from_millis(1);
+/// Longest single request, poll period or hook run.
+pub const HOUR: Duration = Duration::from_secs(3600);
+
+/// One flag's row: its name, the commands that take it, its default and
+/// its limits (`L`: [`Durations`], [`Counts`] or [`Factors`]). A flag with
+/// another default in another command has a row of its own.
+#[derive(Debug)]
+pub struct Flag<L: 'static> {
+    /// The long name, as messages show it: `--timeout`.
+    pub name: &'static str,
+    /// The commands that take it (`""`: a global option); the table test
+    /// matches rows to clap's arguments by it.
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub commands: &'static [&'static str],
+    /// clap's `default_value`, shown in `--help` as `[default: …]`.
+    pub default: Option<&'static str>,
+    /// The value used when the flag is absent but clap has no default
+    /// (the help text states it, e.g. `--interval`'s 1s under `--wait`).
+    pub implied: Option<&'static str>,
+    /// The accepted range.
+    pub limits: L,
+}
+
+/// A duration flag's range. The upper bounds keep deadlines far from
+/// `Instant` overflow and say what is sensible: past an hour a single
+/// request or poll period is a hang. `Duration::MAX`: no upper bound.
+#[derive(Debug)]
+pub struct Durations {
+    /// The shortest accepted (`MS`: "greater than 0").
+    pub min: Duration,
+    /// The longest accepted.
+    pub max: Duration,
+}
+
+/// A whole-number flag's range (`u64::MAX`: no upper bound).
+#[derive(Debug)]
+pub struct Counts {
+    /// The smallest accepted.
+    pub min: u64,
+    /// The largest accepted.
+    pub max: u64,
+}
+
+/// A factor's range (`--backoff`).
+#[derive(Debug)]
+pub struct Factors {
+    /// The smallest accepted.
+    pub min: f64,
+    /// The largest accepted.
+    pub max: f64,
+}
+
+const fn duration(
+    name: &'static str,
+    commands: &'static [&'static str],
+    default: Option<&'static str>,
+    min: Duration,
+    max: Duration,
+) -> Flag<Durations> {
+    Flag {
+        name,
+        commands,
+        default,
+        implied: None,
+        limits: Durations { min, max },
+    }
+}
+
+const fn count(
+    name: &'static str,
+    commands: &'static [&'static str],
+    default: Option<&'static str>,
+    min: u64,
+    max: u64,
+) -> Flag<Counts> {
+    Flag {
+        name,
+        commands,
+        default,
+        implied: None,
+        limits: Counts { min, max },
+    }
+}
+
+/// `--timeout`: each request or attempt.
+pub const TIMEOUT: Flag<Durations> = duration("--timeout", &[""], Some("5s"), MS, HOUR);
+/// `watch --interval`: the HTTP poll and WebSocket ping period.
+pub const WATCH_INTERVAL: Flag<Durations> = duration(
+    "--interval",
+    &["watch"],
+    Some("5s"),
+    Duration::from_millis(50),
+    HOUR,
+);
+/// `health --interval`: the poll period of `--wait`.
+pub const HEALTH_INTERVAL: Flag<Durations> = Flag {
+    implied: Some("1s"),
+    ..duration(
+        "--interval",
+        &["health"],
+        None,
+        Duration::from_millis(50),
+        HOUR,
+    )
+};
+/// `health --wait`: the overall deadline.
+pub const WAIT: Flag<Durations> = duration(
+    "--wait",
+    &["health"],
+    None,
+    MS,
+    Duration::from_secs(7 * 24 * 3600),
+);
+/// `watch --deadline`: the longest one outage may last.
+pub const WATCH_DEADLINE: Flag<Durations> = duration(
+    "--deadline",
+    &["watch"],
+    None,
+    MS,
+    Duration::from_secs(30 * 24 * 3600),
+);
+/// `reconnect --deadline`: the longest the whole reconnect may take.
+pub const RECONNECT_DEADLINE: Flag<Durations> = duration(
+    "--deadline",
+    &["reconnect"],
+    Some("5m"),
+    MS,
+    Duration::from_secs(30 * 24 * 3600),
+);
+/// `--max-delay`: the longest wait between reconnection attempts.
+pub const MAX_DELAY: Flag<Durations> = duration(
+    "--max-delay",
+    &["watch", "reconnect"],
+    Some("250ms"),
+    Duration::from_millis(10),
+    Duration::from_secs(600),
+);
+/// `--hook-timeout`: one hook run or webhook attempt.
+pub const HOOK_TIMEOUT: Flag<Durations> =
+    duration("--hook-timeout", &["watch"], Some("10s"), MS, HOUR);
+/// `--busy-grace`: how long a silent busy server still counts as up.
+pub const BUSY_GRACE: Flag<Durations> = duration("--busy-grace", &["watch"], None, MS, HOUR);
+/// `--failed-within`: the window `--max-failed` counts in. Its implied
+/// 10m is as long as `watch`'s rolling tally of recent jobs, several probe
+/// periods (so a burst between two probes is seen), and short enough that
+/// an idle server with old failures, which gets no new work to prove
+/// itself, is ready again within minutes.
+pub const FAILED_WITHIN: Flag<Durations> = Flag {
+    implied: Some("10m"),
+    ..duration(
+        "--failed-within",
+        &["health"],
+        None,
+        Duration::from_secs(1),
+        Duration::from_secs(7 * 24 * 3600),
+    )
+};
+/// `--max-job-time`: greater than 0, no upper bound (long video jobs are
+/// legitimate).
+pub const MAX_JOB_TIME: Flag<Durations> = duration(
+    "--max-job-time",
+    &["watch", "health"],
+    None,
+    MS,
+    Duration::MAX,
+);
+
+/// `--retries`: with the 30 s cap, 10,000 retries are already days.
+pub const RETRIES: Flag<Counts> = count("--retries", &["connect"], Some("3"), 0, 10_000);
+/// `--fail-after`: failed probe rounds before hung or degraded.
+pub const FAIL_AFTER: Flag<Counts> = count("--fail-after", &["watch"], Some("1"), 1, 100);
+/// `--recover-after`: good attempts before `degraded` ends.
+pub const RECOVER_AFTER: Flag<Counts> = count("--recover-after", &["watch"], Some("1"), 1, 100);
+/// `--count`: HTTP polls before `watch` stops.
+pub const COUNT: Flag<Counts> = count("--count", &["watch"], None, 1, u64::MAX);
+/// `--max-attempts`: attempts in one outage.
+pub const MAX_ATTEMPTS: Flag<Counts> = count(
+    "--max-attempts",
+    &["watch", "reconnect"],
+    None,
+    1,
+    1_000_000,
+);
+/// `--max-queue`: the longest queue that is still ready.
+pub const MAX_QUEUE: Flag<Counts> = count("--max-queue", &["health"], None, 0, u64::MAX);
+/// `--max-failed`: health reads the newest page of 10 jobs, so more can
+/// never fail.
+pub const MAX_FAILED: Flag<Counts> = count("--max-failed", &["health"], None, 0, 9);
+
+/// `--backoff`: the growth of the delay between attempts. connect and the
+/// reconnect pacing of watch and reconnect share the factor and its range;
+/// their first delays differ (1s and 100ms, from the manager's schedules,
+/// as each one's help says).
+pub const BACKOFF: Flag<Factors> = Flag {
+    name: "--backoff",
+    commands: &["connect", "watch", "reconnect"],
+    default: Some("2.0"),
+    implied: None,
+    limits: Factors {
+        min: 1.0,
+        max: 10.0,
+    },
+};
 
 /// The flag that sets `setting`, as messages show it.
 pub fn flag_name(setting: Setting) -> &'static str {
@@ -26,6 +238,203 @@ pub fn name_flags() {
 mod tests {
     use super::*;
 
+    /// A row of the table, whatever its kind.
+    #[derive(Debug, Clone, Copy)]
+    pub enum Row {
+        /// A duration flag (`DURATION` in `--help`).
+        Duration(&'static Flag<Durations>),
+        /// A whole-number flag (`N`).
+        Count(&'static Flag<Counts>),
+        /// A factor (`FACTOR`).
+        Factor(&'static Flag<Factors>),
+    }
+
+    /// Every row.
+    pub const TABLE: [Row; 19] = [
+        Row::Duration(&TIMEOUT),
+        Row::Duration(&WATCH_INTERVAL),
+        Row::Duration(&HEALTH_INTERVAL),
+        Row::Duration(&WAIT),
+        Row::Duration(&WATCH_DEADLINE),
+        Row::Duration(&RECONNECT_DEADLINE),
+        Row::Duration(&MAX_DELAY),
+        Row::Duration(&HOOK_TIMEOUT),
+        Row::Duration(&BUSY_GRACE),
+        Row::Duration(&FAILED_WITHIN),
+        Row::Duration(&MAX_JOB_TIME),
+        Row::Count(&RETRIES),
+        Row::Count(&FAIL_AFTER),
+        Row::Count(&RECOVER_AFTER),
+        Row::Count(&COUNT),
+        Row::Count(&MAX_ATTEMPTS),
+        Row::Count(&MAX_QUEUE),
+        Row::Count(&MAX_FAILED),
+        Row::Factor(&BACKOFF),
+    ];
+
+    impl Row {
+        /// The flag's name, its commands, default and implied default.
+        pub fn parts(
+            self,
+        ) -> (
+            &'static str,
+            &'static [&'static str],
+            Option<&'static str>,
+            Option<&'static str>,
+        ) {
+            match self {
+                Row::Duration(f) => (f.name, f.commands, f.default, f.implied),
+                Row::Count(f) => (f.name, f.commands, f.default, f.implied),
+                Row::Factor(f) => (f.name, f.commands, f.default, f.implied),
+            }
+        }
+
+        /// The value name `--help` shows for this kind.
+        pub fn value_name(self) -> &'static str {
+            match self {
+                Row::Duration(_) => "DURATION",
+                Row::Count(_) => "N",
+                Row::Factor(_) => "FACTOR",
+            }
+        }
+    }
+
+    /// Every argument of `command` (its subcommand's name, `""` for the
+    /// globals) that takes a duration, a whole number or a factor.
+    fn numeric_args(cli: &clap::Command) -> Vec<(String, &clap::Arg)> {
+        let globals = cli.get_arguments().map(|a| (String::new(), a));
+        let commands = cli
+            .get_subcommands()
+            .flat_map(|c| c.get_arguments().map(|a| (c.get_name().to_string(), a)));
+        globals
+            .chain(commands)
+            .filter(|(_, a)| {
+                let names = a.get_value_names().unwrap_or_default();
+                names
+                    .iter()
+                    .any(|n| ["DURATION", "N", "FACTOR"].contains(&n.as_str()))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_numeric_flag_has_exactly_one_row_and_its_default() {
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        let mut used = Vec::new();
+        for (command, arg) in numeric_args(&cli) {
+            let long = format!("--{}", arg.get_long().unwrap_or_default());
+            let rows: Vec<(usize, Row)> = TABLE
+                .iter()
+                .copied()
+                .enumerate()
+                .filter(|(_, r)| {
+                    let (name, commands, ..) = r.parts();
+                    name == long && commands.contains(&command.as_str())
+                })
+                .collect();
+            assert_eq!(rows.len(), 1, "{command} {long}: one row in the flag table");
+            let (i, row) = rows[0];
+            used.push((i, command.clone()));
+            let (_, _, default, implied) = row.parts();
+            let value_names = arg.get_value_names().unwrap_or_default();
+            assert_eq!(value_names[0].as_str(), row.value_name(), "{long}");
+            let clap_default: Vec<String> = arg
+                .get_default_values()
+                .iter()
+                .map(|v| v.to_string_lossy().into_owned())
+                .collect();
+            assert_eq!(
+                clap_default,
+                default.map(String::from).into_iter().collect::<Vec<_>>(),
+                "{command} {long}: clap's default is the row's"
+            );
+            if let Some(implied) = implied {
+                let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+                assert!(help.contains(&format!("[default: {implied}]")), "{help}");
+            }
+        }
+        for (i, row) in TABLE.iter().enumerate() {
+            let (name, commands, ..) = row.parts();
+            for command in commands {
+                assert!(
+                    used.contains(&(i, command.to_string())),
+                    "row {name} for '{command}' has no clap argument"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_default_is_within_its_limits() {
+        let mut problems = super::super::Problems::default();
+        for row in TABLE {
+            match row {
+                Row::Duration(f) => {
+                    for d in f.default.iter().chain(f.implied.iter()) {
+                        assert_eq!(
+                            f.parse(d).map(|v| v == f.fallback()),
+                            Ok(true),
+                            "{}",
+                            f.name
+                        );
+                    }
+                }
+                Row::Count(f) => {
+                    if let Some(d) = f.default {
+                        assert_eq!(f.parse_u32(d), Ok(f.fallback()), "{}", f.name);
+                    }
+                }
+                Row::Factor(f) => {
+                    let d = f.default.unwrap_or_default();
+                    assert_eq!(f.parse(d, &mut problems), f.fallback(), "{}", f.name);
+                }
+            }
+        }
+        assert!(problems.finish().is_ok());
+    }
+
+    #[test]
+    fn the_table_agrees_with_the_managers_defaults_and_help() {
+        use crate::manager::{Backoff, ClientSettings, ConnectPolicy, WatchSettings};
+        let policy = ConnectPolicy::default();
+        assert_eq!(RETRIES.fallback(), policy.retries);
+        let mut problems = super::super::Problems::default();
+        assert_eq!(BACKOFF.parse("2.0", &mut problems), policy.backoff);
+        assert_eq!(TIMEOUT.fallback(), ClientSettings::default().timeout);
+        // The two --backoff declarations share the row; each one's help
+        // names the first delay of the schedule it paces.
+        use clap::CommandFactory;
+        let cli = crate::cli::Cli::command();
+        let help = |command: &str| {
+            let sub = cli.find_subcommand(command).expect("a subcommand");
+            let arg = sub
+                .get_arguments()
+                .find(|a| a.get_long() == Some("backoff"));
+            arg.and_then(|a| a.get_help())
+                .map(|h| h.to_string())
+                .unwrap_or_default()
+        };
+        let first = |b: Backoff| humantime::format_duration(b.base).to_string();
+        let connect = first(Backoff::connect(BACKOFF.fallback()));
+        assert!(
+            help("connect").contains(&format!("starts at {connect}")),
+            "{}",
+            help("connect")
+        );
+        let reconnect = first(WatchSettings::reconnect_backoff(
+            BACKOFF.fallback(),
+            MAX_DELAY.fallback(),
+        ));
+        for command in ["watch", "reconnect"] {
+            assert!(
+                help(command).contains(&format!("start at {reconnect}")),
+                "{}",
+                help(command)
+            );
+        }
+    }
+
     #[test]
     fn every_setting_is_named_by_a_flag_the_cli_has() {
         use clap::CommandFactory;
@@ -42,5 +451,64 @@ mod tests {
         }
         name_flags();
         assert_eq!(Setting::MaxJobTime.to_string(), "--max-job-time");
+    }
+
+    #[test]
+    fn every_duration_flag_is_bounded_by_its_row() {
+        for row in TABLE {
+            let Row::Duration(f) = row else { continue };
+            let Durations { min, max } = f.limits;
+            let flag = f.name;
+            assert_eq!(f.check(max), Ok(max), "{flag}");
+            assert_eq!(f.check(min), Ok(min), "{flag}");
+            assert!(f.check(Duration::ZERO).is_err(), "{flag}");
+            if max < Duration::MAX {
+                let err = f.check(max + Duration::from_secs(1)).unwrap_err();
+                assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
+                let err = f.parse("500000000000y").unwrap_err();
+                assert!(err.starts_with(flag), "{err}");
+            }
+        }
+        assert_eq!(
+            MAX_JOB_TIME.parse("0"),
+            Err("--max-job-time: must be greater than 0".into())
+        );
+    }
+
+    #[test]
+    fn every_count_flag_is_bounded_by_its_row() {
+        for row in TABLE {
+            let Row::Count(f) = row else { continue };
+            let Counts { min, max } = f.limits;
+            let flag = f.name;
+            assert_eq!(f.check(min), Ok(min), "{flag}");
+            assert_eq!(f.check(max), Ok(max), "{flag}");
+            let range = if max == u64::MAX {
+                format!("of at least {min}")
+            } else {
+                format!("between {min} and {max}")
+            };
+            if min > 0 {
+                let err = f.check(min - 1).unwrap_err();
+                assert_eq!(
+                    err,
+                    format!("{flag}: expected a whole number {range}, got '{}'", min - 1)
+                );
+            }
+            if max < u64::MAX {
+                let err = f.check(max + 1).unwrap_err();
+                assert_eq!(
+                    err,
+                    format!("{flag}: expected a whole number {range}, got '{}'", max + 1)
+                );
+            }
+            for bad in ["-1", "ten", "1.5", "99999999999999999999", "+1", ""] {
+                let err = f.parse(bad).unwrap_err();
+                assert_eq!(
+                    err,
+                    format!("{flag}: expected a whole number {range}, got '{bad}'")
+                );
+            }
+        }
     }
 }
