@@ -9,6 +9,7 @@
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::config::flags;
 use crate::error::EXIT_CODE_HELP;
 
 /// `--version`: the package version, the commit and the build date (from
@@ -95,7 +96,7 @@ pub struct GlobalArgs {
     /// Time limit for each request or attempt (e.g. 500ms, 5s, 1m).
     #[arg(
         long,
-        default_value = "5s",
+        default_value = flags::TIMEOUT.default,
         global = true,
         value_name = "DURATION",
         allow_negative_numbers = true
@@ -168,7 +169,7 @@ pub struct ReconnectPolicyArgs {
     /// Backoff factor between reconnection attempts (delays start at 100ms).
     #[arg(
         long,
-        default_value = "2.0",
+        default_value = flags::BACKOFF.default,
         allow_negative_numbers = true,
         value_name = "FACTOR"
     )]
@@ -178,7 +179,7 @@ pub struct ReconnectPolicyArgs {
     /// comes back is noticed quickly; a refused connect costs it nothing.
     #[arg(
         long,
-        default_value = "250ms",
+        default_value = flags::MAX_DELAY.default,
         value_name = "DURATION",
         allow_negative_numbers = true
     )]
@@ -195,7 +196,7 @@ pub struct WatchArgs {
     /// HTTP poll and WebSocket ping period.
     #[arg(
         long,
-        default_value = "5s",
+        default_value = flags::WATCH_INTERVAL.default,
         value_name = "DURATION",
         allow_negative_numbers = true
     )]
@@ -205,7 +206,7 @@ pub struct WatchArgs {
     /// degraded. A closed socket is reported at once regardless.
     #[arg(
         long,
-        default_value = "1",
+        default_value = flags::FAIL_AFTER.default,
         value_name = "N",
         allow_negative_numbers = true
     )]
@@ -214,7 +215,7 @@ pub struct WatchArgs {
     /// Consecutive good WebSocket attempts before `degraded` ends.
     #[arg(
         long,
-        default_value = "1",
+        default_value = flags::RECOVER_AFTER.default,
         value_name = "N",
         allow_negative_numbers = true
     )]
@@ -264,7 +265,7 @@ pub struct WatchArgs {
     /// Time limit for one --on-change run or one --webhook attempt.
     #[arg(
         long,
-        default_value = "10s",
+        default_value = flags::HOOK_TIMEOUT.default,
         value_name = "DURATION",
         allow_negative_numbers = true
     )]
@@ -286,7 +287,7 @@ pub struct ReconnectArgs {
     /// Give up after this long in all.
     #[arg(
         long,
-        default_value = "5m",
+        default_value = flags::RECONNECT_DEADLINE.default,
         value_name = "DURATION",
         allow_negative_numbers = true
     )]
@@ -380,7 +381,7 @@ pub struct ConnectArgs {
     /// Retries after the first attempt.
     #[arg(
         long,
-        default_value = "3",
+        default_value = flags::RETRIES.default,
         value_name = "N",
         allow_negative_numbers = true
     )]
@@ -389,7 +390,7 @@ pub struct ConnectArgs {
     /// Backoff factor: the delay starts at 1s and grows by this much per retry.
     #[arg(
         long,
-        default_value = "2.0",
+        default_value = flags::BACKOFF.default,
         allow_negative_numbers = true,
         value_name = "FACTOR"
     )]

@@ -1,8 +1,10 @@
 //! comfyctl: tells people, shell scripts and CI pipelines whether a ComfyUI
 //! server is up, ready and keeping up.
 //!
-//! Data flows one way: [`config`] (the command line → a validated
-//! [`config::Plan`]) → [`manager`] → events → [`render`] → exit code.
+//! Data flows one way: `config` (the command line → a validated [`Plan`]
+//! and the [`Output`] settings) → [`manager`] → events → `render` → exit
+//! code. The binary parses the command line ([`Cli`]), asks [`plan`] and
+//! [`output`] for what to run and how to show it, and calls [`run`].
 //! Embedders use the manager alone, with its own settings types. There is
 //! one connection engine, [`manager::Monitor`]: [`manager::Fleet`] runs it
 //! as a watch (configured by [`manager::WatchSettings`]) and
@@ -10,26 +12,27 @@
 //! [`manager::ConnectPolicy`]); both report [`manager::Envelope`]s and take
 //! [`manager::ClientSettings`].
 
-pub mod cli;
+pub(crate) mod cli;
 pub(crate) mod commands;
-pub mod config;
+pub(crate) mod config;
 pub mod error;
 pub mod manager;
 pub mod platform;
 pub mod render;
-pub mod sinks;
+pub(crate) mod sinks;
 pub mod wire;
 
-use cli::Cli;
-use config::Plan;
+pub use cli::Cli;
+pub use config::{Plan, output, plan};
+pub use render::Output;
+
 use error::{Error, Exit};
 use manager::Target;
 
-/// Runs a parsed command line to its exit code. Ctrl-C and SIGTERM end it
-/// with [`Exit::Interrupted`], after the renderers have cleaned up.
-pub async fn run(cli: Cli) -> Result<Exit, Error> {
-    let out = config::output(&cli.global);
-    let plan = config::plan(&cli)?;
+/// Runs a validated plan to its exit code, showing it as `out` says.
+/// Ctrl-C and SIGTERM end it with [`Exit::Interrupted`], after the
+/// renderers have cleaned up.
+pub async fn run(plan: Plan, out: Output) -> Result<Exit, Error> {
     if let Some(common) = plan.common() {
         // Only where it changes something: plain http:// has no
         // certificate to skip.
@@ -53,14 +56,9 @@ pub async fn run(cli: Cli) -> Result<Exit, Error> {
     let interruptible = !matches!(plan, Plan::Watch(_));
     tokio::select! {
         result = work => result,
-        () = shutdown_signal(), if interruptible => {
+        () = platform::signals::shutdown(), if interruptible => {
             out.eprintln("comfyctl: interrupted");
             Ok(Exit::Interrupted)
         }
     }
-}
-
-/// Resolves on Ctrl-C (SIGINT) or SIGTERM; on Windows, Ctrl-C or Ctrl-Break.
-pub async fn shutdown_signal() {
-    platform::signals::shutdown().await
 }

@@ -4,8 +4,8 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
-use comfyctl::cli::Cli;
-use comfyctl::error::Exit;
+use comfyctl::Cli;
+use comfyctl::error::{Error, Exit};
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -20,6 +20,11 @@ fn main() -> ExitCode {
         default_hook(info);
     }));
     comfyctl::platform::processes::raise_fd_limit();
+    let out = comfyctl::output(&cli);
+    let plan = match comfyctl::plan(&cli) {
+        Ok(plan) => plan,
+        Err(e) => return failed(&e),
+    };
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -30,17 +35,18 @@ fn main() -> ExitCode {
             return Exit::Unavailable.into();
         }
     };
-    match runtime.block_on(comfyctl::run(cli)) {
+    match runtime.block_on(comfyctl::run(plan, out)) {
         Ok(exit) => exit.into(),
         // `comfyctl watch | head` closing the pipe is a normal way to stop.
-        Err(comfyctl::error::Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
-            Exit::Ok.into()
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            e.exit().into()
-        }
+        Err(Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => Exit::Ok.into(),
+        Err(e) => failed(&e),
     }
+}
+
+/// Prints an error that ended the run and gives its exit code.
+fn failed(e: &Error) -> ExitCode {
+    eprintln!("error: {e}");
+    e.exit().into()
 }
 
 /// What clap would do with its error (print help, the version or a usage

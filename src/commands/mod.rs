@@ -16,9 +16,7 @@ use crate::render::Output;
 /// one was picked). Commands that keep waiting also get the candidates to
 /// keep probing when none answered yet.
 pub async fn resolve(common: &Common, out: &Output) -> Result<Resolved, Error> {
-    let resolved = manager::resolve(&common.targets, &common.client)
-        .await
-        .map_err(|e| Error::Config(vec![e]))?;
+    let resolved = manager::resolve(&common.targets, &common.discovery, &common.client).await;
     if let Some(note) = &resolved.note {
         out.note(note);
     }

@@ -85,7 +85,7 @@ async fn follow(
     rules: &mut StopRules,
 ) -> Ending {
     let mut ticker = tokio::time::interval(Duration::from_secs(1));
-    let mut signal = pin!(crate::shutdown_signal());
+    let mut signal = pin!(crate::platform::signals::shutdown());
     let mut ending: Option<Ending> = None;
     let end = |ending: &mut Option<Ending>, why: Ending| {
         if ending.is_none() {
@@ -184,7 +184,7 @@ impl Sinks {
         }
         tokio::select! {
             () = self.workers.drain(out) => {}
-            () = crate::shutdown_signal() => {
+            () = crate::platform::signals::shutdown() => {
                 out.note("interrupted again: alerts not yet delivered are dropped");
             }
         }

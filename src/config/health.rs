@@ -31,12 +31,6 @@ pub enum Process {
     File(std::path::PathBuf),
 }
 
-/// `--failed-within`'s default: as long as `watch`'s rolling tally of
-/// recent jobs, several probe periods (so a burst between two probes is
-/// seen), and short enough that an idle server with old failures, which
-/// gets no new work to prove itself, is ready again within minutes.
-pub const FAILED_WITHIN_DEFAULT: Duration = Duration::from_secs(600);
-
 /// Builds `health`'s plan; workflow files are read and parsed here, so a
 /// missing or malformed file is a usage error (exit 2) naming the flag.
 pub(super) fn health_plan(
@@ -47,7 +41,7 @@ pub(super) fn health_plan(
     let wait = args
         .wait
         .as_deref()
-        .and_then(|w| problems.take(parse_bounded("--wait", w)));
+        .and_then(|w| problems.take(WAIT.parse(w)));
     // A poll period without polling is a mistake worth pointing out: the
     // user expected a loop that will not happen.
     if args.interval.is_some() && args.wait.is_none() {
@@ -55,26 +49,17 @@ pub(super) fn health_plan(
             "--interval needs --wait (without --wait, health checks once)".into(),
         ]);
     }
-    let interval = args
-        .interval
-        .as_deref()
-        .and_then(|i| problems.take(parse_bounded("--interval", i)))
-        .unwrap_or(Duration::from_secs(1));
+    let interval = HEALTH_INTERVAL.or_fallback(args.interval.as_deref(), problems);
     let mut checks = readiness_checks(args, problems);
     let expect_down = args.expect == ExpectArg::Down;
-    checks.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
+    checks.max_job_time = optional(&MAX_JOB_TIME, args.max_job_time.as_deref(), problems);
     // health reads the newest HEALTH_PAGE jobs, so a limit at or above the
-    // page could never be exceeded: COUNT_LIMITS bounds it at 0–9.
+    // page could never be exceeded: the table bounds it at 0–9.
     checks.max_failed = args
         .max_failed
         .as_deref()
-        .and_then(|n| problems.take(parse_count_u32("--max-failed", n)));
-    checks.failed_within = match &args.failed_within {
-        Some(w) => problems
-            .take(parse_bounded("--failed-within", w))
-            .unwrap_or(FAILED_WITHIN_DEFAULT),
-        None => FAILED_WITHIN_DEFAULT,
-    };
+        .and_then(|n| problems.take(MAX_FAILED.parse_u32(n)));
+    checks.failed_within = FAILED_WITHIN.or_fallback(args.failed_within.as_deref(), problems);
     if args.failed_within.is_some() && args.max_failed.is_none() {
         problems.extend(vec![
             "--failed-within needs --max-failed (it is the window --max-failed counts in)".into(),
@@ -174,7 +159,7 @@ fn readiness_checks(args: &HealthArgs, problems: &mut Problems) -> Checks {
     checks.max_queue = args
         .max_queue
         .as_deref()
-        .and_then(|n| problems.take(parse_count("--max-queue", n)));
+        .and_then(|n| problems.take(MAX_QUEUE.parse(n)));
     checks.min_vram_free = args.min_vram_free.as_deref().and_then(|s| {
         problems.take(vram::parse_size(s).map_err(|e| format!("--min-vram-free: {e}")))
     });

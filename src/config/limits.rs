@@ -1,149 +1,129 @@
-//! Every limit a flag has, in tables, and the parsers that apply them;
+//! The parsers that apply the flag table's limits ([`super::flags`]);
 //! problems are collected, not returned at the first.
 
+use super::flags::*;
 use super::*;
-
-/// The smallest duration a "greater than 0" flag takes.
-pub(super) const MS: Duration = Duration::from_millis(1);
-/// Longest single request, poll period or hook run.
-pub(super) const HOUR: Duration = Duration::from_secs(3600);
-
-/// Every duration flag's accepted range, `(flag, min, max)`, in one table.
-/// The upper bounds keep deadlines far from `Instant` overflow and say what
-/// is sensible: past an hour a single request or poll period is a hang.
-pub const DURATION_LIMITS: [(&str, Duration, Duration); 8] = [
-    ("--timeout", MS, HOUR),
-    ("--interval", Duration::from_millis(50), HOUR),
-    ("--wait", MS, Duration::from_secs(7 * 24 * 3600)),
-    ("--deadline", MS, Duration::from_secs(30 * 24 * 3600)),
-    (
-        "--max-delay",
-        Duration::from_millis(10),
-        Duration::from_secs(600),
-    ),
-    ("--hook-timeout", MS, HOUR),
-    ("--busy-grace", MS, HOUR),
-    (
-        "--failed-within",
-        Duration::from_secs(1),
-        Duration::from_secs(7 * 24 * 3600),
-    ),
-];
-
-/// Checks `value` against `flag`'s row of [`DURATION_LIMITS`].
-pub fn check_duration(flag: &str, value: Duration) -> Result<Duration, String> {
-    let Some((_, min, max)) = DURATION_LIMITS.iter().find(|(f, _, _)| *f == flag) else {
-        return Ok(value);
-    };
-    let show = |d: &Duration| humantime::format_duration(*d).to_string();
-    if value.is_zero() && *min <= MS {
-        Err(format!("{flag}: must be greater than 0"))
-    } else if value < *min || value > *max {
-        Err(format!(
-            "{flag}: must be between {} and {}",
-            show(min),
-            show(max)
-        ))
-    } else {
-        Ok(value)
-    }
-}
-
-/// Parses a duration flag and checks it against [`DURATION_LIMITS`].
-pub fn parse_bounded(flag: &str, input: &str) -> Result<Duration, String> {
-    parse_duration(flag, input).and_then(|d| check_duration(flag, d))
-}
-
-/// Every whole-number flag's accepted range, `(flag, min, max)`, in one
-/// table (`u64::MAX`: no upper bound).
-pub const COUNT_LIMITS: [(&str, u64, u64); 7] = [
-    // With the 30 s cap, 10,000 retries are already days.
-    ("--retries", 0, 10_000),
-    ("--fail-after", 1, 100),
-    ("--recover-after", 1, 100),
-    ("--count", 1, u64::MAX),
-    ("--max-attempts", 1, 1_000_000),
-    ("--max-queue", 0, u64::MAX),
-    // health reads the newest page of 10 jobs: more can never fail.
-    ("--max-failed", 0, 9),
-];
-
-/// `--backoff`'s accepted range (connect, watch and reconnect).
-pub const BACKOFF_LIMITS: (f64, f64) = (1.0, 10.0);
 
 /// Most servers one process watches.
 pub(super) const MAX_TARGETS: usize = 10_000;
 
-/// The one wording of a bad whole number, for every flag:
-/// `--max-failed: expected a whole number between 0 and 9, got '-1'`.
-fn count_error(flag: &str, min: u64, max: u64, got: &str) -> String {
-    let range = if max == u64::MAX {
-        format!("of at least {min}")
-    } else {
-        format!("between {min} and {max}")
-    };
-    let got: String = got.chars().take(40).collect();
-    format!("{flag}: expected a whole number {range}, got '{got}'")
-}
-
-/// The range of `flag` in [`COUNT_LIMITS`] (any `u64` for a flag not in it).
-fn count_range(flag: &str) -> (u64, u64) {
-    COUNT_LIMITS
-        .iter()
-        .find(|(f, _, _)| *f == flag)
-        .map_or((0, u64::MAX), |(_, min, max)| (*min, *max))
-}
-
-/// Checks `value` against `flag`'s row of [`COUNT_LIMITS`].
-pub fn check_count(flag: &str, value: u64) -> Result<u64, String> {
-    let (min, max) = count_range(flag);
-    if (min..=max).contains(&value) {
-        Ok(value)
-    } else {
-        Err(count_error(flag, min, max, &value.to_string()))
-    }
-}
-
-/// Parses a whole-number flag and checks it against [`COUNT_LIMITS`]; a
-/// sign, a word, a fraction or a number past the range all get the same
-/// sentence.
-pub fn parse_count(flag: &str, input: &str) -> Result<u64, String> {
-    let s = input.trim();
-    let (min, max) = count_range(flag);
-    match s.parse::<u64>() {
-        Ok(n) if s.starts_with(|c: char| c.is_ascii_digit()) => check_count(flag, n),
-        _ => Err(count_error(flag, min, max, s)),
-    }
-}
-
-/// [`parse_count`] for a flag whose range fits a `u32` (every row but
-/// `--count` and `--max-queue`).
-pub fn parse_count_u32(flag: &str, input: &str) -> Result<u32, String> {
-    let n = parse_count(flag, input)?;
-    u32::try_from(n).map_err(|_| {
-        count_error(
-            flag,
-            count_range(flag).0,
-            u64::from(u32::MAX),
-            &n.to_string(),
-        )
-    })
-}
-
-/// Parses `--backoff` and checks it against [`BACKOFF_LIMITS`].
-pub(super) fn parse_backoff(input: &str, problems: &mut Problems) -> f64 {
-    let default = ConnectPolicy::default().backoff;
-    let (min, max) = BACKOFF_LIMITS;
-    let s = input.trim();
-    match s.parse::<f64>() {
-        Ok(factor) if factor.is_finite() && (min..=max).contains(&factor) => factor,
-        _ => {
-            let got: String = s.chars().take(40).collect();
-            problems.extend(vec![format!(
-                "--backoff: expected a number between {min:.1} and {max:.1}, got '{got}'"
-            )]);
-            default
+impl Flag<Durations> {
+    /// Checks `value` against this row's range.
+    pub fn check(&self, value: Duration) -> Result<Duration, String> {
+        let Durations { min, max } = self.limits;
+        let show = |d: Duration| humantime::format_duration(d).to_string();
+        if value.is_zero() && min <= MS {
+            Err(format!("{}: must be greater than 0", self.name))
+        } else if value < min || value > max {
+            Err(format!(
+                "{}: must be between {} and {}",
+                self.name,
+                show(min),
+                show(max)
+            ))
+        } else {
+            Ok(value)
         }
+    }
+
+    /// Parses this flag's value and checks its range.
+    pub fn parse(&self, input: &str) -> Result<Duration, String> {
+        parse_duration(self.name, input).and_then(|d| self.check(d))
+    }
+
+    /// The value when the flag is absent or bad: its default, else its
+    /// implied default (zero for neither, which no plan then runs with).
+    pub fn fallback(&self) -> Duration {
+        self.default
+            .or(self.implied)
+            .and_then(|d| self.parse(d).ok())
+            .unwrap_or_default()
+    }
+
+    /// `input` parsed (a bad one recorded in `problems`), or the fallback.
+    pub fn or_fallback(&self, input: Option<&str>, problems: &mut Problems) -> Duration {
+        input
+            .and_then(|i| problems.take(self.parse(i)))
+            .unwrap_or_else(|| self.fallback())
+    }
+}
+
+impl Flag<Counts> {
+    /// The one wording of a bad whole number, for every flag:
+    /// `--max-failed: expected a whole number between 0 and 9, got '-1'`.
+    fn error(&self, max: u64, got: &str) -> String {
+        let min = self.limits.min;
+        let range = if max == u64::MAX {
+            format!("of at least {min}")
+        } else {
+            format!("between {min} and {max}")
+        };
+        let got: String = got.chars().take(40).collect();
+        format!(
+            "{}: expected a whole number {range}, got '{got}'",
+            self.name
+        )
+    }
+
+    /// Checks `value` against this row's range.
+    pub fn check(&self, value: u64) -> Result<u64, String> {
+        let Counts { min, max } = self.limits;
+        if (min..=max).contains(&value) {
+            Ok(value)
+        } else {
+            Err(self.error(max, &value.to_string()))
+        }
+    }
+
+    /// Parses this flag's value and checks its range; a sign, a word, a
+    /// fraction or a number past the range all get the same sentence.
+    pub fn parse(&self, input: &str) -> Result<u64, String> {
+        let s = input.trim();
+        match s.parse::<u64>() {
+            Ok(n) if s.starts_with(|c: char| c.is_ascii_digit()) => self.check(n),
+            _ => Err(self.error(self.limits.max, s)),
+        }
+    }
+
+    /// [`Flag::parse`] for a row whose range fits a `u32` (every row but
+    /// `--count` and `--max-queue`).
+    pub fn parse_u32(&self, input: &str) -> Result<u32, String> {
+        let n = self.parse(input)?;
+        u32::try_from(n).map_err(|_| self.error(u64::from(u32::MAX), &n.to_string()))
+    }
+
+    /// The value when the flag is bad: its default (0 without one).
+    pub fn fallback(&self) -> u32 {
+        self.default
+            .and_then(|d| self.parse_u32(d).ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Flag<Factors> {
+    /// Parses this flag's value and checks its range; a bad one is
+    /// recorded and the default returned.
+    pub fn parse(&self, input: &str, problems: &mut Problems) -> f64 {
+        let Factors { min, max } = self.limits;
+        let s = input.trim();
+        match s.parse::<f64>() {
+            Ok(factor) if factor.is_finite() && (min..=max).contains(&factor) => factor,
+            _ => {
+                let got: String = s.chars().take(40).collect();
+                problems.extend(vec![format!(
+                    "{}: expected a number between {min:.1} and {max:.1}, got '{got}'",
+                    self.name
+                )]);
+                self.fallback()
+            }
+        }
+    }
+
+    /// The default factor.
+    pub fn fallback(&self) -> f64 {
+        self.default
+            .and_then(|d| d.parse().ok())
+            .unwrap_or(self.limits.min)
     }
 }
 
@@ -151,7 +131,7 @@ pub(super) fn parse_backoff(input: &str, problems: &mut Problems) -> f64 {
 /// stock server or the URL must decide.
 pub(super) fn validate_client(client: &ClientSettings) -> Vec<String> {
     let mut problems = Vec::new();
-    if let Err(e) = check_duration("--timeout", client.timeout) {
+    if let Err(e) = TIMEOUT.check(client.timeout) {
         problems.push(e);
     }
     for (name, _) in &client.headers {

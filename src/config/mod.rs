@@ -17,18 +17,18 @@ use crate::manager::{
 };
 use crate::render::Output;
 
+pub mod flags;
 mod health;
 mod limits;
+mod names;
 mod sinks;
 mod targets;
 
+use flags::*;
 use health::*;
 pub use health::{HealthPlan, Process, parse_pid};
 use limits::*;
-pub use limits::{
-    BACKOFF_LIMITS, COUNT_LIMITS, DURATION_LIMITS, Problems, check_count, check_duration,
-    parse_bounded, parse_count, parse_count_u32, parse_duration, parse_header,
-};
+pub use names::name_flags;
 pub use sinks::WatchSinks;
 use sinks::*;
 use targets::*;
@@ -64,8 +64,11 @@ impl Plan {
 /// What every command that talks to servers shares.
 #[derive(Debug, Clone)]
 pub struct Common {
-    /// The servers; empty means "find a local one" (8188, then 8000).
+    /// The servers; empty means "find a local one" among `discovery`.
     pub targets: Vec<Target>,
+    /// Where a local server is looked for when `targets` is empty (8188,
+    /// then 8000, or `COMFYCTL_DISCOVER_PORTS`); empty otherwise.
+    pub discovery: Vec<Target>,
     /// `--json` prints an array (not one object): `--targets` was used or
     /// more than one URL was given, however many remain after dropping
     /// duplicates. Scripts can then rely on the shape from the command line.
@@ -128,6 +131,8 @@ pub struct WatchPlan {
 /// Turns the parsed command line into its [`Plan`], or every problem with
 /// it at once (`Error::Config`, exit 2).
 pub fn plan(cli: &Cli) -> Result<Plan, Error> {
+    // The manager's messages name what to change; here, by its flag.
+    name_flags();
     let mut problems = Problems::default();
     let global = &cli.global;
     let plan = match &cli.command {
@@ -176,8 +181,14 @@ fn fallback(global: &GlobalArgs, problems: &mut Problems) -> FallbackMode {
 fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
     let mut notes = Vec::new();
     let (targets, json_array) = targets(global, problems, &mut notes);
+    let discovery = if targets.is_empty() {
+        discovery_candidates(problems)
+    } else {
+        Vec::new()
+    };
     let mut client = ClientSettings::default();
-    if let Some(t) = problems.take(parse_duration("--timeout", &global.timeout)) {
+    // Its range is checked with the other client settings, below.
+    if let Some(t) = problems.take(parse_duration(TIMEOUT.name, &global.timeout)) {
         client.timeout = t;
     }
     client.headers = global
@@ -207,6 +218,7 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
     problems.extend(validate_client(&client));
     Common {
         targets,
+        discovery,
         json_array,
         any: global.any,
         client,
@@ -218,9 +230,9 @@ fn common(global: &GlobalArgs, problems: &mut Problems) -> Common {
 /// Builds `connect`'s plan.
 fn connect_plan(common: Common, args: &ConnectArgs, problems: &mut Problems) -> ConnectPlan {
     let retries = problems
-        .take(parse_count_u32("--retries", &args.retries))
-        .unwrap_or(0);
-    let backoff = parse_backoff(&args.backoff, problems);
+        .take(RETRIES.parse_u32(&args.retries))
+        .unwrap_or_else(|| RETRIES.fallback());
+    let backoff = BACKOFF.parse(&args.backoff, problems);
     ConnectPlan {
         common,
         policy: ConnectPolicy { retries, backoff },
@@ -231,20 +243,20 @@ fn connect_plan(common: Common, args: &ConnectArgs, problems: &mut Problems) -> 
 fn reconnect_settings(
     common: &Common,
     args: &ReconnectPolicyArgs,
-    deadline: Option<&str>,
+    deadline: (&Flag<Durations>, Option<&str>),
     problems: &mut Problems,
 ) -> WatchSettings {
-    let factor = parse_backoff(&args.backoff, problems);
-    let max_delay = problems
-        .take(parse_bounded("--max-delay", &args.max_delay))
-        .unwrap_or(Duration::from_millis(250));
-    let deadline = deadline.and_then(|d| problems.take(parse_bounded("--deadline", d)));
+    let factor = BACKOFF.parse(&args.backoff, problems);
+    let max_delay = MAX_DELAY.or_fallback(Some(&args.max_delay), problems);
+    let (deadline_flag, deadline) = deadline;
+    let deadline = deadline.and_then(|d| problems.take(deadline_flag.parse(d)));
     let max_attempts = args
         .max_attempts
         .as_deref()
-        .and_then(|n| problems.take(parse_count_u32("--max-attempts", n)));
+        .and_then(|n| problems.take(MAX_ATTEMPTS.parse_u32(n)));
     WatchSettings {
-        interval: Duration::from_secs(5),
+        // reconnect polls as often as a watch does by default.
+        interval: WATCH_INTERVAL.fallback(),
         timeout: common.client.timeout,
         fail_after: 1,
         recover_after: 1,
@@ -259,9 +271,12 @@ fn reconnect_settings(
 
 /// Builds `reconnect`'s plan.
 fn reconnect_plan(common: Common, args: &ReconnectArgs, problems: &mut Problems) -> ReconnectPlan {
-    let settings = reconnect_settings(&common, &args.policy, Some(&args.deadline), problems);
+    let deadline = (&RECONNECT_DEADLINE, Some(args.deadline.as_str()));
+    let settings = reconnect_settings(&common, &args.policy, deadline, problems);
     // A bad --deadline is already a problem; the value then never runs.
-    let deadline = settings.deadline.unwrap_or(Duration::from_secs(300));
+    let deadline = settings
+        .deadline
+        .unwrap_or_else(|| RECONNECT_DEADLINE.fallback());
     ReconnectPlan {
         common,
         settings,
@@ -271,25 +286,24 @@ fn reconnect_plan(common: Common, args: &ReconnectArgs, problems: &mut Problems)
 
 /// Builds `watch`'s plan: settings, sinks and stop rules.
 fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> WatchPlan {
-    let mut settings =
-        reconnect_settings(&common, &args.policy, args.deadline.as_deref(), problems);
-    if let Some(i) = problems.take(parse_bounded("--interval", &args.interval)) {
+    let deadline = (&WATCH_DEADLINE, args.deadline.as_deref());
+    let mut settings = reconnect_settings(&common, &args.policy, deadline, problems);
+    if let Some(i) = problems.take(WATCH_INTERVAL.parse(&args.interval)) {
         settings.interval = i;
     }
-    let count = |flag, n: &str, problems: &mut Problems| {
-        problems.take(parse_count_u32(flag, n)).unwrap_or(1)
+    let count = |flag: &Flag<Counts>, n: &str, problems: &mut Problems| {
+        problems
+            .take(flag.parse_u32(n))
+            .unwrap_or_else(|| flag.fallback())
     };
-    settings.fail_after = count("--fail-after", &args.fail_after, problems);
-    settings.recover_after = count("--recover-after", &args.recover_after, problems);
+    settings.fail_after = count(&FAIL_AFTER, &args.fail_after, problems);
+    settings.recover_after = count(&RECOVER_AFTER, &args.recover_after, problems);
     let polls = args
         .count
         .as_deref()
-        .and_then(|n| problems.take(parse_count("--count", n)));
-    settings.max_job_time = max_job_time(args.max_job_time.as_deref(), problems);
-    settings.busy_grace = args
-        .busy_grace
-        .as_deref()
-        .and_then(|d| problems.take(parse_bounded("--busy-grace", d)));
+        .and_then(|n| problems.take(COUNT.parse(n)));
+    settings.max_job_time = optional(&MAX_JOB_TIME, args.max_job_time.as_deref(), problems);
+    settings.busy_grace = optional(&BUSY_GRACE, args.busy_grace.as_deref(), problems);
     WatchPlan {
         common,
         settings,
@@ -302,13 +316,13 @@ fn watch_plan(common: Common, args: &WatchArgs, problems: &mut Problems) -> Watc
     }
 }
 
-/// Parses `--max-job-time` (watch and health): greater than 0.
-fn max_job_time(input: Option<&str>, problems: &mut Problems) -> Option<Duration> {
-    let d = problems.take(parse_duration("--max-job-time", input?))?;
-    if d.is_zero() {
-        problems.extend(vec!["--max-job-time: must be greater than 0".into()]);
-    }
-    Some(d)
+/// An optional duration flag: `None` when absent, a problem when bad.
+fn optional(
+    flag: &Flag<Durations>,
+    input: Option<&str>,
+    problems: &mut Problems,
+) -> Option<Duration> {
+    problems.take(flag.parse(input?))
 }
 
 /// The completion script for `shell`, generated from the clap definition
@@ -322,10 +336,17 @@ pub fn completion_script(shell: clap_complete::Shell) -> Vec<u8> {
 
 /// Decides the output mode once, in this order: `--json` or `--color`, then
 /// `NO_COLOR`, then `TERM=dumb`, then whether stdout is a terminal.
-/// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests).
-pub fn output(global: &GlobalArgs) -> Output {
+/// `COMFYCTL_FORCE_TTY=1` makes stdout count as a terminal (for tests);
+/// `COLUMNS` is read here too, once, for a live view off a terminal.
+pub fn output(cli: &Cli) -> Output {
+    let global = &cli.global;
     let env = |k: &str| std::env::var_os(k).filter(|v| !v.is_empty());
-    let tty = crate::render::forced_tty()
+    // Set to anything but 0: draw live views even into a pipe.
+    let forced_tty = env("COMFYCTL_FORCE_TTY").is_some_and(|v| v != "0");
+    let columns = std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.trim().parse().ok());
+    let tty = forced_tty
         || (console::Term::stdout().is_term() && crate::platform::terminal::ansi_ready());
     let dumb = env("TERM").is_some_and(|t| t == "dumb");
     let color = match global.color {
@@ -340,177 +361,10 @@ pub fn output(global: &GlobalArgs) -> Output {
         live: tty && !dumb && !global.json && !global.quiet,
         quiet: global.quiet,
         tui: tty && !dumb && !global.json && !global.quiet && !global.plain,
+        forced_tty,
+        columns,
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("--t", "5s"), Ok(Duration::from_secs(5)));
-        assert_eq!(
-            parse_duration("--t", "250ms"),
-            Ok(Duration::from_millis(250))
-        );
-        assert_eq!(parse_duration("--t", "2"), Ok(Duration::from_secs(2)));
-        assert_eq!(
-            parse_duration("--t", "1.5"),
-            Ok(Duration::from_millis(1500))
-        );
-        let err = parse_duration("--timeout", "5 parsecs").unwrap_err();
-        assert!(
-            err.starts_with("--timeout:") && err.contains("5 parsecs"),
-            "{err}"
-        );
-        assert!(parse_duration("--t", "-1").is_err());
-        assert!(parse_duration("--t", "NaN").is_err());
-    }
-
-    #[test]
-    fn the_system_trust_store_is_read_only_when_a_server_uses_https() {
-        use clap::Parser;
-        let plain_only = |args: &[&str]| {
-            let cli = crate::cli::Cli::try_parse_from(["comfyctl", "connect"].iter().chain(args))
-                .unwrap();
-            match plan(&cli).unwrap() {
-                Plan::Connect(p) => p.common.client.tls.plain_only,
-                _ => unreachable!("a connect command line"),
-            }
-        };
-        assert!(plain_only(&["--url", "http://gpu-1:8188"]));
-        assert!(plain_only(&[]), "discovery probes plain http on loopback");
-        assert!(!plain_only(&[
-            "--url",
-            "http://gpu-1:8188",
-            "--url",
-            "https://gpu-2"
-        ]));
-        assert!(
-            TlsSettings {
-                plain_only: true,
-                ..TlsSettings::default()
-            }
-            .client_config()
-            .is_some(),
-            "an empty trust store, not the system's"
-        );
-        assert!(TlsSettings::default().client_config().is_none());
-    }
-
-    #[test]
-    fn metrics_listens_on_ip_or_host_with_a_port() {
-        for ok in [
-            "127.0.0.1:9464",
-            "[::1]:0",
-            "localhost:0",
-            "monitor-host:9464",
-        ] {
-            assert!(is_listen_addr(ok), "{ok}");
-        }
-        for bad in ["localhost", ":9464", "localhost:x", "a b:1", "http://h:1"] {
-            assert!(!is_listen_addr(bad), "{bad}");
-        }
-    }
-
-    #[test]
-    fn every_duration_flag_is_bounded_by_the_table() {
-        for (flag, min, max) in DURATION_LIMITS {
-            assert_eq!(check_duration(flag, max), Ok(max), "{flag}");
-            assert_eq!(check_duration(flag, min), Ok(min), "{flag}");
-            let err = check_duration(flag, max + Duration::from_secs(1)).unwrap_err();
-            assert!(err.starts_with(flag) && err.contains("must be"), "{err}");
-            assert!(check_duration(flag, Duration::ZERO).is_err(), "{flag}");
-            let err = parse_bounded(flag, "500000000000y").unwrap_err();
-            assert!(err.starts_with(flag), "{err}");
-        }
-    }
-
-    #[test]
-    fn header_errors_without_a_colon_show_no_value() {
-        let err = parse_header("X-Api-Key=sk-abcdef123456").unwrap_err();
-        assert!(
-            err.contains("X-Api-Key") && !err.contains("sk-abc"),
-            "{err}"
-        );
-        let err = parse_header("sk-abcdef123456").unwrap_err();
-        assert!(!err.contains("sk-abc"), "{err}");
-        let err = parse_header("=sk-abcdef123456").unwrap_err();
-        assert!(!err.contains("sk-abc"), "{err}");
-    }
-
-    #[test]
-    fn headers_never_echo_values() {
-        let (n, v) = parse_header("Authorization: Bearer abc").unwrap();
-        assert_eq!(n, "authorization");
-        assert!(v.is_sensitive());
-        let err = parse_header("Bad Name: secret-value").unwrap_err();
-        assert!(!err.contains("secret-value"), "{err}");
-        let err = parse_header("X-Token: line\nbreak").unwrap_err();
-        assert!(!err.contains("line"), "{err}");
-        assert!(parse_header("nocolon").unwrap_err().contains("colon"));
-    }
-
-    #[test]
-    fn plan_lists_every_problem() {
-        use clap::Parser;
-        let cli = Cli::try_parse_from([
-            "comfyctl",
-            "connect",
-            "--url",
-            "127.0.0.1:1",
-            "--timeout",
-            "0",
-            "--backoff",
-            "-1",
-            "--retries",
-            "1000000",
-            "-H",
-            "Origin: http://x",
-        ])
-        .unwrap();
-        let Err(Error::Config(problems)) = plan(&cli) else {
-            panic!("a bad command line must not plan");
-        };
-        assert_eq!(problems.len(), 4, "{problems:?}");
-        let cli = Cli::try_parse_from(["comfyctl", "connect", "--url", "127.0.0.1:1"]).unwrap();
-        assert!(matches!(plan(&cli), Ok(Plan::Connect(_))));
-    }
-
-    #[test]
-    fn every_count_flag_is_bounded_by_the_table() {
-        for (flag, min, max) in COUNT_LIMITS {
-            assert_eq!(check_count(flag, min), Ok(min), "{flag}");
-            assert_eq!(check_count(flag, max), Ok(max), "{flag}");
-            if min > 0 {
-                let err = check_count(flag, min - 1).unwrap_err();
-                assert!(
-                    err.starts_with(flag) && err.contains("expected a whole number"),
-                    "{err}"
-                );
-            }
-            if max < u64::MAX {
-                let err = check_count(flag, max + 1).unwrap_err();
-                assert!(
-                    err.starts_with(flag) && err.contains("expected a whole number"),
-                    "{err}"
-                );
-            }
-            for bad in ["-1", "ten", "1.5", "99999999999999999999", "+1", ""] {
-                let err = parse_count(flag, bad).unwrap_err();
-                assert_eq!(
-                    err,
-                    format!(
-                        "{flag}: expected a whole number {}, got '{bad}'",
-                        if max == u64::MAX {
-                            format!("of at least {min}")
-                        } else {
-                            format!("between {min} and {max}")
-                        }
-                    )
-                );
-            }
-        }
-    }
-}
+mod tests;

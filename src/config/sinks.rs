@@ -32,9 +32,7 @@ pub(super) fn is_listen_addr(addr: &str) -> bool {
 
 /// Builds `watch`'s sinks from their flags.
 pub(super) fn watch_sinks(args: &WatchArgs, problems: &mut Problems) -> WatchSinks {
-    let hook_timeout = problems
-        .take(parse_bounded("--hook-timeout", &args.hook_timeout))
-        .unwrap_or(Duration::from_secs(10));
+    let hook_timeout = HOOK_TIMEOUT.or_fallback(Some(&args.hook_timeout), problems);
     if let Some(program) = &args.on_change
         && let Err(e) = find_program(program)
     {

@@ -9,6 +9,40 @@ pub(super) fn env_value(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// Test-only: `COMFYCTL_DISCOVER_PORTS=P1,P2` replaces the ports probed on
+/// 127.0.0.1 when no URL is given, because tests cannot bind 8188/8000.
+const DISCOVER_PORTS_ENV: &str = "COMFYCTL_DISCOVER_PORTS";
+
+/// The addresses probed when no URL is given: the manager's built-in ones,
+/// or the loopback ports of `COMFYCTL_DISCOVER_PORTS` (test-only,
+/// undocumented in --help). A bad value is a problem naming the variable.
+pub(super) fn discovery_candidates(problems: &mut Problems) -> Vec<Target> {
+    let Some(raw) = std::env::var_os(DISCOVER_PORTS_ENV) else {
+        return crate::manager::default_candidates();
+    };
+    problems
+        .take(discover_ports(&raw.to_string_lossy()))
+        .unwrap_or_default()
+}
+
+/// `COMFYCTL_DISCOVER_PORTS`'s value: 1 to 8 comma-separated ports.
+fn discover_ports(raw: &str) -> Result<Vec<Target>, String> {
+    let bad =
+        || format!("{DISCOVER_PORTS_ENV}: want comma-separated ports 1-65535, e.g. 8188,8000");
+    let mut candidates = Vec::new();
+    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let port: u16 = item.parse().map_err(|_| bad())?;
+        if port == 0 || candidates.len() >= 8 {
+            return Err(bad());
+        }
+        candidates.push(Target::parse(&format!("127.0.0.1:{port}")).map_err(|_| bad())?);
+    }
+    if candidates.is_empty() {
+        return Err(bad());
+    }
+    Ok(candidates)
+}
+
 /// The servers named by `--url`, `$COMFYUI_URL` or `--targets`, parsed,
 /// deduplicated and bounded; the bool is [`Common::json_array`].
 pub(super) fn targets(

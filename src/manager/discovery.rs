@@ -5,15 +5,11 @@
 use super::http::{self, HttpClient};
 use super::settings::ClientSettings;
 use super::status::{ErrorKind, ProbeError};
-use super::{Target, parse};
+use super::{Setting, Target, parse};
 
 /// Where a server is looked for when no URL is given: stock ComfyUI, then
 /// ComfyUI Desktop.
-const DEFAULT_CANDIDATES: [&str; 2] = ["127.0.0.1:8188", "127.0.0.1:8000"];
-
-/// Test-only: `COMFYCTL_DISCOVER_PORTS=P1,P2` replaces the ports probed on
-/// 127.0.0.1 when no URL is given, because tests cannot bind 8188/8000.
-const DISCOVER_PORTS_ENV: &str = "COMFYCTL_DISCOVER_PORTS";
+pub const DEFAULT_CANDIDATES: [&str; 2] = ["127.0.0.1:8188", "127.0.0.1:8000"];
 
 /// The servers a command talks to, once resolved.
 #[derive(Debug, Clone)]
@@ -29,70 +25,62 @@ pub struct Resolved {
 }
 
 /// The servers to talk to: `targets` if any, or else the first local
-/// ComfyUI that answers on the candidates (127.0.0.1:8188, then :8000). A
-/// bad `COMFYCTL_DISCOVER_PORTS` is the `Err` message (a usage error).
-pub async fn resolve(targets: &[Target], client: &ClientSettings) -> Result<Resolved, String> {
+/// ComfyUI that answers on `candidates` (empty: [`default_candidates`]).
+pub async fn resolve(
+    targets: &[Target],
+    candidates: &[Target],
+    client: &ClientSettings,
+) -> Resolved {
     if !targets.is_empty() {
-        return Ok(Resolved {
+        return Resolved {
             targets: targets.to_vec(),
             candidates: Vec::new(),
             note: None,
-        });
+        };
     }
-    let candidates = discovery_candidates()?;
+    let candidates = if candidates.is_empty() {
+        default_candidates()
+    } else {
+        candidates.to_vec()
+    };
     let http = HttpClient::new(client);
     let shown: Vec<String> = candidates.iter().map(Target::authority).collect();
-    Ok(match discover(&http, &candidates).await {
+    match discover(&http, &candidates).await {
         Some(found) => Resolved {
             note: Some(format!(
-                "no --url given; using {found}, which answered like ComfyUI"
+                "no {} given; using {found}, which answered like ComfyUI",
+                Setting::Url
             )),
             targets: vec![found],
             candidates: Vec::new(),
         },
         None => {
-            let first = candidates[0].clone();
+            let Some(first) = candidates.first().cloned() else {
+                return Resolved {
+                    targets: Vec::new(),
+                    candidates: Vec::new(),
+                    note: None,
+                };
+            };
             Resolved {
                 note: Some(format!(
-                    "no --url given and no ComfyUI answered on {}; checking {first}",
+                    "no {} given and no ComfyUI answered on {}; checking {first}",
+                    Setting::Url,
                     shown.join(" or ")
                 )),
                 targets: vec![first],
                 candidates,
             }
         }
-    })
+    }
 }
 
-fn builtin_candidates() -> Vec<Target> {
+/// The addresses probed when no URL is given: [`DEFAULT_CANDIDATES`].
+pub fn default_candidates() -> Vec<Target> {
     DEFAULT_CANDIDATES
         .iter()
-        .map(|c| Target::parse(c).expect("built-in candidates parse"))
+        .filter_map(|c| Target::parse(c).ok())
         .collect()
-}
-
-/// The addresses probed when no URL is given: the built-in ones, or the
-/// loopback ports of `COMFYCTL_DISCOVER_PORTS` (test-only, undocumented in
-/// --help). A bad value is an error naming the variable.
-fn discovery_candidates() -> Result<Vec<Target>, String> {
-    let Some(raw) = std::env::var_os(DISCOVER_PORTS_ENV) else {
-        return Ok(builtin_candidates());
-    };
-    let raw = raw.to_string_lossy();
-    let bad =
-        || format!("{DISCOVER_PORTS_ENV}: want comma-separated ports 1-65535, e.g. 8188,8000");
-    let mut candidates = Vec::new();
-    for item in raw.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let port: u16 = item.parse().map_err(|_| bad())?;
-        if port == 0 || candidates.len() >= 8 {
-            return Err(bad());
-        }
-        candidates.push(Target::parse(&format!("127.0.0.1:{port}")).map_err(|_| bad())?);
-    }
-    if candidates.is_empty() {
-        return Err(bad());
-    }
-    Ok(candidates)
 }
 
 /// Finds a local server when no URL was given: probes every candidate at the

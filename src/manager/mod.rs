@@ -12,6 +12,7 @@ mod monitor;
 pub mod parse;
 pub(crate) mod port;
 pub(crate) mod readiness;
+mod setting;
 mod settings;
 mod status;
 mod target;
@@ -20,11 +21,14 @@ pub(crate) mod workflow;
 pub(crate) mod ws;
 
 pub use backoff::Backoff;
-pub use discovery::{Resolved, discover, discover_round, resolve};
+pub use discovery::{
+    DEFAULT_CANDIDATES, Resolved, default_candidates, discover, discover_round, resolve,
+};
 pub use event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
 pub use fleet::{Fleet, connect_all};
 pub use http::HttpClient;
 pub use monitor::{Connected, Monitor, Stop, WatchSettings};
+pub use setting::{SETTINGS, Setting, name_settings};
 pub use settings::{ClientSettings, ConnectPolicy};
 pub use status::{Device, ErrorKind, ProbeError, Status, unix_ms};
 pub use target::{Target, redact_str};

@@ -12,6 +12,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use super::Setting;
 use super::http::{COMFYCTL_USER_AGENT, basic_auth, classify_chain, timeout_error};
 use super::parse::{self, WsMessage};
 use super::status::{ErrorKind, ProbeError};
@@ -170,11 +171,19 @@ pub fn classify(e: tungstenite::Error, target: &Target) -> ProbeError {
         E::Http(response) => {
             let code = response.status().as_u16();
             let reason = response.status().canonical_reason().unwrap_or("");
+            let auth;
             let hint = match code {
                 403 => {
                     "; a wrong token or credentials? a proxy refused it, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site, so check what a proxy adds"
                 }
-                401 => "; check --token, --header or the URL's credentials or ?token=",
+                401 => {
+                    auth = format!(
+                        "; check {}, {} or the URL's credentials or ?token=",
+                        Setting::Token,
+                        Setting::Header
+                    );
+                    &auth
+                }
                 404 => "; is the URL's path prefix right?",
                 _ => "",
             };

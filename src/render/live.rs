@@ -31,7 +31,8 @@ pub struct Live {
 impl Live {
     /// Starts the status line.
     pub fn new(out: Output) -> Live {
-        let bar = ProgressBar::with_draw_target(None, super::draw_target(super::Stream::Stdout));
+        let bar =
+            ProgressBar::with_draw_target(None, super::draw_target(&out, super::Stream::Stdout));
         bar.set_style(
             // `wide_msg` cuts the line at draw time too, should the terminal
             // shrink between two updates.
@@ -51,7 +52,7 @@ impl Live {
 
     fn refresh(&mut self) {
         self.drawn = true;
-        let width = super::width::budget(super::Stream::Stdout);
+        let width = super::width::budget(&self.out, super::Stream::Stdout);
         self.bar.set_message(status_line(
             &self.view,
             &self.out,

@@ -67,18 +67,20 @@ pub enum Stream {
     Stderr,
 }
 
-/// The indicatif target for `stream`; with `COMFYCTL_FORCE_TTY` it draws
+/// The indicatif target for `stream`; with [`Output::forced_tty`] it draws
 /// even into a pipe, so tests can see the live view.
-pub fn draw_target(stream: Stream) -> indicatif::ProgressDrawTarget {
+pub fn draw_target(out: &Output, stream: Stream) -> indicatif::ProgressDrawTarget {
     use indicatif::ProgressDrawTarget;
-    match (forced_tty(), stream) {
+    match (out.forced_tty, stream) {
         (true, Stream::Stdout) => ProgressDrawTarget::term_like(Box::new(Forced {
             term: console::Term::stdout(),
             stream,
+            out: *out,
         })),
         (true, Stream::Stderr) => ProgressDrawTarget::term_like(Box::new(Forced {
             term: console::Term::stderr(),
             stream,
+            out: *out,
         })),
         (false, Stream::Stdout) => ProgressDrawTarget::stdout(),
         (false, Stream::Stderr) => ProgressDrawTarget::stderr(),
@@ -91,11 +93,12 @@ pub fn draw_target(stream: Stream) -> indicatif::ProgressDrawTarget {
 struct Forced {
     term: console::Term,
     stream: Stream,
+    out: Output,
 }
 
 impl indicatif::TermLike for Forced {
     fn width(&self) -> u16 {
-        u16::try_from(width::budget(self.stream) + 1).unwrap_or(u16::MAX)
+        u16::try_from(width::budget(&self.out, self.stream) + 1).unwrap_or(u16::MAX)
     }
     fn move_cursor_up(&self, n: usize) -> std::io::Result<()> {
         self.term.move_cursor_up(n)
@@ -153,12 +156,6 @@ pub fn clear_live(bar: &indicatif::ProgressBar, stream: Stream, drawn: bool) {
     bar.finish_and_clear();
 }
 
-/// `COMFYCTL_FORCE_TTY` is set (to anything but 0): draw live views even
-/// into a pipe, so tests can see them.
-pub fn forced_tty() -> bool {
-    std::env::var_os("COMFYCTL_FORCE_TTY").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
 /// How output looks, decided once at start-up (see `config::output`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Output {
@@ -174,6 +171,11 @@ pub struct Output {
     /// `--json` nor `--plain`); it still needs real terminals on stdin and
     /// stdout, so a forced live view in a pipe never gets it.
     pub tui: bool,
+    /// Live views draw even into a pipe (`COMFYCTL_FORCE_TTY`, for tests).
+    pub forced_tty: bool,
+    /// How wide the reader is when stdout is not a terminal (`COLUMNS`,
+    /// read once at start); `None`: 80.
+    pub columns: Option<usize>,
 }
 
 impl Output {
@@ -184,6 +186,8 @@ impl Output {
         live: false,
         quiet: false,
         tui: false,
+        forced_tty: false,
+        columns: None,
     };
 
     /// A style that honours the colour decision.

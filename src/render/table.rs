@@ -28,7 +28,8 @@ pub struct Table {
 impl Table {
     /// Starts the table on stdout.
     pub fn new(out: Output) -> Table {
-        let bar = ProgressBar::with_draw_target(None, super::draw_target(super::Stream::Stdout));
+        let bar =
+            ProgressBar::with_draw_target(None, super::draw_target(&out, super::Stream::Stdout));
         bar.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
         bar.enable_steady_tick(Duration::from_millis(500));
         Table {
@@ -53,7 +54,7 @@ impl Table {
 
     fn render(&self) -> String {
         let height = console::Term::stdout().size().0.max(10) as usize;
-        let width = super::width::budget(super::Stream::Stdout);
+        let width = super::width::budget(&self.out, super::Stream::Stdout);
         table_text(&self.views, self.out, height, width)
     }
 

@@ -2,21 +2,22 @@
 //! cannot be cleared reliably (a resize or Ctrl-C leaves stale rows behind),
 //! so every line drawn in place is kept shorter than the terminal.
 
-use super::Stream;
+use super::{Output, Stream};
 
 /// Columns a live line may use on `stream`'s terminal: one less than its
 /// width, so the cursor never sits in the last column (80 when unknown).
-pub fn budget(stream: Stream) -> usize {
+pub fn budget(out: &Output, stream: Stream) -> usize {
     let term = match stream {
         Stream::Stdout => console::Term::stdout(),
         Stream::Stderr => console::Term::stderr(),
     };
     // Off a terminal (a forced live view in a pipe) `COLUMNS` says how wide
-    // the reader is, as for most CLIs; else 80.
+    // the reader is, as for most CLIs; else 80. The terminal's own size is
+    // asked at every draw, so a resize counts at once.
     let columns = term
         .size_checked()
         .map(|(_, w)| usize::from(w))
-        .or_else(|| std::env::var("COLUMNS").ok()?.trim().parse().ok())
+        .or(out.columns)
         .unwrap_or(80);
     columns.saturating_sub(1).max(10)
 }

@@ -160,6 +160,7 @@ mod tests {
             recent: Default::default(),
             last_failure: None,
         };
+        crate::config::name_flags();
         let max = Duration::from_secs(1);
         let over = job_time_check(Check::MaxJobTime(max), &report(Some(1049)), max);
         assert!(!over.ok);

@@ -241,7 +241,7 @@ impl<'a> Wait<'a> {
 /// Whether the `--wait` spinner is on a screen: output is live and stderr,
 /// where it draws, is a terminal (or made to count as one for tests).
 fn spinner_shown(out: &Output) -> bool {
-    out.live && (crate::render::forced_tty() || console::Term::stderr().is_term())
+    out.live && (out.forced_tty || console::Term::stderr().is_term())
 }
 
 /// What runs beside the polls and costs the server nothing: the look at

@@ -2,6 +2,7 @@
 //! a message that says what to fix.
 
 use super::*;
+use crate::manager::Setting;
 
 pub(super) fn too_large(route: &str, cap: usize) -> ProbeError {
     ProbeError::new(
@@ -29,8 +30,16 @@ pub(super) fn not_comfyui(route: &str, detail: &str) -> ProbeError {
 
 /// A non-2xx status, with a hint for the usual causes.
 pub(super) fn http_status_error(route: &str, code: u16, reason: Option<&str>) -> ProbeError {
+    let auth;
     let hint = match code {
-        401 => " (check --token, --header or the URL's credentials or ?token=)",
+        401 => {
+            auth = format!(
+                " (check {}, {} or the URL's credentials or ?token=)",
+                Setting::Token,
+                Setting::Header
+            );
+            &auth
+        }
         403 => {
             " (a wrong token or credentials? a proxy refused the request, or ComfyUI did: it refuses a foreign Origin header and Sec-Fetch-Site: cross-site; comfyctl sends neither, so check what a proxy adds)"
         }
@@ -309,6 +318,7 @@ mod tests {
 
     #[test]
     fn resolver_and_tls_failures_are_read_from_their_text() {
+        crate::config::name_flags();
         let dns = Wrapped("dns error: failed to lookup address information", None);
         let e = classify(&chain("client error (Connect)", dns)).unwrap();
         assert_eq!(e.kind, ErrorKind::Dns);

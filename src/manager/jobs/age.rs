@@ -12,6 +12,7 @@
 
 use std::time::Duration;
 
+use crate::manager::Setting;
 use crate::manager::status::ClockSample;
 
 /// What changed about the running job after an HTTP poll.
@@ -102,15 +103,17 @@ pub fn running_age(
     }
 }
 
-/// "2.4s, 0.4s over --max-job-time 2s": the age and by how much it is
+/// "2.4s, 0.4s over --max-job-time 2s" (the CLI's name of
+/// [`Setting::MaxJobTime`]): the age and by how much it is
 /// over the limit, never rounded to look equal to it.
 pub fn over_limit(age: Duration, limit: Duration) -> String {
     let over = age.saturating_sub(limit);
     let fine = over < Duration::from_millis(100);
     format!(
-        "{}, {} over --max-job-time {}",
+        "{}, {} over {} {}",
         seconds(age, fine),
         seconds(over, fine),
+        Setting::MaxJobTime,
         humantime::format_duration(limit)
     )
 }
@@ -178,6 +181,7 @@ mod tests {
 
     #[test]
     fn the_over_limit_text_never_equals_the_limit() {
+        crate::config::name_flags();
         let limit = Duration::from_secs(2);
         assert_eq!(
             over_limit(Duration::from_millis(2460), limit),

@@ -5,6 +5,7 @@
 
 use super::session::SessionEnd;
 use super::*;
+use crate::manager::Setting;
 
 /// What the session last saw about a running job, for telling a server
 /// that blocks its event loop while it computes from one that hung.
@@ -143,13 +144,15 @@ impl Busy {
                 let first = !std::mem::replace(&mut self.warned, true);
                 BusyVerdict::Wait(first.then(|| {
                     format!(
-                        "{busy}; still counted up for --busy-grace {}",
+                        "{busy}; still counted up for {} {}",
+                        Setting::BusyGrace,
                         humantime::format_duration(grace)
                     )
                 }))
             }
             Some(grace) => BusyVerdict::Hung(format!(
-                "{busy}, past --busy-grace {} ({why})",
+                "{busy}, past {} {} ({why})",
+                Setting::BusyGrace,
                 humantime::format_duration(grace)
             )),
             None => BusyVerdict::Hung(format!("{busy} ({why})")),
@@ -217,6 +220,7 @@ mod tests {
 
     #[test]
     fn past_the_grace_it_is_hung() {
+        crate::config::name_flags();
         let mut busy = running("cd810538");
         busy.last_answer = Instant::now() - Duration::from_secs(2);
         match busy.judge(hung(), Some(Duration::from_secs(1))) {

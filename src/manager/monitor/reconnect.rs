@@ -125,7 +125,11 @@ impl Monitor {
             self.target = target;
             self.emit(Event::Moved { from }).await;
         }
-        *discovered = Some(format!("no --url given; found ComfyUI at {}; ", self.url));
+        *discovered = Some(format!(
+            "no {} given; found ComfyUI at {}; ",
+            crate::manager::Setting::Url,
+            self.url
+        ));
         true
     }
 

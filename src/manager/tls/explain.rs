@@ -5,8 +5,16 @@
 use rustls::pki_types::ServerName;
 use rustls::{CertificateError, Error};
 
+use crate::manager::Setting;
+
 /// How to trust a private CA or turn checking off.
-const TRUST_HINT: &str = "trust its CA with --cacert FILE, or skip verification with --insecure";
+fn trust_hint() -> String {
+    format!(
+        "trust its CA with {} FILE, or skip verification with {}",
+        Setting::CaCert,
+        Setting::Insecure
+    )
+}
 
 /// Most certificate names listed in a message (a CDN's certificate can
 /// carry hundreds).
@@ -48,7 +56,10 @@ fn explain_certificate(e: &CertificateError) -> String {
             date(not_before.as_secs())
         ),
         C::UnknownIssuer => {
-            format!("the server's certificate is not signed by a trusted CA ({TRUST_HINT})")
+            format!(
+                "the server's certificate is not signed by a trusted CA ({})",
+                trust_hint()
+            )
         }
         C::NotValidForName => {
             "the server's certificate is not valid for this host name (use a name it was issued for)".into()
@@ -84,7 +95,10 @@ fn explain_certificate(e: &CertificateError) -> String {
 fn explain_other(other: &rustls::OtherError) -> String {
     match other.0.downcast_ref::<webpki::Error>() {
         Some(webpki::Error::CaUsedAsEndEntity) => {
-            "the server's certificate is a CA certificate (CA:TRUE), which is refused as a server's own; to trust this self-signed certificate, give that certificate itself with --cacert FILE".into()
+            format!(
+                "the server's certificate is a CA certificate (CA:TRUE), which is refused as a server's own; to trust this self-signed certificate, give that certificate itself with {} FILE",
+                Setting::CaCert
+            )
         }
         Some(pki) => format!(
             "the server's certificate was refused ({})",
@@ -235,6 +249,7 @@ mod tests {
 
     #[test]
     fn a_wrong_name_lists_the_names_and_no_cacert_hint() {
+        crate::config::name_flags();
         let name = ServerName::try_from("localhost").unwrap().to_owned();
         let text = wrong_name(
             &name,

@@ -86,8 +86,11 @@ pub struct NotInCaFile;
 
 impl std::fmt::Display for NotInCaFile {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(
-            "the server's certificate is not signed by a CA in the --cacert file, nor is it in that file itself (is it the right file? --insecure skips verification)",
+        write!(
+            f,
+            "the server's certificate is not signed by a CA in the {} file, nor is it in that file itself (is it the right file? {} skips verification)",
+            crate::manager::Setting::CaCert,
+            crate::manager::Setting::Insecure
         )
     }
 }

@@ -22,7 +22,6 @@ use crate::manager::{Envelope, Event, State, Status, unix_ms};
 
 use devices::Devices;
 pub use serve::serve;
-pub use text::classic_text;
 use text::sort_series;
 
 type Labels = Vec<(String, String)>;
