@@ -12,7 +12,7 @@
 # Idempotent: packages, the venv, the Wine prefix and the shim are made once;
 # cargo rebuilds only what changed. Each step prints how long it took.
 #   CROSS_TARGETS="x86_64-pc-windows-gnu"  build only some targets
-#   CROSS_SKIP_SMOKE=1                     do not run the Wine smoke test
+#   CROSS_SKIP_SMOKE=1                     do not run the tests under Wine
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -102,8 +102,8 @@ done
 
 # --- Wine smoke test ------------------------------------------------------------
 if [ -z "${CROSS_SKIP_SMOKE:-}" ] && [[ " $targets " == *" $win "* ]]; then
-  bash scripts/cross-smoke.sh "$out/$win"
-  step "smoke test under Wine"
+  bash scripts/cross-wine.sh "$out/$win"
+  step "tests under Wine"
 fi
 
 # --- archives and checksums -----------------------------------------------------
