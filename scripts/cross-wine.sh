@@ -157,7 +157,7 @@ echo "cross-wine: side-by-side checks passed" >&2
 # The harness (tests/integration/util.rs) runs COMFYCTL_TEST_EXE through
 # COMFYCTL_TEST_RUNNER; the mocks, stubs and proxies stay Linux processes.
 # A persistent wineserver keeps every test's start-up to a fraction of a second.
-/usr/lib/wine/wineserver -p
+/usr/lib/wine/wineserver -p 2>/dev/null || true  # already running: fine
 # Modules whose tests drive comfyctl as users do; see the README for why the
 # rest (and the skipped tests below) are unix-only.
 portable=(health:: connect:: watch:: readiness:: jobs:: cli:: fleet:: pacing::
