@@ -126,6 +126,18 @@ rc=$(run windows targets health --targets 'C:\comfyctl-targets.txt' --json)
 [ "$rc" = 0 ] || { cat "$work/targets.err" >&2; fail "health --targets C:\\...: exit $rc"; }
 echo "cross-wine: ok: --targets with a drive letter and CRLF" >&2
 
+# An --on-change hook given as a .cmd file runs through cmd, with the facts
+# in its environment (the suite's hooks are /bin/sh scripts: skipped there).
+printf '@echo %%COMFYCTL_STATE%% %%COMFYCTL_URL%%>>C:\\comfyctl-hook.log\r\n' \
+  >"$WINEPREFIX/drive_c/comfyctl-hook.cmd"
+rm -f "$WINEPREFIX/drive_c/comfyctl-hook.log"
+rc=$(run windows hook watch --url "127.0.0.1:$port" --interval 200ms --until connected \
+  --on-change 'C:\comfyctl-hook.cmd' --json)
+[ "$rc" = 0 ] || { cat "$work/hook.err" >&2; fail "watch --on-change C:\\comfyctl-hook.cmd: exit $rc"; }
+grep -q "^connected http://127.0.0.1:$port" "$WINEPREFIX/drive_c/comfyctl-hook.log" ||
+  fail "the .cmd hook did not record 'connected': $(cat "$WINEPREFIX/drive_c/comfyctl-hook.log" 2>&1)"
+echo "cross-wine: ok: a .cmd --on-change hook runs with COMFYCTL_STATE and COMFYCTL_URL" >&2
+
 # Ctrl-C (Wine turns SIGINT into CTRL_C_EVENT) ends watch with its summary.
 timeout 120 "$wine" "$exes/comfyctl.exe" watch --url "127.0.0.1:$port" --interval 200ms --json \
   >"$work/ctrlc.out" 2>"$work/ctrlc.err" </dev/null &
@@ -161,7 +173,7 @@ echo "cross-wine: side-by-side checks passed" >&2
 # Modules whose tests drive comfyctl as users do; see the README for why the
 # rest (and the skipped tests below) are unix-only.
 portable=(health:: connect:: watch:: readiness:: jobs:: cli:: fleet:: pacing::
-  health_truth:: causes:: busy:: cold:: token:: output::)
+  health_truth:: causes:: busy:: cold:: token:: output:: hostile:: classify::)
 skips=()
 while read -r name _; do
   [ -n "$name" ] && [ "${name#\#}" = "$name" ] && skips+=(--skip "$name")
