@@ -31,18 +31,21 @@ t_start=$(date +%s)
 t_last=$t_start
 cpu_last=0
 # CPU seconds (user + system) of every finished child so far.
+# (`times` in this shell: in a $(…) subshell it would count nothing.)
 cpu_now() {
-  times | awk 'NR == 2 {
+  times >"$out/.times"
+  awk 'NR == 2 {
     split($1, u, /[ms]/); split($2, s, /[ms]/)
     printf "%d", u[1] * 60 + u[2] + s[1] * 60 + s[2]
-  }'
+  }' "$out/.times"
 }
 # Wall and CPU time of the step just finished: on a busy machine the CPU
 # time is what predicts a quiet one (CPU / cores).
 step() {
   local now cpu
   now=$(date +%s)
-  cpu=$(cpu_now)
+  cpu_now >"$out/.cpu"
+  cpu=$(cat "$out/.cpu")
   echo "cross: [$((now - t_last))s, $((cpu - cpu_last)) CPU s] $1 done" >&2
   t_last=$now
   cpu_last=$cpu
