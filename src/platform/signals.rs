@@ -5,21 +5,46 @@
 use std::future::Future;
 use std::io;
 
+use tokio::sync::Notify;
+
+/// A stop asked for from inside the process (the dashboard's `q`).
+static ASKED: Notify = Notify::const_new();
+
 /// Installs the handlers now (so a signal right after this is not lost);
 /// the future resolves with the name of the first one that arrives.
 pub fn install() -> io::Result<impl Future<Output = &'static str>> {
     imp::install()
 }
 
-/// Resolves when the user asks the run to stop; never, if no handler could
-/// be installed.
+/// Resolves when the user asks the run to stop, by a signal or by
+/// [`ask_to_stop`]; only by the latter if no handler could be installed.
 pub async fn shutdown() {
-    match install() {
-        Ok(signal) => {
-            signal.await;
+    let signal = async {
+        match install() {
+            Ok(signal) => {
+                signal.await;
+            }
+            Err(_) => std::future::pending().await,
         }
-        Err(_) => std::future::pending().await,
+    };
+    tokio::select! {
+        () = signal => {}
+        () = ASKED.notified() => {}
     }
+}
+
+/// Asks the run to stop as Ctrl-C would, on every platform. Kept until a
+/// [`shutdown`] is waiting, so an ask that comes first is not lost.
+pub fn ask_to_stop() {
+    ASKED.notify_one();
+}
+
+/// Holds the interrupt key's handler from now on, so that Ctrl-C (SIGINT)
+/// reaches [`shutdown`] instead of killing the process before the first
+/// `shutdown` is polled; `None` outside a tokio runtime.
+pub fn hold_interrupt() -> Option<impl Sized> {
+    tokio::runtime::Handle::try_current().ok()?;
+    imp::interrupt().ok()
 }
 
 #[cfg(unix)]
@@ -39,6 +64,10 @@ mod imp {
             }
         })
     }
+
+    pub fn interrupt() -> io::Result<tokio::signal::unix::Signal> {
+        signal(SignalKind::interrupt())
+    }
 }
 
 #[cfg(windows)]
@@ -57,5 +86,9 @@ mod imp {
                 _ = brk.recv() => "Ctrl-Break",
             }
         })
+    }
+
+    pub fn interrupt() -> io::Result<tokio::signal::windows::CtrlC> {
+        ctrl_c()
     }
 }

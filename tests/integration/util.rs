@@ -73,8 +73,22 @@ impl Run {
 }
 
 /// The same, as a std Command (for long-running children under `Proc`).
+///
+/// `COMFYCTL_TEST_EXE` points the suite at another build of comfyctl, run
+/// through `COMFYCTL_TEST_RUNNER` when that is set: `scripts/cross.sh`
+/// runs the portable tests against `comfyctl.exe` under `wine64` that way.
 pub fn comfyctl_std() -> StdCommand {
-    let mut cmd = StdCommand::new(env!("CARGO_BIN_EXE_comfyctl"));
+    let mut cmd = match std::env::var_os("COMFYCTL_TEST_EXE") {
+        Some(exe) => match std::env::var_os("COMFYCTL_TEST_RUNNER") {
+            Some(runner) => {
+                let mut cmd = StdCommand::new(runner);
+                cmd.arg(exe);
+                cmd
+            }
+            None => StdCommand::new(exe),
+        },
+        None => StdCommand::new(env!("CARGO_BIN_EXE_comfyctl")),
+    };
     cmd.env("NO_COLOR", "1")
         .env_remove("COMFYUI_URL")
         .env_remove("COMFYCTL_FALLBACK")

@@ -29,7 +29,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use axum::serve::ListenerExt as _;
 use clap::Parser as _;
 use tokio::net::{TcpListener, TcpSocket};
@@ -38,6 +37,26 @@ use tokio::task::JoinHandle;
 use crate::args::Args;
 use crate::sockets::Out;
 use crate::state::Mock;
+
+/// Why the mock could not start: one line for its stderr.
+#[derive(Debug)]
+pub struct Failure(pub String);
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Every error the mock meets is reported by its message alone.
+impl<E: std::error::Error> From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure(e.to_string())
+    }
+}
+
+/// The mock's own result type.
+pub type Result<T> = std::result::Result<T, Failure>;
 
 /// How long shutdown waits for WebSocket close handshakes before exiting.
 const SHUTDOWN_GRACE: Duration = Duration::from_millis(600);
@@ -60,13 +79,13 @@ fn main() -> ExitCode {
     match runtime.block_on(run(args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("comfyui-mock: {e:#}");
+            eprintln!("comfyui-mock: {e}");
             ExitCode::FAILURE
         }
     }
 }
 
-async fn run(args: Args) -> anyhow::Result<()> {
+async fn run(args: Args) -> Result<()> {
     let args = Arc::new(args);
     store::configure(args.clock_behind, args.stamps_create_time());
     // Install the handlers first, so a signal during --delay-ready or right
@@ -80,7 +99,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let addrs = listeners
         .iter()
         .map(TcpListener::local_addr)
-        .collect::<Result<Vec<_>, _>>()?;
+        .collect::<std::io::Result<Vec<_>>>()?;
     let served = serve_all(&args, listeners)?;
     announce(&addrs, args.ports.is_some())?;
     let sig = shutdown.await;
@@ -108,7 +127,7 @@ async fn delay_ready(delay: Duration, shutdown: Pin<&mut impl Future<Output = &'
 }
 
 /// Binds `--port`, and with `--ports N` N-1 more free ports on `--host`.
-async fn bind_all(args: &Args) -> anyhow::Result<Vec<TcpListener>> {
+async fn bind_all(args: &Args) -> Result<Vec<TcpListener>> {
     let count = args.ports.unwrap_or(1);
     let mut listeners = Vec::new();
     for i in 0..count {
@@ -127,7 +146,7 @@ struct Served {
 
 /// Serves each listener: an independent mock, or with `--hang-headers` a
 /// task that accepts and never answers.
-fn serve_all(args: &Arc<Args>, listeners: Vec<TcpListener>) -> anyhow::Result<Served> {
+fn serve_all(args: &Arc<Args>, listeners: Vec<TcpListener>) -> Result<Served> {
     let mut mocks = Vec::new();
     let mut acceptors = Vec::new();
     for listener in listeners {
@@ -158,11 +177,11 @@ async fn stop(sig: &str, served: Served) {
 
 /// Binds with SO_REUSEADDR set explicitly, so a restart can take the port
 /// back while the previous process's connections are in TIME_WAIT.
-async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
+async fn bind(host: &str, port: u16) -> Result<TcpListener> {
     let mut last_err = None;
     for addr in tokio::net::lookup_host((host, port))
         .await
-        .with_context(|| format!("cannot resolve --host {host}"))?
+        .map_err(|e| Failure(format!("cannot resolve --host {host}: {e}")))?
     {
         let socket = if addr.is_ipv4() {
             TcpSocket::new_v4()?
@@ -172,18 +191,15 @@ async fn bind(host: &str, port: u16) -> anyhow::Result<TcpListener> {
         socket.set_reuseaddr(true)?;
         match socket.bind(addr).and_then(|()| socket.listen(1024)) {
             Ok(listener) => return Ok(listener),
-            Err(e) => last_err = Some(anyhow::Error::new(e).context(format!("cannot bind {addr}"))),
+            Err(e) => last_err = Some(Failure(format!("cannot bind {addr}: {e}"))),
         }
     }
-    Err(last_err.unwrap_or_else(|| anyhow::anyhow!("--host {host} resolved to no address")))
+    Err(last_err.unwrap_or_else(|| Failure(format!("--host {host} resolved to no address"))))
 }
 
 /// Starts one independent mock (state, worker, server) on `listener`.
 /// Returns it with the tasks that own the listening socket.
-fn start_mock(
-    args: Arc<Args>,
-    listener: TcpListener,
-) -> anyhow::Result<(Arc<Mock>, Vec<JoinHandle<()>>)> {
+fn start_mock(args: Arc<Args>, listener: TcpListener) -> Result<(Arc<Mock>, Vec<JoinHandle<()>>)> {
     let mock = Mock::new(args.clone())?;
     tokio::spawn(worker::run(mock.clone()));
     if let Some(every) = args.status_interval {
@@ -218,8 +234,8 @@ fn start_mock(
 }
 
 /// Prints the readiness line, the parent's signal that the port is open.
-fn announce(addrs: &[SocketAddr], with_ports: bool) -> anyhow::Result<()> {
-    let first = addrs.first().context("no listener")?;
+fn announce(addrs: &[SocketAddr], with_ports: bool) -> Result<()> {
+    let first = addrs.first().ok_or_else(|| Failure("no listener".into()))?;
     let mut line = format!(
         r#"{{"event":"listening","addr":{},"port":{},"pid":{}"#,
         serde_json::to_string(&first.to_string())?,

@@ -26,7 +26,7 @@ pub struct Models {
 
 impl Models {
     /// Builds the folder list from the defaults and `--model` flags.
-    pub fn from_args(args: &Args) -> anyhow::Result<Self> {
+    pub fn from_args(args: &Args) -> crate::Result<Self> {
         let names: Vec<String> = serde_json::from_str(MODEL_FOLDERS)?;
         let mut models = Self {
             folders: names.into_iter().map(|n| (n, Vec::new())).collect(),
@@ -39,7 +39,9 @@ impl Models {
             let (folder, name) = spec
                 .split_once('/')
                 .filter(|(f, n)| !f.is_empty() && !n.is_empty())
-                .ok_or_else(|| anyhow::anyhow!("--model wants FOLDER/NAME, got {spec:?}"))?;
+                .ok_or_else(|| {
+                    crate::Failure(format!("--model wants FOLDER/NAME, got {spec:?}"))
+                })?;
             models.add(folder, name);
         }
         Ok(models)

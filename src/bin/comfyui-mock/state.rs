@@ -48,7 +48,7 @@ pub struct Mock {
 
 impl Mock {
     /// A mock with the `--queue` placeholders already queued.
-    pub fn new(args: Arc<Args>) -> anyhow::Result<Arc<Self>> {
+    pub fn new(args: Arc<Args>) -> crate::Result<Arc<Self>> {
         let models = Models::from_args(&args)?;
         let object_info = nodes::object_info(&models);
         let mock = Arc::new(Self {

@@ -106,7 +106,9 @@ fn explain_other(other: &rustls::OtherError) -> String {
         ),
         None => match other.0.downcast_ref::<super::verify::NotInCaFile>() {
             Some(not_in_file) => not_in_file.to_string(),
-            None => format!("the server's certificate was refused ({other})"),
+            // The system's verifier (Windows' CryptoAPI, macOS' Security)
+            // speaks in OS error codes: say what to do about it as well.
+            None => format!("the server's certificate was refused ({other}; {TRUST_HINT})"),
         },
     }
 }
@@ -265,6 +267,18 @@ mod tests {
         assert!(!text.contains("--cacert"), "{text}");
         let many: Vec<String> = (0..9).map(|i| format!("h{i}.example")).collect();
         assert!(wrong_name(&name, &many).contains("4 more"));
+    }
+
+    #[test]
+    fn a_refusal_by_the_systems_verifier_says_what_to_do() {
+        // What rustls-platform-verifier passes on from Windows' CryptoAPI.
+        let os = std::io::Error::other("OS Error -2146762487 (os error -2146762487)");
+        let text = explain(&CertificateError::Other(OtherError(Arc::new(os))).into());
+        assert!(text.contains("-2146762487"), "{text}");
+        assert!(
+            text.contains("--cacert") && text.contains("--insecure"),
+            "{text}"
+        );
     }
 
     #[test]

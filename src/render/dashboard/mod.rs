@@ -44,7 +44,7 @@ pub struct Dashboard {
     summaries: Vec<(Arc<str>, Summary)>,
     out: Output,
     /// Keeps SIGINT routed to tokio (see [`Dashboard::start`]).
-    _sigint: Option<tokio::signal::unix::Signal>,
+    _sigint: Box<dyn std::any::Any + Send>,
 }
 
 fn lock(model: &Mutex<Model>) -> MutexGuard<'_, Model> {
@@ -63,9 +63,7 @@ impl Dashboard {
         // tokio's handler replaces SIGINT's default action for good once
         // registered: a `q` pressed before the watch loop first polls its
         // shutdown signal must not kill the process with the terminal raw.
-        let sigint = tokio::runtime::Handle::try_current().ok().and_then(|_| {
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
-        })?;
+        let sigint = crate::platform::signals::hold_interrupt()?;
         let screen = term::Screen::open()?;
         let model = Arc::new(Mutex::new(Model::default()));
         let stop = Arc::new(AtomicBool::new(false));
@@ -82,7 +80,7 @@ impl Dashboard {
             ui: Some(ui),
             summaries: Vec::new(),
             out,
-            _sigint: Some(sigint),
+            _sigint: Box::new(sigint),
         })
     }
 }
@@ -134,10 +132,7 @@ fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: 
 
 /// `q`: the same as Ctrl-C on a cooked terminal.
 fn quit() {
-    // SAFETY: kill with our own pid only sends a signal, which tokio handles.
-    unsafe {
-        libc::kill(libc::getpid(), libc::SIGINT);
-    }
+    crate::platform::signals::ask_to_stop();
 }
 
 impl Renderer for Dashboard {

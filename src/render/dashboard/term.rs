@@ -15,8 +15,8 @@ static HOOK: Once = Once::new();
 
 /// True when both stdin (keys) and stdout (the screen) are terminals.
 pub fn usable() -> bool {
-    // SAFETY: isatty only inspects the descriptor.
-    unsafe { libc::isatty(libc::STDIN_FILENO) == 1 && libc::isatty(libc::STDOUT_FILENO) == 1 }
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
 }
 
 /// Raw mode and the alternate screen, for as long as it lives.
