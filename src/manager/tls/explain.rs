@@ -108,7 +108,10 @@ fn explain_other(other: &rustls::OtherError) -> String {
             Some(not_in_file) => not_in_file.to_string(),
             // The system's verifier (Windows' CryptoAPI, macOS' Security)
             // speaks in OS error codes: say what to do about it as well.
-            None => format!("the server's certificate was refused ({other}; {TRUST_HINT})"),
+            None => format!(
+                "the server's certificate was refused ({other}; {})",
+                trust_hint()
+            ),
         },
     }
 }
@@ -271,6 +274,7 @@ mod tests {
 
     #[test]
     fn a_refusal_by_the_systems_verifier_says_what_to_do() {
+        crate::config::name_flags();
         // What rustls-platform-verifier passes on from Windows' CryptoAPI.
         let os = std::io::Error::other("OS Error -2146762487 (os error -2146762487)");
         let text = explain(&CertificateError::Other(OtherError(Arc::new(os))).into());
