@@ -12,6 +12,7 @@ pub mod pace;
 pub mod plain;
 pub mod safe;
 pub mod spinner;
+pub mod status_line;
 pub mod style;
 pub mod table;
 pub mod tty;
@@ -40,8 +41,10 @@ impl Renderer for Silent {
 }
 
 /// The renderer for this output mode: NDJSON, the dashboard (`out.tui` and
-/// real terminals on stdin and stdout), live view, plain lines, or nothing. `throttle` (the poll interval) paces repeated lines: reconnect
-/// attempts, queue and progress updates, at most one of each per server.
+/// real terminals on stdin and stdout), the live view (a status line, or a
+/// table for a fleet), plain lines, or nothing. `throttle` (the poll
+/// interval) paces repeated lines: reconnect attempts, queue and progress
+/// updates, at most one of each per server.
 pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) -> Box<dyn Renderer> {
     if out.quiet {
         Box::new(Silent)
@@ -49,10 +52,8 @@ pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) ->
         Box::new(ndjson::Ndjson::new(throttle))
     } else if let Some(dash) = out.tui.then(|| dashboard::Dashboard::start(out)).flatten() {
         Box::new(dash)
-    } else if out.live && targets > 1 {
-        Box::new(table::Table::new(out))
     } else if out.live {
-        Box::new(live::Live::new(out))
+        Box::new(live::Live::new(out, targets > 1))
     } else {
         Box::new(plain::Plain::new(out, throttle))
     }

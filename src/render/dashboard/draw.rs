@@ -1,8 +1,6 @@
 //! One frame of the dashboard: header, the server table, the failures (or
 //! details) panel, the footer, and the help overlay on top.
 
-use std::time::Duration;
-
 use super::canvas::{Canvas, Color, Rect, Style};
 use super::columns::{Col, columns_for, sparkline};
 use super::model::{Model, Server};
@@ -144,21 +142,20 @@ fn cell(c: &mut Canvas, (x, y, w): (u16, u16, u16), col: Col, s: &Server, paint:
     let dash = || "-".to_string();
     let text = match col {
         Col::State => {
-            let name = v.state.map_or("starting", State::as_str);
-            c.text(x, y, w, name, paint.state(v.state));
+            c.text(x, y, w, v.state_name(), paint.state(v.state));
             return;
         }
         Col::For => short_duration(v.since.elapsed()),
         Col::Url => s.url.to_string(),
         Col::Queue => v.queue_cell(),
-        Col::Running => running(s),
+        Col::Running => v.running_cell(),
         Col::Jobs => {
             let (done, failed, ..) = v.recent.tally();
             format!("{done}/{failed}")
         }
         Col::Median => v.recent.tally().3.map_or_else(dash, short_duration),
-        Col::Latency => v.latency_ms.map_or_else(dash, |ms| format!("{ms:.1}ms")),
-        Col::Vram => s.vram_free.map_or_else(dash, gib),
+        Col::Latency => v.latency_cell(),
+        Col::Vram => v.vram_cell(),
         Col::QueueHistory => {
             let line = sparkline(&s.history, usize::from(w), |(q, _)| Some(*q as f64));
             return line.draw(c, (x, y, w), paint);
@@ -169,35 +166,6 @@ fn cell(c: &mut Canvas, (x, y, w): (u16, u16, u16), col: Col, s: &Server, paint:
         }
     };
     c.text(x, y, w, &text, Style::new());
-}
-
-/// `0e163167 12s n3 50%`: the running prompt's short id, its age, and the
-/// node (with progress) when the server said.
-fn running(s: &Server) -> String {
-    let v = &s.view;
-    let Some(prompt) = &v.running_prompt else {
-        return "-".into();
-    };
-    let chars: Vec<char> = prompt.chars().collect();
-    let end = crate::render::safe::escape_end(&chars, 8);
-    let mut text: String = chars[..end].iter().collect();
-    if let Some(age) = v.running.age() {
-        text.push_str(&format!(
-            " {}",
-            short_duration(Duration::from_secs(age.as_secs()))
-        ));
-    }
-    if let Some(node) = &v.node {
-        text.push_str(&format!(" n{}", node.id));
-        if let Some((done, all)) = node.steps.filter(|(_, all)| *all > 1.0) {
-            text.push_str(&format!(" {:.0}%", done / all * 100.0));
-        }
-    }
-    text
-}
-
-fn gib(bytes: u64) -> String {
-    format!("{:.1}G", bytes as f64 / (1u64 << 30) as f64)
 }
 
 fn failures(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {

@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent};
 
-use super::plain::summary_text;
+use super::plain::summary_lines;
 use super::{Output, Renderer};
 use crate::manager::{Envelope, Event, Summary};
 use model::Model;
@@ -166,13 +166,10 @@ impl Drop for Dashboard {
         term::restore();
         let model = lock(&self.model);
         let fleet = model.servers.len() > 1;
-        let order: Vec<Arc<str>> = model.rows_by_state().map(|s| s.url.clone()).collect();
+        let view_of = |url: &str| model.servers.get(url).map(|s| &s.view);
+        let lines = summary_lines(&self.summaries, view_of, fleet);
         drop(model);
-        let rank = |url: &Arc<str>| order.iter().position(|u| u == url).unwrap_or(usize::MAX);
-        self.summaries.sort_by_key(|(url, _)| rank(url));
-        for (url, summary) in &self.summaries {
-            let text = summary_text(summary);
-            let line = if fleet { format!("{url} {text}") } else { text };
+        for line in lines {
             let _ = self.out.println(&line);
         }
     }
