@@ -2,6 +2,7 @@
 //! never make requests.
 
 pub mod dashboard;
+pub mod held;
 pub mod human;
 pub mod jobs;
 pub mod json;
@@ -203,22 +204,31 @@ impl Output {
         out.flush()
     }
 
-    /// Writes a line to stderr, unless quiet.
+    /// Writes a line to stderr, unless quiet. While the dashboard owns the
+    /// terminal the line is held for it instead ([`held`]).
     pub fn eprintln(&self, line: &str) {
-        if !self.quiet {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        self.stderr_line(line, line);
+    }
+
+    /// `styled` on stderr, or `plain` (and `styled`) held while the
+    /// dashboard is open.
+    fn stderr_line(&self, plain: &str, styled: &str) {
+        if !self.quiet && !held::offer(plain, styled) {
+            let _ = writeln!(std::io::stderr().lock(), "{styled}");
         }
     }
 
     /// The fallback warning, in its own style, on stderr.
     pub fn warn(&self, message: &str) {
         let prefix = style::warning(self).apply_to("warning:");
-        self.eprintln(&format!("{prefix} {message}"));
+        let plain = format!("warning: {message}");
+        self.stderr_line(&plain, &format!("{prefix} {message}"));
     }
 
     /// A note about what comfyctl chose (e.g. the auto-detected server).
     pub fn note(&self, message: &str) {
-        let note = style::dim(self).apply_to(format!("comfyctl: {message}"));
-        self.eprintln(&note.to_string());
+        let plain = format!("comfyctl: {message}");
+        let note = style::dim(self).apply_to(&plain);
+        self.stderr_line(&plain, &note.to_string());
     }
 }

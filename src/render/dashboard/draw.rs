@@ -15,7 +15,8 @@ pub fn frame(c: &mut Canvas, model: &Model, out: Output) {
     // Header and footer first; the table keeps at least 3 rows before the
     // panel gets any.
     let want = if model.details { 12 } else { 8 };
-    let middle = area.h.saturating_sub(3);
+    let foot = footer_lines(model, paint);
+    let middle = area.h.saturating_sub(1 + foot.len() as u16);
     let lower = want.min(middle.saturating_sub(3));
     let row = |y: u16, h: u16| Rect {
         x: 0,
@@ -32,7 +33,7 @@ pub fn frame(c: &mut Canvas, model: &Model, out: Output) {
     } else {
         failures(c, panel, model, paint);
     }
-    footer(c, row(1 + middle, area.h.min(2)), model, paint);
+    footer(c, row(1 + middle, area.h.saturating_sub(1 + middle)), &foot);
     if model.help {
         help(c);
     }
@@ -226,7 +227,12 @@ fn details(c: &mut Canvas, area: Rect, model: &Model) {
     }
 }
 
-fn footer(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
+/// The footer, bottom up: the key hints (or the filter being typed);
+/// above them the newest message held from stderr, and above that the
+/// fallback warning of a server that is down; always at least two rows,
+/// so the table does not jump as a warning comes and goes.
+fn footer_lines(model: &Model, paint: Paint) -> Vec<(String, Style)> {
+    let mut lines = Vec::new();
     let mut warnings: Vec<_> = model.warnings.iter().collect();
     warnings.sort_by(|a, b| a.0.cmp(b.0));
     if let Some((_, (_, text))) = warnings.first() {
@@ -235,7 +241,18 @@ fn footer(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
             n => format!(" (+{} more)", n - 1),
         };
         let badge = paint.s(Style::new().fg(Color::Black).bg(Color::Yellow));
-        c.text(area.x, area.y, area.w, &format!("⚠ {text}{more}"), badge);
+        lines.push((format!("⚠ {text}{more}"), badge));
+    }
+    if let Some((text, total)) = &model.message {
+        let again = match total {
+            1 => "printed again at exit".to_string(),
+            n => format!("{n} messages, printed again at exit"),
+        };
+        let style = paint.s(Style::new().fg(Color::Cyan));
+        lines.push((format!("{text}  ({again})"), style));
+    }
+    if lines.is_empty() {
+        lines.push((String::new(), Style::new()));
     }
     let hints = if model.editing {
         format!("filter: {}▏  Enter keep · Esc drop", model.filter)
@@ -243,9 +260,15 @@ fn footer(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
         "q quit · ? help · p pause · / filter · s sort · j/k select · Enter details · r reset"
             .into()
     };
-    if area.h > 1 {
-        let dim = paint.s(Style::new().dim());
-        c.text(area.x, area.y + 1, area.w, &hints, dim);
+    lines.push((hints, paint.s(Style::new().dim())));
+    lines
+}
+
+/// The footer's last `area.h` lines, the key hints at the bottom.
+fn footer(c: &mut Canvas, area: Rect, lines: &[(String, Style)]) {
+    let skip = lines.len().saturating_sub(usize::from(area.h));
+    for (y, (text, style)) in (area.y..).zip(&lines[skip..]) {
+        c.text(area.x, y, area.w, text, *style);
     }
 }
 

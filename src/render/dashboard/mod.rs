@@ -67,6 +67,8 @@ impl Dashboard {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
         })?;
         let screen = term::Screen::open()?;
+        // From here on stderr lines would land on the screen: hold them.
+        super::held::hold();
         let model = Arc::new(Mutex::new(Model::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let ui = {
@@ -119,6 +121,11 @@ fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: 
             continue;
         }
         let mut m = lock(model);
+        let message = super::held::latest();
+        if message != m.message {
+            m.message = message;
+            m.dirty = true;
+        }
         if keyed || (m.dirty && !m.paused) {
             m.dirty = false;
             keyed = false;
@@ -155,15 +162,24 @@ impl Renderer for Dashboard {
 }
 
 impl Drop for Dashboard {
-    /// Stops the UI thread (which restores the terminal), then prints the
-    /// summaries on the main screen: one line alone, else one per server in
-    /// the dashboard's state order.
+    /// Stops the UI thread (which restores the terminal), then prints on
+    /// the main screen the stderr lines held meanwhile and the summaries:
+    /// one line alone, else one per server in the dashboard's state order.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(ui) = self.ui.take() {
             let _ = ui.join();
         }
         term::restore();
+        let held = super::held::release();
+        if held.dropped > 0 {
+            let dropped = held.dropped;
+            self.out
+                .note(&format!("{dropped} earlier messages not kept"));
+        }
+        for line in held.lines {
+            self.out.eprintln(&line);
+        }
         let model = lock(&self.model);
         let fleet = model.servers.len() > 1;
         let view_of = |url: &str| model.servers.get(url).map(|s| &s.view);

@@ -164,6 +164,9 @@ pub struct Model {
     pub dirty: bool,
     /// When the window counters were last reset.
     pub since: Instant,
+    /// The newest stderr line held while the screen is open, and how many
+    /// were held in all ([`crate::render::held`]), for the footer.
+    pub message: Option<(String, usize)>,
 }
 
 impl Default for Model {
@@ -181,6 +184,7 @@ impl Default for Model {
             paused: false,
             dirty: true,
             since: Instant::now(),
+            message: None,
         }
     }
 }
