@@ -96,7 +96,12 @@ fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: 
     let mut last: Option<Instant> = None;
     let mut keyed = true;
     let mut painter = paint::Painter::default();
+    // Test-only: proves that a panic puts the terminal back.
+    let panic_after_frame = std::env::var_os("COMFYCTL_TEST_DASHBOARD_PANIC").is_some();
     while !stop.load(Ordering::SeqCst) {
+        if panic_after_frame && last.is_some() {
+            panic!("COMFYCTL_TEST_DASHBOARD_PANIC is set");
+        }
         let wait = match last {
             Some(at) if keyed => frame.saturating_sub(at.elapsed()),
             _ => IDLE_WAIT,
