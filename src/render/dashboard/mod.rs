@@ -12,6 +12,8 @@
 
 mod canvas;
 mod columns;
+#[doc(hidden)]
+pub mod costs;
 mod draw;
 mod keys;
 mod model;
