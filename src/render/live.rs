@@ -37,7 +37,7 @@ pub struct Live {
 /// What the bottom region shows.
 enum Region {
     /// One server: a spinner and its status line.
-    Line(View),
+    Line(Box<View>),
     /// A fleet: a row per server, and the summaries as they come in.
     Table {
         views: BTreeMap<String, View>,
@@ -62,7 +62,7 @@ impl Live {
                     .expect("static template")
                     .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
             );
-            (Region::Line(View::default()), 250)
+            (Region::Line(Box::default()), 250)
         };
         bar.enable_steady_tick(Duration::from_millis(tick));
         Live {
