@@ -9,6 +9,9 @@
 //! draws when something changed, at most [`FPS`] frames a second. `q` and
 //! Ctrl-C (which raw mode turns into a key) raise SIGINT, so quitting takes
 //! the same path as Ctrl-C on the plain output: summary and exit 0.
+//!
+//! While it is open, stderr lines are held ([`super::held`]): the footer
+//! shows the newest, and all are printed once the screen is restored.
 
 mod canvas;
 mod columns;
@@ -69,8 +72,6 @@ impl Dashboard {
             tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).ok()
         })?;
         let screen = term::Screen::open()?;
-        // From here on stderr lines would land on the screen: hold them.
-        super::held::hold();
         let model = Arc::new(Mutex::new(Model::default()));
         let stop = Arc::new(AtomicBool::new(false));
         let ui = {
@@ -80,6 +81,8 @@ impl Dashboard {
                 .spawn(move || ui_loop(screen, &model, &stop, out))
                 .ok()?
         };
+        // Stderr lines would now land on the screen: hold them until drop.
+        super::held::hold();
         Some(Dashboard {
             model,
             stop,
