@@ -4,9 +4,14 @@
 //! fleet table), each measured over the same idle window. Prints a
 //! markdown table: CPU as % of one core, bytes drawn per minute, peak RSS.
 //!
+//! First, in process, the cost of one frame of a large fleet (10, 100 and
+//! 1000 rows on a 200×50 screen): folding a poll in, composing the frame,
+//! and diffing it into terminal bytes, with the selection moving so the
+//! table scrolls.
+//!
 //! Run: `cargo bench --bench dashboard` (env `IDLE_SECS`, default 60;
 //! `SERVERS`, default 10; `COMFYCTL_BIN` measures another build, e.g. the
-//! release binary).
+//! release binary; `FRAMES_ONLY=1` skips the idle runs).
 
 mod common;
 
@@ -25,6 +30,10 @@ use common::{clock_ticks, cpu_ticks, env_or, peak_rss_kib};
 const WARMUP: Duration = Duration::from_secs(8);
 
 fn main() {
+    frames();
+    if std::env::var_os("FRAMES_ONLY").is_some() {
+        return;
+    }
     let idle = Duration::from_secs(env_or("IDLE_SECS", 60));
     let servers: usize = env_or("SERVERS", 10);
     let mock = MockServer::start(&["--ports", &servers.to_string()]);
@@ -67,6 +76,27 @@ fn main() {
         );
     }
     let _ = std::fs::remove_file(&file);
+}
+
+/// Prints what one frame costs at 10, 100 and 1000 rows.
+fn frames() {
+    use comfyctl::render::dashboard::costs::measure;
+    let rounds = 200;
+    println!(
+        "| rows (200×50, {rounds} frames) | fold one poll | compose a frame | diff to bytes | bytes per frame |"
+    );
+    println!("|---|---|---|---|---|");
+    for servers in [10, 100, 1000] {
+        let c = measure(servers, (200, 50), rounds);
+        println!(
+            "| {servers} | {:.1} µs | {:.2} ms | {:.2} ms | {} |",
+            c.update.as_secs_f64() * 1e6,
+            c.compose.as_secs_f64() * 1e3,
+            c.paint.as_secs_f64() * 1e3,
+            c.bytes
+        );
+    }
+    println!();
 }
 
 /// Runs `cmd` on a 120×40 pty; returns CPU %, bytes written during the

@@ -363,6 +363,7 @@ pub fn output(cli: &Cli) -> Output {
         tui: tty && !dumb && !global.json && !global.quiet && !global.plain,
         forced_tty,
         columns,
+        panic_test: env("COMFYCTL_TEST_DASHBOARD_PANIC").is_some(),
     }
 }
 

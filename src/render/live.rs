@@ -1,211 +1,167 @@
-//! The live terminal view: a timestamped, coloured line per state change,
-//! and a status line at the bottom that keeps itself current and fits the
-//! terminal width.
+//! The live view of `watch` on a terminal when the dashboard is off
+//! (`--no-tui`, or no terminal on stdin): a timestamped line per state
+//! change and failed job, scrolling above a region redrawn in place at the
+//! bottom: one server's status line ([`status_line`]) or a fleet's table
+//! ([`table_text`]). Both read the same row model as the dashboard
+//! ([`View`]).
 
-use std::time::{Duration, Instant};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::plain::summary_text;
+use super::plain::summary_lines;
 use super::safe::term_safe;
+use super::status_line::status_line;
 use super::style;
-use super::view::{View, countdown, short_duration};
-use super::width::{columns, fit};
+use super::table::table_text;
+use super::view::View;
 use super::{Output, Renderer};
-use crate::manager::{Envelope, Event};
+use crate::manager::{Envelope, Event, Summary};
 
-/// Columns the spinner and its space take before the message.
+/// Columns the spinner and its space take before the status line.
 const SPINNER_COLUMNS: usize = 2;
 
-/// indicatif status line on stdout, state changes printed above it.
+/// The live region on stdout, lines printed above it.
 pub struct Live {
     out: Output,
-    view: View,
+    region: Region,
     bar: ProgressBar,
-    /// The status line has been drawn at least once.
+    /// The region has been drawn at least once.
     drawn: bool,
-    /// No `^C` echo while the line is shown; dropped after it is cleared.
+    /// No `^C` echo while the region is shown; dropped after it is cleared.
     _echo: super::tty::QuietEcho,
 }
 
+/// What the bottom region shows.
+enum Region {
+    /// One server: a spinner and its status line.
+    Line(Box<View>),
+    /// A fleet: a row per server, and the summaries as they come in.
+    Table {
+        views: BTreeMap<String, View>,
+        summaries: Vec<(Arc<str>, Summary)>,
+    },
+}
+
 impl Live {
-    /// Starts the status line.
-    pub fn new(out: Output) -> Live {
+    /// Starts the region: the fleet table when `fleet`, else the status line.
+    pub fn new(out: Output, fleet: bool) -> Live {
         let bar =
             ProgressBar::with_draw_target(None, super::draw_target(&out, super::Stream::Stdout));
-        bar.set_style(
-            // `wide_msg` cuts the line at draw time too, should the terminal
-            // shrink between two updates.
-            ProgressStyle::with_template("{spinner} {wide_msg}")
-                .expect("static template")
-                .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
-        );
-        bar.enable_steady_tick(Duration::from_millis(250));
+        let (region, tick) = if fleet {
+            bar.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
+            let views = BTreeMap::new();
+            let summaries = Vec::new();
+            (Region::Table { views, summaries }, 500)
+        } else {
+            bar.set_style(
+                // `wide_msg` cuts the line at draw time too, should the
+                // terminal shrink between two updates.
+                ProgressStyle::with_template("{spinner} {wide_msg}")
+                    .expect("static template")
+                    .tick_chars("⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏ "),
+            );
+            (Region::Line(Box::default()), 250)
+        };
+        bar.enable_steady_tick(Duration::from_millis(tick));
         Live {
             out,
-            view: View::default(),
+            region,
             bar,
             drawn: false,
             _echo: super::tty::QuietEcho::new(super::Stream::Stdout),
         }
     }
 
+    /// Redraws the region as the views say now.
     fn refresh(&mut self) {
         self.drawn = true;
         let width = super::width::budget(&self.out, super::Stream::Stdout);
-        self.bar.set_message(status_line(
-            &self.view,
-            &self.out,
-            width.saturating_sub(SPINNER_COLUMNS),
-        ));
-    }
-}
-
-/// One piece of the status line: (priority, text). Lower priorities are
-/// dropped first; 7 and up are only ever cut.
-type Part = (u8, String);
-
-/// The status line for `view` in at most `width` columns. The least useful
-/// parts go first (latency, then time in state; while down the long fallback
-/// text becomes `⚠ fallback=MODE`, then the attempt counter goes), and what
-/// is left is cut with `…`.
-pub fn status_line(view: &View, out: &Output, width: usize) -> String {
-    let Some(state) = view.state else {
-        return fit("starting", width);
-    };
-    let mut parts: Vec<Part> = vec![(
-        9,
-        style::state(out, state)
-            .apply_to(state.as_str())
-            .to_string(),
-    )];
-    let mut short_warning = None;
-    if let Some(reconnect) = view.reconnect.filter(|_| state.is_down()) {
-        short_warning = down_parts(view, out, reconnect, &mut parts);
-    } else {
-        up_parts(view, &mut parts);
-    }
-    parts.push((
-        4,
-        style::dim(out)
-            .apply_to(format!("{} in state", short_duration(view.since.elapsed())))
-            .to_string(),
-    ));
-    shed(parts, short_warning, width)
-}
-
-/// While down: the warning badge and the reconnect countdown. Returns the
-/// short badge (`⚠ fallback=MODE`) to put in the long one's place if the
-/// line is too wide.
-fn down_parts(
-    view: &View,
-    out: &Output,
-    (attempt, delay, at): (u32, Duration, Instant),
-    parts: &mut Vec<Part>,
-) -> Option<String> {
-    let left = delay.saturating_sub(at.elapsed());
-    let warning = view.warning.as_deref().unwrap_or("backend unavailable");
-    let badge = |text: &str| {
-        style::badge(out)
-            .apply_to(format!(" ⚠ {text} "))
-            .to_string()
-    };
-    parts.push((8, badge(warning)));
-    parts.push((
-        6,
-        format!("reconnect attempt {attempt}, next in {}", countdown(left)),
-    ));
-    view.fallback.map(|mode| badge(&format!("fallback={mode}")))
-}
-
-/// While up: the queue, then what runs, recent jobs and latency, each only
-/// when there is something to say.
-fn up_parts(view: &View, parts: &mut Vec<Part>) {
-    // One snapshot of the queue, and nothing before one is known.
-    if let Some(queue) = view.queue_text() {
-        parts.push((8, format!("queue {queue}")));
-    }
-    let progress = view.progress_text();
-    if !progress.is_empty() {
-        parts.push((7, progress));
-    }
-    let running = view.running.text();
-    if !running.is_empty() {
-        parts.push((6, running));
-    }
-    let recent = view.recent.text();
-    if !recent.is_empty() {
-        parts.push((5, format!("jobs {recent}")));
-    }
-    if let Some(ms) = view.latency_ms {
-        parts.push((3, format!("{ms:.1} ms")));
-    }
-}
-
-/// `parts` joined and fitted to `width`: first the short warning replaces
-/// the long one, then the weakest droppable part goes, one at a time, and
-/// what is left is cut.
-fn shed(mut parts: Vec<Part>, short_warning: Option<String>, width: usize) -> String {
-    let join = |parts: &[Part]| {
-        parts
-            .iter()
-            .map(|(_, t)| t.as_str())
-            .collect::<Vec<_>>()
-            .join(" · ")
-    };
-    if columns(&join(&parts)) > width
-        && let Some(short) = short_warning
-    {
-        // The long warning, which `down_parts` put right after the state.
-        parts[1].1 = short;
-    }
-    loop {
-        let line = join(&parts);
-        // Parts of priority 7 and up (state, queue or warning, progress) are
-        // cut, never dropped.
-        let weakest = parts
-            .iter()
-            .enumerate()
-            .filter(|(_, (p, _))| *p < 7)
-            .min_by_key(|(_, (p, _))| *p)
-            .map(|(i, _)| i);
-        match weakest {
-            Some(i) if columns(&line) > width => {
-                parts.remove(i);
+        let text = match &self.region {
+            Region::Line(view) => {
+                status_line(view, &self.out, width.saturating_sub(SPINNER_COLUMNS))
             }
-            _ => return fit(&line, width),
+            Region::Table { views, .. } => {
+                let height = console::Term::stdout().size().0.max(10) as usize;
+                table_text(views, self.out, height, width)
+            }
+        };
+        self.bar.set_message(text);
+    }
+
+    /// The line printed above the region for a state change: the name
+    /// coloured for one server, plain in the fleet's log.
+    fn state_line(
+        &self,
+        envelope: &Envelope,
+        state: crate::manager::State,
+        reason: &str,
+    ) -> String {
+        let ts = humantime::format_rfc3339_seconds(envelope.at);
+        let name = match self.region {
+            Region::Line(_) => style::state(&self.out, state)
+                .apply_to(format!("{:<12}", state.as_str()))
+                .to_string(),
+            Region::Table { .. } => format!("{:<12}", state.as_str()),
+        };
+        format!("{ts} {name} {} {}", envelope.url, term_safe(reason))
+    }
+
+    /// The line printed above the region for a failed or cancelled job: in
+    /// red for one server, after `job` and the URL in the fleet's log.
+    fn job_line(&self, envelope: &Envelope, text: &str) -> String {
+        let ts = humantime::format_rfc3339_seconds(envelope.at);
+        match self.region {
+            Region::Line(_) => format!("{ts} {}", style::bad(&self.out).apply_to(text)),
+            Region::Table { .. } => format!("{ts} {:<12} {} {text}", "job", envelope.url),
         }
+    }
+
+    /// A summary: one server's ends the view; a fleet's are printed, in
+    /// the table's order, once every server has sent its own.
+    fn summary(&mut self, url: &Arc<str>, summary: &Summary) -> std::io::Result<()> {
+        let lines = match &mut self.region {
+            Region::Line(_) => vec![super::plain::summary_text(summary)],
+            Region::Table { views, summaries } => {
+                summaries.push((url.clone(), *summary));
+                if summaries.len() != views.len() {
+                    return Ok(());
+                }
+                summary_lines(summaries, |u| views.get(u), true)
+            }
+        };
+        super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
+        for line in lines {
+            self.out.println(&line)?;
+        }
+        Ok(())
     }
 }
 
 impl Renderer for Live {
     fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
-        self.view.apply(envelope);
-        let ts = humantime::format_rfc3339_seconds(envelope.at);
+        match &mut self.region {
+            Region::Line(view) => view.apply(envelope),
+            Region::Table { views, .. } => views
+                .entry(envelope.url.to_string())
+                .or_default()
+                .apply(envelope),
+        }
         match &envelope.event {
             Event::State { state, reason, .. } => {
-                let name =
-                    style::state(&self.out, *state).apply_to(format!("{:<12}", state.as_str()));
-                self.bar.println(format!(
-                    "{ts} {name} {} {}",
-                    envelope.url,
-                    term_safe(reason)
-                ));
+                self.bar.println(self.state_line(envelope, *state, reason));
             }
             Event::Warning { message, .. } => {
                 super::warn_over_live(&self.bar, self.out, message);
             }
             Event::Job(job) => {
                 if let Some(text) = super::jobs::job_line(job) {
-                    let style = style::bad(&self.out);
-                    self.bar.println(format!("{ts} {}", style.apply_to(text)));
+                    self.bar.println(self.job_line(envelope, &text));
                 }
             }
-            Event::Summary(summary) => {
-                super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
-                self.out.println(&summary_text(summary))?;
-                return Ok(());
-            }
+            Event::Summary(summary) => return self.summary(&envelope.url, summary),
             _ => {}
         }
         self.refresh();
@@ -223,106 +179,5 @@ impl Drop for Live {
     fn drop(&mut self) {
         super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
         let _ = console::Term::stdout().show_cursor();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-    use std::time::SystemTime;
-
-    use super::*;
-    use crate::manager::{FallbackMode, State};
-
-    fn envelope(event: Event) -> Envelope {
-        Envelope {
-            url: Arc::from("http://127.0.0.1:8188"),
-            at: SystemTime::now(),
-            event,
-        }
-    }
-
-    fn down_view() -> View {
-        let mut v = View::default();
-        for event in [
-            Event::State {
-                state: State::Reconnecting,
-                previous: None,
-                reason: String::new(),
-            },
-            Event::Warning {
-                fallback: Some(FallbackMode::Placeholder),
-                message: FallbackMode::Placeholder.warning("http://127.0.0.1:8188"),
-            },
-            Event::Reconnecting {
-                attempt: 13,
-                error: None,
-                next_delay: Duration::from_millis(250),
-            },
-        ] {
-            v.apply(&envelope(event));
-        }
-        v
-    }
-
-    #[test]
-    fn the_down_line_fits_80_and_40_columns() {
-        let v = down_view();
-        let wide = status_line(&v, &Output::PLAIN, 400);
-        assert!(
-            wide.contains("generate placeholder images instead"),
-            "{wide}"
-        );
-        let at80 = status_line(&v, &Output::PLAIN, 78);
-        assert!(columns(&at80) <= 78, "{at80}");
-        assert!(at80.starts_with("reconnecting"), "{at80}");
-        assert!(at80.contains("fallback=placeholder"), "{at80}");
-        assert!(at80.contains("reconnect attempt 13"), "{at80}");
-        let at40 = status_line(&v, &Output::PLAIN, 38);
-        assert!(columns(&at40) <= 38, "{at40}");
-        assert!(at40.starts_with("reconnecting · "), "{at40}");
-        // Colour codes do not count as columns.
-        let coloured = Output {
-            color: true,
-            ..Output::PLAIN
-        };
-        let at40 = status_line(&v, &coloured, 38);
-        assert!(at40.contains('\x1b') && columns(&at40) <= 38, "{at40:?}");
-        for width in [0, 1, 3] {
-            assert!(columns(&status_line(&v, &coloured, width)) <= width.max(1));
-        }
-    }
-
-    #[test]
-    fn the_up_line_drops_latency_first_then_cuts() {
-        let mut v = View::default();
-        v.apply(&envelope(Event::State {
-            state: State::Connected,
-            previous: None,
-            reason: String::new(),
-        }));
-        v.queue = super::super::view::Queue {
-            remaining: Some(12),
-            running: Some(1),
-            pending: Some(11),
-        };
-        v.latency_ms = Some(17.2);
-        v.running_prompt = Some("0e163167-aaaa".into());
-        v.node = Some(super::super::view::Node {
-            prompt: None,
-            id: "KSampler-with-a-long-name".into(),
-            steps: Some((5.0, 10.0)),
-        });
-        let at80 = status_line(&v, &Output::PLAIN, 78);
-        assert!(columns(&at80) <= 78, "{at80}");
-        assert!(
-            at80.contains("12 remaining · 1 running · 11 pending"),
-            "{at80}"
-        );
-        assert!(at80.contains("prompt 0e163167"), "{at80}");
-        let at40 = status_line(&v, &Output::PLAIN, 38);
-        assert!(columns(&at40) <= 38, "{at40}");
-        assert!(!at40.contains("ms"), "{at40}");
-        assert!(at40.starts_with("connected · queue 12"), "{at40}");
     }
 }

@@ -2,6 +2,7 @@
 //! never make requests.
 
 pub mod dashboard;
+pub mod held;
 pub mod human;
 pub mod jobs;
 pub mod json;
@@ -12,6 +13,7 @@ pub mod pace;
 pub mod plain;
 pub mod safe;
 pub mod spinner;
+pub mod status_line;
 pub mod style;
 pub mod table;
 pub mod tty;
@@ -40,8 +42,10 @@ impl Renderer for Silent {
 }
 
 /// The renderer for this output mode: NDJSON, the dashboard (`out.tui` and
-/// real terminals on stdin and stdout), live view, plain lines, or nothing. `throttle` (the poll interval) paces repeated lines: reconnect
-/// attempts, queue and progress updates, at most one of each per server.
+/// real terminals on stdin and stdout), the live view (a status line, or a
+/// table for a fleet), plain lines, or nothing. `throttle` (the poll
+/// interval) paces repeated lines: reconnect attempts, queue and progress
+/// updates, at most one of each per server.
 pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) -> Box<dyn Renderer> {
     if out.quiet {
         Box::new(Silent)
@@ -49,10 +53,8 @@ pub fn for_stream(out: Output, throttle: std::time::Duration, targets: usize) ->
         Box::new(ndjson::Ndjson::new(throttle))
     } else if let Some(dash) = out.tui.then(|| dashboard::Dashboard::start(out)).flatten() {
         Box::new(dash)
-    } else if out.live && targets > 1 {
-        Box::new(table::Table::new(out))
     } else if out.live {
-        Box::new(live::Live::new(out))
+        Box::new(live::Live::new(out, targets > 1))
     } else {
         Box::new(plain::Plain::new(out, throttle))
     }
@@ -176,6 +178,9 @@ pub struct Output {
     /// How wide the reader is when stdout is not a terminal (`COLUMNS`,
     /// read once at start); `None`: 80.
     pub columns: Option<usize>,
+    /// Test-only (`COMFYCTL_TEST_DASHBOARD_PANIC`): the dashboard panics
+    /// after its first frame, to prove the panic hook restores the terminal.
+    pub panic_test: bool,
 }
 
 impl Output {
@@ -188,6 +193,7 @@ impl Output {
         tui: false,
         forced_tty: false,
         columns: None,
+        panic_test: false,
     };
 
     /// A style that honours the colour decision.
@@ -206,22 +212,31 @@ impl Output {
         out.flush()
     }
 
-    /// Writes a line to stderr, unless quiet.
+    /// Writes a line to stderr, unless quiet. While the dashboard owns the
+    /// terminal the line is held for it instead ([`held`]).
     pub fn eprintln(&self, line: &str) {
-        if !self.quiet {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        self.stderr_line(line, line);
+    }
+
+    /// `styled` on stderr, or `plain` (and `styled`) held while the
+    /// dashboard is open.
+    fn stderr_line(&self, plain: &str, styled: &str) {
+        if !self.quiet && !held::offer(plain, styled) {
+            let _ = writeln!(std::io::stderr().lock(), "{styled}");
         }
     }
 
     /// The fallback warning, in its own style, on stderr.
     pub fn warn(&self, message: &str) {
         let prefix = style::warning(self).apply_to("warning:");
-        self.eprintln(&format!("{prefix} {message}"));
+        let plain = format!("warning: {message}");
+        self.stderr_line(&plain, &format!("{prefix} {message}"));
     }
 
     /// A note about what comfyctl chose (e.g. the auto-detected server).
     pub fn note(&self, message: &str) {
-        let note = style::dim(self).apply_to(format!("comfyctl: {message}"));
-        self.eprintln(&note.to_string());
+        let plain = format!("comfyctl: {message}");
+        let note = style::dim(self).apply_to(&plain);
+        self.stderr_line(&plain, &note.to_string());
     }
 }

@@ -191,6 +191,29 @@ pub fn summary_text(s: &Summary) -> String {
     )
 }
 
+/// The fleet views' exit summaries, one line each, in their row order:
+/// troubled first by the state each server ended in ([`View::trouble`];
+/// a server without a view counts as starting), then by URL; each after
+/// its URL when `with_url`.
+pub fn summary_lines<'a>(
+    summaries: &[(Arc<str>, Summary)],
+    view_of: impl Fn(&str) -> Option<&'a View>,
+    with_url: bool,
+) -> Vec<String> {
+    let mut sorted: Vec<&(Arc<str>, Summary)> = summaries.iter().collect();
+    sorted.sort_by_cached_key(|(url, _)| {
+        let trouble = view_of(url).map_or(View::default().trouble(), View::trouble);
+        (trouble, url.clone())
+    });
+    sorted
+        .into_iter()
+        .map(|(url, s)| match with_url {
+            true => format!("{url} {}", summary_text(s)),
+            false => summary_text(s),
+        })
+        .collect()
+}
+
 impl Renderer for Plain {
     fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
         let url = envelope.url.clone();

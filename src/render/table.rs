@@ -1,71 +1,13 @@
-//! The live fleet view: one row per server, troubled servers first, healthy
-//! ones summarised when the terminal is too short for them all.
+//! The live fleet table (`--no-tui` on a terminal): one row per server,
+//! troubled servers first, healthy ones summarised when the terminal is
+//! too short for them all. The cells are the row model's ([`View`]).
 
 use std::collections::BTreeMap;
-use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
-use super::plain::summary_text;
-use super::safe::term_safe;
+use super::Output;
+use super::view::cells::HEALTHY;
 use super::view::{View, short_duration};
 use super::width::fit;
-use super::{Output, Renderer};
-use crate::manager::{Envelope, Event, State, Summary};
-
-/// A table redrawn in place at the bottom; state changes scroll above it.
-pub struct Table {
-    out: Output,
-    views: BTreeMap<String, View>,
-    bar: ProgressBar,
-    summaries: Vec<(String, Summary)>,
-    /// The table has been drawn at least once.
-    drawn: bool,
-    /// No `^C` echo while the table is shown; dropped after it is cleared.
-    _echo: super::tty::QuietEcho,
-}
-
-impl Table {
-    /// Starts the table on stdout.
-    pub fn new(out: Output) -> Table {
-        let bar =
-            ProgressBar::with_draw_target(None, super::draw_target(&out, super::Stream::Stdout));
-        bar.set_style(ProgressStyle::with_template("{msg}").expect("static template"));
-        bar.enable_steady_tick(Duration::from_millis(500));
-        Table {
-            out,
-            views: BTreeMap::new(),
-            bar,
-            summaries: Vec::new(),
-            drawn: false,
-            _echo: super::tty::QuietEcho::new(super::Stream::Stdout),
-        }
-    }
-
-    fn rank(state: Option<State>) -> u8 {
-        match state {
-            Some(State::Failed) => 0,
-            Some(State::Disconnected) | Some(State::Reconnecting) => 1,
-            Some(State::Degraded) | Some(State::Stalled) => 2,
-            None | Some(State::Connecting) => 3,
-            Some(State::Connected) => HEALTHY,
-        }
-    }
-
-    fn render(&self) -> String {
-        let height = console::Term::stdout().size().0.max(10) as usize;
-        let width = super::width::budget(&self.out, super::Stream::Stdout);
-        table_text(&self.views, self.out, height, width)
-    }
-
-    /// Servers in the order the table shows them: troubled first, then by URL.
-    fn order(&self, url: &str) -> (u8, String) {
-        (
-            Table::rank(self.views.get(url).and_then(|v| v.state)),
-            url.to_string(),
-        )
-    }
-}
 
 /// The columns after STATE, in display order: (header, width, right-aligned).
 /// SERVER's width is decided by [`Layout::new`].
@@ -89,8 +31,6 @@ const STATE_WIDTH: usize = 13;
 const SERVER_MIN: usize = 16;
 /// …and never grows past this.
 const SERVER_MAX: usize = 34;
-/// [`Table::rank`] of a healthy (connected) server.
-const HEALTHY: u8 = 4;
 
 /// The columns chosen for one terminal width, so that the header and every
 /// row are cut the same way.
@@ -165,10 +105,7 @@ fn rows_shown(rows: &[(&String, &View)], height: usize) -> usize {
     if rows.len() <= room {
         return rows.len();
     }
-    let troubled = rows
-        .iter()
-        .filter(|(_, v)| Table::rank(v.state) < HEALTHY)
-        .count();
+    let troubled = rows.iter().filter(|(_, v)| v.trouble() < HEALTHY).count();
     rows.len().min(room.saturating_sub(1).max(troubled + 1))
 }
 
@@ -179,9 +116,9 @@ fn row_cells(url: &str, v: &View) -> [String; 8] {
         v.version.clone().unwrap_or_else(|| "-".into()),
         v.queue_cell(),
         v.progress_text(),
-        v.latency_ms.map_or("-".into(), |ms| format!("{ms:.1}ms")),
+        v.latency_cell(),
         short_duration(v.since.elapsed()),
-        v.running.age().map_or("-".into(), short_duration),
+        v.job_age_cell(),
         v.recent.short(),
     ]
 }
@@ -190,9 +127,14 @@ fn row_cells(url: &str, v: &View) -> [String; 8] {
 /// columns wide: troubled servers first, always all of them; healthy ones
 /// summarised if they do not fit; columns dropped (latency, version, time in
 /// state, progress, queue) and the server cut with `…` if it is too narrow.
-fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width: usize) -> String {
+pub fn table_text(
+    views: &BTreeMap<String, View>,
+    out: Output,
+    height: usize,
+    width: usize,
+) -> String {
     let mut rows: Vec<(&String, &View)> = views.iter().collect();
-    rows.sort_by_key(|(url, v)| (Table::rank(v.state), (*url).clone()));
+    rows.sort_by_key(|(url, v)| (v.trouble(), (*url).clone()));
     let layout = Layout::new(width);
     let header = layout.line(
         format!("{:<STATE_WIDTH$}", "STATE"),
@@ -201,7 +143,7 @@ fn table_text(views: &BTreeMap<String, View>, out: Output, height: usize, width:
     let mut lines = vec![super::style::heading(&out).apply_to(header).to_string()];
     let shown = rows_shown(&rows, height);
     for (url, v) in &rows[..shown] {
-        let state = v.state.map_or("starting", State::as_str);
+        let state = v.state_name();
         let styled = v
             .state
             .map_or_else(
@@ -278,75 +220,13 @@ fn server_cell(url: &str, width: usize) -> String {
     }
 }
 
-impl Renderer for Table {
-    fn event(&mut self, envelope: &Envelope) -> std::io::Result<()> {
-        self.views
-            .entry(envelope.url.to_string())
-            .or_default()
-            .apply(envelope);
-        match &envelope.event {
-            Event::State { state, reason, .. } => {
-                let ts = humantime::format_rfc3339_seconds(envelope.at);
-                self.bar.println(format!(
-                    "{ts} {:<12} {} {}",
-                    state.as_str(),
-                    envelope.url,
-                    term_safe(reason)
-                ));
-            }
-            Event::Warning { message, .. } => {
-                super::warn_over_live(&self.bar, self.out, message);
-            }
-            Event::Job(job) => {
-                if let Some(text) = super::jobs::job_line(job) {
-                    let ts = humantime::format_rfc3339_seconds(envelope.at);
-                    self.bar
-                        .println(format!("{ts} {:<12} {} {text}", "job", envelope.url));
-                }
-            }
-            Event::Summary(summary) => {
-                self.summaries.push((envelope.url.to_string(), *summary));
-                if self.summaries.len() == self.views.len() {
-                    super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
-                    // The table's order, not the order the monitors ended in.
-                    let mut summaries = std::mem::take(&mut self.summaries);
-                    summaries.sort_by_cached_key(|(url, _)| self.order(url));
-                    self.summaries = summaries;
-                    for (url, summary) in &self.summaries {
-                        self.out
-                            .println(&format!("{url} {}", summary_text(summary)))?;
-                    }
-                }
-                return Ok(());
-            }
-            _ => {}
-        }
-        self.bar.set_message(self.render());
-        self.drawn = true;
-        Ok(())
-    }
-
-    fn tick(&mut self) {
-        if !self.bar.is_finished() {
-            self.bar.set_message(self.render());
-            self.drawn = true;
-        }
-    }
-}
-
-impl Drop for Table {
-    fn drop(&mut self) {
-        super::clear_live(&self.bar, super::Stream::Stdout, self.drawn);
-        let _ = console::Term::stdout().show_cursor();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Arc;
     use std::time::SystemTime;
 
     use super::*;
+    use crate::manager::{Envelope, Event, State};
 
     fn view(state: State) -> View {
         let mut v = View::default();

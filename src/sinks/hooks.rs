@@ -46,7 +46,7 @@ impl Workers {
         let shown = name.clone();
         let task = tokio::spawn(async move {
             while let Some(alert) = rx.recv().await {
-                if let Err(e) = run_program(&program, &alert, timeout).await {
+                if let Err(e) = run_program(&program, &alert, timeout, (&shown, out)).await {
                     out.note(&format!("{shown}{e}"));
                 }
             }
@@ -150,7 +150,16 @@ async fn post(client: &reqwest::Client, url: &url::Url, alert: &Alert) -> Result
 }
 
 /// One hook run; the error is the rest of the note after the hook's name.
-async fn run_program(program: &Path, alert: &Alert, timeout: Duration) -> Result<(), String> {
+/// While the dashboard owns the terminal, what the hook writes to stderr is
+/// relayed as notes (`said`: the hook's name and where notes go), which the
+/// dashboard shows in its footer, instead of landing on its screen.
+async fn run_program(
+    program: &Path,
+    alert: &Alert,
+    timeout: Duration,
+    said: (&str, Output),
+) -> Result<(), String> {
+    let relay = crate::render::held::holding();
     let mut cmd = tokio::process::Command::new(program);
     cmd.env("COMFYCTL_URL", &alert.url)
         .env("COMFYCTL_STATE", alert.state.as_str())
@@ -164,11 +173,19 @@ async fn run_program(program: &Path, alert: &Alert, timeout: Duration) -> Result
         .env_remove("COMFYCTL_TOKEN")
         .stdin(Stdio::null())
         .stdout(Stdio::null())
+        .stderr(if relay {
+            Stdio::piped()
+        } else {
+            Stdio::inherit()
+        })
         .kill_on_drop(true);
     // Its own process group, so a timeout also ends what it started.
     #[cfg(unix)]
     cmd.process_group(0);
     let mut child = cmd.spawn().map_err(|e| format!(": cannot run: {e}"))?;
+    if let Some(pipe) = child.stderr.take() {
+        tokio::spawn(relay_stderr(pipe, format!("{}:", said.0), said.1));
+    }
     let group = Group::of(child.id());
     match tokio::time::timeout(timeout, child.wait()).await {
         Ok(result) => {
@@ -190,6 +207,44 @@ async fn run_program(program: &Path, alert: &Alert, timeout: Duration) -> Result
             ))
         }
     }
+}
+
+/// Lines a hook may have relayed per run, and bytes kept of each.
+const RELAYED_LINES: usize = 20;
+const RELAYED_LINE_BYTES: usize = 400;
+
+/// Relays what a hook writes to stderr as terminal-safe notes, `name`
+/// first: at most [`RELAYED_LINES`] lines of [`RELAYED_LINE_BYTES`] each;
+/// the rest is read and dropped, so the hook never blocks on a full pipe.
+/// Ends when every writer has closed the pipe (the hook's group is killed
+/// on timeout).
+async fn relay_stderr(mut pipe: tokio::process::ChildStderr, name: String, out: Output) {
+    use tokio::io::AsyncReadExt;
+    let mut buf = [0u8; 4096];
+    let mut line = Vec::new();
+    let mut lines = 0;
+    let mut say = |line: &mut Vec<u8>| {
+        if lines < RELAYED_LINES && !line.is_empty() {
+            let text = String::from_utf8_lossy(line);
+            let text = crate::render::safe::term_safe(text.trim_end_matches('\r'));
+            out.note(&format!("{name} {text}"));
+            lines += 1;
+        }
+        line.clear();
+    };
+    while let Ok(n) = pipe.read(&mut buf).await {
+        if n == 0 {
+            break;
+        }
+        for &b in &buf[..n] {
+            match b {
+                b'\n' => say(&mut line),
+                _ if line.len() < RELAYED_LINE_BYTES => line.push(b),
+                _ => {}
+            }
+        }
+    }
+    say(&mut line);
 }
 
 /// A hook's process group, killed when dropped (on timeout, or when a

@@ -529,3 +529,110 @@ fn plain_dumb_json_and_the_exit_rules_keep_or_restore_the_main_screen() {
         assert!(t.proc.text().contains("\x1b[?1049l"), "sigterm={sigterm}");
     }
 }
+
+#[test]
+fn a_hooks_own_output_and_notes_stay_in_the_footer_and_come_back_after_exit() {
+    let mock = MockServer::start(&[]);
+    let url = mock.url();
+    let dir = crate::fleet::scratch_dir("dash-hook");
+    let log = dir.join("states.log");
+    // Text on both of its streams: stdout goes nowhere, stderr is relayed.
+    let noisy = "echo \"HOOK-OUT-$COMFYCTL_STATE\"\necho \"HOOK-ERR-$COMFYCTL_STATE\" >&2";
+    let script = crate::fleet::hook_script(&dir, &log, noisy);
+    let mut cmd = comfyctl_std();
+    cmd.args(["watch", "--interval", "200ms", "--url", &url])
+        .arg("--on-change")
+        .arg(&script);
+    let mut t = Tui::spawn_cmd(cmd, 160, 30);
+    assert!(
+        t.wait(|r| row_state(r, &url, "connected")),
+        "{}",
+        t.screen()
+    );
+    let in_footer = |rows: &[String]| {
+        rows[28].contains("HOOK-ERR-connected") && rows[28].contains("printed again at exit")
+    };
+    assert!(t.wait(in_footer), "{}", t.screen());
+    // Nothing the hook wrote is anywhere else on the screen, and the frame
+    // around it is whole: header on top, key hints at the bottom.
+    let rows = t.rows();
+    let stray: Vec<(usize, &String)> = rows
+        .iter()
+        .enumerate()
+        .filter(|(i, r)| *i != 28 && r.contains("HOOK-"))
+        .collect();
+    assert!(stray.is_empty(), "{stray:?}\n{}", t.screen());
+    assert!(
+        rows[0].starts_with("comfyctl watch · 1 servers"),
+        "{rows:#?}"
+    );
+    assert!(rows[29].starts_with("q quit"), "{rows:#?}");
+    assert!(row_of(&rows, &url).is_some(), "{rows:#?}");
+    assert!(t.alternate());
+
+    t.keys(b"q");
+    assert_eq!(t.exit_code(), Some(0), "{}", t.screen());
+    assert!(!t.alternate());
+    let rows = t.rows();
+    let shown: Vec<&String> = rows.iter().filter(|r| !r.is_empty()).collect();
+    // Printed again on the main screen, before the summary.
+    let said = format!(
+        "comfyctl: --on-change {}: HOOK-ERR-connected",
+        script.display()
+    );
+    assert!(shown.iter().any(|r| r.starts_with(&said)), "{shown:#?}");
+    assert!(
+        shown.last().unwrap().starts_with("summary: uptime"),
+        "{shown:#?}"
+    );
+    assert!(!t.proc.text().contains("HOOK-OUT"), "stdout is not shown");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_panic_leaves_the_alternate_screen_shows_the_cursor_and_ends_raw_mode() {
+    let mock = MockServer::start(&[]);
+    let url = mock.url();
+    let mut cmd = comfyctl_std();
+    cmd.env("COMFYCTL_TEST_DASHBOARD_PANIC", "1").args([
+        "watch",
+        "--interval",
+        "200ms",
+        "--url",
+        &url,
+    ]);
+    let mut t = Tui::spawn_cmd(cmd, 120, 30);
+    assert!(
+        t.proc
+            .wait_for(&["COMFYCTL_TEST_DASHBOARD_PANIC is set"], WATCH_WAIT),
+        "{:?}",
+        t.proc.text()
+    );
+    let raw = t.proc.text();
+    let opened = raw.find("\x1b[?1049h").expect("the dashboard opened");
+    let message = raw.find("panicked").expect("the panic message");
+    // Restored before the message is printed, so the message is readable.
+    let left = raw[opened..].find("\x1b[?1049l").map(|i| i + opened);
+    assert!(left.is_some_and(|i| i < message), "{raw:?}");
+    let shown = raw[opened..].find("\x1b[?25h").map(|i| i + opened);
+    assert!(shown.is_some_and(|i| i < message), "{raw:?}");
+    assert!(!t.alternate(), "the main screen is back");
+    assert!(
+        t.wait_text("COMFYCTL_TEST_DASHBOARD_PANIC is set"),
+        "{}",
+        t.screen()
+    );
+    // The pty's line discipline (shared by both ends) is cooked again.
+    // SAFETY: tcgetattr fills the zeroed termios we pass.
+    let lflag = unsafe {
+        let mut tio: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(t.master.as_raw_fd(), &mut tio), 0);
+        tio.c_lflag
+    };
+    assert!(lflag & libc::ICANON != 0, "canonical mode is back");
+    assert!(lflag & libc::ECHO != 0, "echo is back");
+    // Monitoring goes on without the screen; SIGTERM still ends it cleanly.
+    t.proc.signal(libc::SIGTERM);
+    assert_eq!(t.exit_code(), Some(0), "{}", t.screen());
+    assert!(t.wait_text("summary: uptime"), "{}", t.screen());
+}

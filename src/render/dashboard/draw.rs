@@ -1,8 +1,6 @@
 //! One frame of the dashboard: header, the server table, the failures (or
 //! details) panel, the footer, and the help overlay on top.
 
-use std::time::Duration;
-
 use super::canvas::{Canvas, Color, Rect, Style};
 use super::columns::{Col, columns_for, sparkline};
 use super::model::{Model, Server};
@@ -17,7 +15,8 @@ pub fn frame(c: &mut Canvas, model: &Model, out: Output) {
     // Header and footer first; the table keeps at least 3 rows before the
     // panel gets any.
     let want = if model.details { 12 } else { 8 };
-    let middle = area.h.saturating_sub(3);
+    let foot = footer_lines(model, paint);
+    let middle = area.h.saturating_sub(1 + foot.len() as u16);
     let lower = want.min(middle.saturating_sub(3));
     let row = |y: u16, h: u16| Rect {
         x: 0,
@@ -34,7 +33,7 @@ pub fn frame(c: &mut Canvas, model: &Model, out: Output) {
     } else {
         failures(c, panel, model, paint);
     }
-    footer(c, row(1 + middle, area.h.min(2)), model, paint);
+    footer(c, row(1 + middle, area.h.saturating_sub(1 + middle)), &foot);
     if model.help {
         help(c);
     }
@@ -144,21 +143,20 @@ fn cell(c: &mut Canvas, (x, y, w): (u16, u16, u16), col: Col, s: &Server, paint:
     let dash = || "-".to_string();
     let text = match col {
         Col::State => {
-            let name = v.state.map_or("starting", State::as_str);
-            c.text(x, y, w, name, paint.state(v.state));
+            c.text(x, y, w, v.state_name(), paint.state(v.state));
             return;
         }
         Col::For => short_duration(v.since.elapsed()),
         Col::Url => s.url.to_string(),
         Col::Queue => v.queue_cell(),
-        Col::Running => running(s),
+        Col::Running => v.running_cell(),
         Col::Jobs => {
             let (done, failed, ..) = v.recent.tally();
             format!("{done}/{failed}")
         }
         Col::Median => v.recent.tally().3.map_or_else(dash, short_duration),
-        Col::Latency => v.latency_ms.map_or_else(dash, |ms| format!("{ms:.1}ms")),
-        Col::Vram => s.vram_free.map_or_else(dash, gib),
+        Col::Latency => v.latency_cell(),
+        Col::Vram => v.vram_cell(),
         Col::QueueHistory => {
             let line = sparkline(&s.history, usize::from(w), |(q, _)| Some(*q as f64));
             return line.draw(c, (x, y, w), paint);
@@ -169,35 +167,6 @@ fn cell(c: &mut Canvas, (x, y, w): (u16, u16, u16), col: Col, s: &Server, paint:
         }
     };
     c.text(x, y, w, &text, Style::new());
-}
-
-/// `0e163167 12s n3 50%`: the running prompt's short id, its age, and the
-/// node (with progress) when the server said.
-fn running(s: &Server) -> String {
-    let v = &s.view;
-    let Some(prompt) = &v.running_prompt else {
-        return "-".into();
-    };
-    let chars: Vec<char> = prompt.chars().collect();
-    let end = crate::render::safe::escape_end(&chars, 8);
-    let mut text: String = chars[..end].iter().collect();
-    if let Some(age) = v.running.age() {
-        text.push_str(&format!(
-            " {}",
-            short_duration(Duration::from_secs(age.as_secs()))
-        ));
-    }
-    if let Some(node) = &v.node {
-        text.push_str(&format!(" n{}", node.id));
-        if let Some((done, all)) = node.steps.filter(|(_, all)| *all > 1.0) {
-            text.push_str(&format!(" {:.0}%", done / all * 100.0));
-        }
-    }
-    text
-}
-
-fn gib(bytes: u64) -> String {
-    format!("{:.1}G", bytes as f64 / (1u64 << 30) as f64)
 }
 
 fn failures(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
@@ -258,7 +227,12 @@ fn details(c: &mut Canvas, area: Rect, model: &Model) {
     }
 }
 
-fn footer(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
+/// The footer, bottom up: the key hints (or the filter being typed);
+/// above them the newest message held from stderr, and above that the
+/// fallback warning of a server that is down; always at least two rows,
+/// so the table does not jump as a warning comes and goes.
+fn footer_lines(model: &Model, paint: Paint) -> Vec<(String, Style)> {
+    let mut lines = Vec::new();
     let mut warnings: Vec<_> = model.warnings.iter().collect();
     warnings.sort_by(|a, b| a.0.cmp(b.0));
     if let Some((_, (_, text))) = warnings.first() {
@@ -267,7 +241,18 @@ fn footer(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
             n => format!(" (+{} more)", n - 1),
         };
         let badge = paint.s(Style::new().fg(Color::Black).bg(Color::Yellow));
-        c.text(area.x, area.y, area.w, &format!("⚠ {text}{more}"), badge);
+        lines.push((format!("⚠ {text}{more}"), badge));
+    }
+    if let Some((text, total)) = &model.message {
+        let again = match total {
+            1 => "printed again at exit".to_string(),
+            n => format!("{n} messages, printed again at exit"),
+        };
+        let style = paint.s(Style::new().fg(Color::Cyan));
+        lines.push((format!("{text}  ({again})"), style));
+    }
+    if lines.is_empty() {
+        lines.push((String::new(), Style::new()));
     }
     let hints = if model.editing {
         format!("filter: {}▏  Enter keep · Esc drop", model.filter)
@@ -275,9 +260,15 @@ fn footer(c: &mut Canvas, area: Rect, model: &Model, paint: Paint) {
         "q quit · ? help · p pause · / filter · s sort · j/k select · Enter details · r reset"
             .into()
     };
-    if area.h > 1 {
-        let dim = paint.s(Style::new().dim());
-        c.text(area.x, area.y + 1, area.w, &hints, dim);
+    lines.push((hints, paint.s(Style::new().dim())));
+    lines
+}
+
+/// The footer's last `area.h` lines, the key hints at the bottom.
+fn footer(c: &mut Canvas, area: Rect, lines: &[(String, Style)]) {
+    let skip = lines.len().saturating_sub(usize::from(area.h));
+    for (y, (text, style)) in (area.y..).zip(&lines[skip..]) {
+        c.text(area.x, y, area.w, text, *style);
     }
 }
 

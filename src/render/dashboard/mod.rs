@@ -9,9 +9,14 @@
 //! draws when something changed, at most [`FPS`] frames a second. `q` and
 //! Ctrl-C (which raw mode turns into a key) raise SIGINT, so quitting takes
 //! the same path as Ctrl-C on the plain output: summary and exit 0.
+//!
+//! While it is open, stderr lines are held ([`super::held`]): the footer
+//! shows the newest, and all are printed once the screen is restored.
 
 mod canvas;
 mod columns;
+#[doc(hidden)]
+pub mod costs;
 mod draw;
 mod keys;
 mod model;
@@ -25,7 +30,7 @@ use std::time::{Duration, Instant};
 
 use crossterm::event::{self, Event as TermEvent};
 
-use super::plain::summary_text;
+use super::plain::summary_lines;
 use super::{Output, Renderer};
 use crate::manager::{Envelope, Event, Summary};
 use model::Model;
@@ -74,6 +79,8 @@ impl Dashboard {
                 .spawn(move || ui_loop(screen, &model, &stop, out))
                 .ok()?
         };
+        // Stderr lines would now land on the screen: hold them until drop.
+        super::held::hold();
         Some(Dashboard {
             model,
             stop,
@@ -92,7 +99,12 @@ fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: 
     let mut last: Option<Instant> = None;
     let mut keyed = true;
     let mut painter = paint::Painter::default();
+    // Test-only: proves that a panic puts the terminal back.
+    let panic_after_frame = out.panic_test;
     while !stop.load(Ordering::SeqCst) {
+        if panic_after_frame && last.is_some() {
+            panic!("COMFYCTL_TEST_DASHBOARD_PANIC is set");
+        }
         let wait = match last {
             Some(at) if keyed => frame.saturating_sub(at.elapsed()),
             _ => IDLE_WAIT,
@@ -117,6 +129,11 @@ fn ui_loop(_screen: term::Screen, model: &Mutex<Model>, stop: &AtomicBool, out: 
             continue;
         }
         let mut m = lock(model);
+        let message = super::held::latest();
+        if message != m.message {
+            m.message = message;
+            m.dirty = true;
+        }
         if keyed || (m.dirty && !m.paused) {
             m.dirty = false;
             keyed = false;
@@ -150,24 +167,30 @@ impl Renderer for Dashboard {
 }
 
 impl Drop for Dashboard {
-    /// Stops the UI thread (which restores the terminal), then prints the
-    /// summaries on the main screen: one line alone, else one per server in
-    /// the dashboard's state order.
+    /// Stops the UI thread (which restores the terminal), then prints on
+    /// the main screen the stderr lines held meanwhile and the summaries:
+    /// one line alone, else one per server in the dashboard's state order.
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(ui) = self.ui.take() {
             let _ = ui.join();
         }
         term::restore();
+        let held = super::held::release();
+        if held.dropped > 0 {
+            let dropped = held.dropped;
+            self.out
+                .note(&format!("{dropped} earlier messages not kept"));
+        }
+        for line in held.lines {
+            self.out.eprintln(&line);
+        }
         let model = lock(&self.model);
         let fleet = model.servers.len() > 1;
-        let order: Vec<Arc<str>> = model.rows_by_state().map(|s| s.url.clone()).collect();
+        let view_of = |url: &str| model.servers.get(url).map(|s| &s.view);
+        let lines = summary_lines(&self.summaries, view_of, fleet);
         drop(model);
-        let rank = |url: &Arc<str>| order.iter().position(|u| u == url).unwrap_or(usize::MAX);
-        self.summaries.sort_by_key(|(url, _)| rank(url));
-        for (url, summary) in &self.summaries {
-            let text = summary_text(summary);
-            let line = if fleet { format!("{url} {text}") } else { text };
+        for line in lines {
             let _ = self.out.println(&line);
         }
     }

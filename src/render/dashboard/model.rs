@@ -1,13 +1,14 @@
-//! What the dashboard knows: one [`Server`] per URL (the same [`View`] the
-//! live views fold, plus history), the fleet's recent failures, and the
-//! screen's own settings (sort, filter, selection, overlays).
+//! What the dashboard knows: one [`Server`] per URL (the row model,
+//! [`View`], that the live views fold too, plus its history), the fleet's
+//! recent failures, and the screen's own settings (sort, filter,
+//! selection, overlays).
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use crate::manager::jobs::{Job, JobStatus};
-use crate::manager::{Envelope, Event, FallbackMode, State};
+use crate::manager::{Envelope, Event, FallbackMode};
 use crate::render::jobs::job_line;
 use crate::render::safe::{term_safe, term_safe_bounded};
 use crate::render::view::View;
@@ -28,10 +29,8 @@ pub type Sample = Option<(u64, Option<f64>)>;
 pub struct Server {
     /// Redacted URL, as the manager reports it.
     pub url: Arc<str>,
-    /// The folded live picture (state, queue, running job, window tally).
+    /// The row: state, queue, running job, window tally, latency, VRAM.
     pub view: View,
-    /// VRAM free on the first device of the last good poll, bytes.
-    pub vram_free: Option<u64>,
     /// One sample per tick, oldest first.
     pub history: VecDeque<Sample>,
     /// Readable lines for the details pane: state changes and jobs.
@@ -43,7 +42,6 @@ impl Server {
         Server {
             url,
             view: View::default(),
-            vram_free: None,
             history: VecDeque::new(),
             changes: VecDeque::new(),
         }
@@ -52,14 +50,6 @@ impl Server {
     /// Failed jobs in the window, for the `failures` sort.
     pub fn failed(&self) -> usize {
         self.view.recent.tally().1
-    }
-
-    /// Queue depth now, for the `queue` sort.
-    pub fn depth(&self) -> u64 {
-        self.view
-            .socket_remaining
-            .or(self.view.queue.remaining)
-            .unwrap_or(0)
     }
 
     fn note(&mut self, at: SystemTime, line: String) {
@@ -147,17 +137,6 @@ impl Sort {
     }
 }
 
-/// How troubled a state is: lower sorts first.
-fn trouble(state: Option<State>) -> u8 {
-    match state {
-        Some(State::Failed) => 0,
-        Some(State::Disconnected | State::Reconnecting) => 1,
-        Some(State::Degraded | State::Stalled) => 2,
-        None | Some(State::Connecting) => 3,
-        Some(State::Connected) => 4,
-    }
-}
-
 /// Everything the screen shows, fed by events and keys.
 #[derive(Debug)]
 pub struct Model {
@@ -185,6 +164,9 @@ pub struct Model {
     pub dirty: bool,
     /// When the window counters were last reset.
     pub since: Instant,
+    /// The newest stderr line held while the screen is open, and how many
+    /// were held in all ([`crate::render::held`]), for the footer.
+    pub message: Option<(String, usize)>,
 }
 
 impl Default for Model {
@@ -202,6 +184,7 @@ impl Default for Model {
             paused: false,
             dirty: true,
             since: Instant::now(),
+            message: None,
         }
     }
 }
@@ -225,9 +208,6 @@ impl Model {
                 if state.is_up() {
                     self.warnings.remove(url);
                 }
-            }
-            Event::Status { status, .. } if status.available => {
-                server.vram_free = status.devices.first().and_then(|d| d.vram_free);
             }
             Event::Warning {
                 fallback: Some(mode),
@@ -257,7 +237,7 @@ impl Model {
         for s in self.servers.values_mut() {
             let sample = match s.view.state {
                 Some(st) if st.is_down() => None,
-                _ => Some((s.depth(), s.view.latency_ms)),
+                _ => Some((s.view.depth(), s.view.latency_ms)),
             };
             s.history.push_back(sample);
             while s.history.len() > HISTORY {
@@ -280,15 +260,10 @@ impl Model {
     pub fn rows(&self) -> Vec<&Server> {
         let needle = self.filter.to_lowercase();
         let rows = self.servers.values().filter(|s| {
-            let state = s.view.state.map_or("starting", State::as_str);
+            let state = s.view.state_name();
             needle.is_empty() || s.url.to_lowercase().contains(&needle) || state.contains(&needle)
         });
         sorted(rows.collect(), self.sort)
-    }
-
-    /// Every server, troubled first (the order of the summaries at exit).
-    pub fn rows_by_state(&self) -> impl Iterator<Item = &Server> {
-        sorted(self.servers.values().collect(), Sort::State).into_iter()
     }
 
     /// The selected server, if any row is shown.
@@ -302,9 +277,10 @@ impl Model {
 /// `rows` in `sort` order; ties go by URL.
 fn sorted(mut rows: Vec<&Server>, sort: Sort) -> Vec<&Server> {
     match sort {
-        Sort::State => rows
-            .sort_by(|a, b| (trouble(a.view.state), &a.url).cmp(&(trouble(b.view.state), &b.url))),
-        Sort::Queue => rows.sort_by(|a, b| (b.depth(), &a.url).cmp(&(a.depth(), &b.url))),
+        Sort::State => {
+            rows.sort_by(|a, b| (a.view.trouble(), &a.url).cmp(&(b.view.trouble(), &b.url)))
+        }
+        Sort::Queue => rows.sort_by(|a, b| (b.view.depth(), &a.url).cmp(&(a.view.depth(), &b.url))),
         Sort::Failures => rows.sort_by(|a, b| (b.failed(), &a.url).cmp(&(a.failed(), &b.url))),
         Sort::Url => rows.sort_by(|a, b| a.url.cmp(&b.url)),
     }
@@ -314,6 +290,7 @@ fn sorted(mut rows: Vec<&Server>, sort: Sort) -> Vec<&Server> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::manager::State;
     use crate::manager::jobs::JobError;
 
     fn at(url: &str, event: Event) -> Envelope {

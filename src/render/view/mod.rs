@@ -1,9 +1,17 @@
-//! What the text renderers know about one server: folded from events only.
+//! The one row model of the human renderers: what is known about one
+//! server (state and since when, queue, running job, window counters,
+//! latency, VRAM), folded from events only. The plain lines, the live
+//! status line and fleet table (`--no-tui` on a terminal) and the dashboard
+//! all read the same [`View`]; [`cells`] gives each field as text.
+
+pub mod cells;
+pub mod window;
 
 use std::time::{Duration, Instant};
 
 use super::safe::term_safe;
 use crate::manager::{Envelope, Event, FallbackMode, ProgressKind, State, Status};
+use window::{JobWindow, Running};
 
 /// A server string made safe once, as it enters the view: every renderer
 /// that shows the view then prints only harmless text.
@@ -60,10 +68,12 @@ pub struct View {
     pub warning: Option<String>,
     /// The fallback mode named by that warning.
     pub fallback: Option<FallbackMode>,
+    /// VRAM free on the first device of the last good poll, bytes.
+    pub vram_free: Option<u64>,
     /// The running job and how long it has been seen running.
-    pub running: super::jobs::Running,
+    pub running: Running,
     /// Jobs finished in the last ten minutes.
-    pub recent: super::jobs::JobWindow,
+    pub recent: JobWindow,
 }
 
 impl Default for View {
@@ -80,6 +90,7 @@ impl Default for View {
             reconnect: None,
             warning: None,
             fallback: None,
+            vram_free: None,
             running: Default::default(),
             recent: Default::default(),
         }
@@ -150,14 +161,16 @@ impl View {
             self.latency_ms = None;
             self.running_prompt = None;
             self.node = None;
+            self.vram_free = None;
             self.running = Default::default();
         }
     }
 
-    /// A good HTTP poll replaces the version, queue, latency and running
-    /// prompt; a node of another prompt (or of none) no longer runs.
+    /// A good HTTP poll replaces the version, queue, latency, VRAM and
+    /// running prompt; a node of another prompt (or of none) no longer runs.
     fn read_poll(&mut self, status: &Status, running_prompt: Option<&str>) {
         self.version = safe(status.version.as_deref());
+        self.vram_free = status.devices.first().and_then(|d| d.vram_free);
         self.queue = Queue {
             remaining: status.queue_remaining,
             running: status.queue_running,
@@ -209,62 +222,6 @@ impl View {
             self.node = None;
         }
     }
-
-    /// The queue as one snapshot: `1 remaining · 1 running · 0 pending`
-    /// from a poll (the counts it read), or `3 remaining` alone from a newer
-    /// WebSocket `status`; None while nothing is known.
-    pub fn queue_text(&self) -> Option<String> {
-        if let Some(n) = self.socket_remaining {
-            return Some(format!("{n} remaining"));
-        }
-        let q = &self.queue;
-        // Only what the poll read: a count it could not read is left out,
-        // never shown as `?`.
-        let parts: Vec<String> = [
-            (q.remaining, "remaining"),
-            (q.running, "running"),
-            (q.pending, "pending"),
-        ]
-        .into_iter()
-        .filter_map(|(n, word)| Some(format!("{} {word}", n?)))
-        .collect();
-        (!parts.is_empty()).then(|| parts.join(" · "))
-    }
-
-    /// The queue for a table cell: `rem/run/pen` from a poll, `3/-/-` when
-    /// a newer WebSocket `status` gave the remaining count alone.
-    pub fn queue_cell(&self) -> String {
-        let n = |v: Option<u64>| v.map_or_else(|| "-".to_string(), |v| v.to_string());
-        match self.socket_remaining {
-            Some(r) => format!("{r}/-/-"),
-            None => format!(
-                "{}/{}/{}",
-                n(self.queue.remaining),
-                n(self.queue.running),
-                n(self.queue.pending)
-            ),
-        }
-    }
-
-    /// `prompt 0e163167 node 2 50%` (the percentage only for a node with
-    /// steps), or empty when nothing runs.
-    pub fn progress_text(&self) -> String {
-        let mut parts = Vec::new();
-        if let Some(p) = &self.running_prompt {
-            let chars: Vec<char> = p.chars().collect();
-            let short: String = chars[..super::safe::escape_end(&chars, 8)].iter().collect();
-            parts.push(format!("prompt {short}"));
-        }
-        if let Some(node) = &self.node {
-            let pct = node
-                .steps
-                .filter(|(_, max)| *max > 1.0)
-                .map(|(v, max)| format!(" {:.0}%", v / max * 100.0))
-                .unwrap_or_default();
-            parts.push(format!("node {}{pct}", node.id));
-        }
-        parts.join(" ")
-    }
 }
 
 /// `1m 5s`, `800ms`: short, for status lines (whole seconds, rounded down,
@@ -300,7 +257,7 @@ mod tests {
 
     use super::*;
 
-    fn apply(v: &mut View, event: Event) {
+    pub(super) fn apply(v: &mut View, event: Event) {
         v.apply(&Envelope {
             url: Arc::from("http://127.0.0.1:8188"),
             at: SystemTime::now(),
@@ -308,7 +265,7 @@ mod tests {
         });
     }
 
-    fn poll(v: &mut View, remaining: u64, running: Option<&str>) {
+    pub(super) fn poll(v: &mut View, remaining: u64, running: Option<&str>) {
         let status = Status {
             available: true,
             version: Some("0.3.64".into()),
@@ -327,7 +284,13 @@ mod tests {
         );
     }
 
-    fn progress(v: &mut View, kind: ProgressKind, prompt: &str, node: Option<&str>, max: f64) {
+    pub(super) fn progress(
+        v: &mut View,
+        kind: ProgressKind,
+        prompt: &str,
+        node: Option<&str>,
+        max: f64,
+    ) {
         apply(
             v,
             Event::Progress {
@@ -338,106 +301,6 @@ mod tests {
                 max: Some(max),
             },
         );
-    }
-
-    #[test]
-    fn a_queue_text_is_one_snapshot_and_nothing_before_anything_is_known() {
-        let mut v = View::default();
-        assert_eq!(v.queue_text(), None);
-        apply(&mut v, Event::Queue { queue_remaining: 0 });
-        assert_eq!(v.queue_text().as_deref(), Some("0 remaining"));
-        poll(&mut v, 0, None);
-        assert_eq!(
-            v.queue_text().as_deref(),
-            Some("0 remaining · 0 running · 0 pending")
-        );
-        // The socket repeats what the poll said: the poll still stands.
-        apply(&mut v, Event::Queue { queue_remaining: 0 });
-        assert_eq!(v.queue_cell(), "0/0/0");
-        // A newer count: running and pending are not the poll's any more.
-        apply(&mut v, Event::Queue { queue_remaining: 4 });
-        assert_eq!(v.queue_text().as_deref(), Some("4 remaining"));
-        assert_eq!(v.queue_cell(), "4/-/-");
-        poll(&mut v, 4, Some("ae43ede7-1"));
-        assert_eq!(
-            v.queue_text().as_deref(),
-            Some("4 remaining · 1 running · 3 pending")
-        );
-    }
-
-    #[test]
-    fn a_count_the_poll_could_not_read_is_left_out() {
-        let mut v = View::default();
-        let status = Status {
-            available: true,
-            queue_remaining: Some(3),
-            ..Status::unknown("http://127.0.0.1:8188".into())
-        };
-        apply(
-            &mut v,
-            Event::Status {
-                status: Box::new(status),
-                running_prompt: None,
-                running_age_ms: None,
-            },
-        );
-        assert_eq!(v.queue_text().as_deref(), Some("3 remaining"));
-    }
-
-    #[test]
-    fn progress_shows_steps_only_when_there_are_some_and_ends_with_its_prompt() {
-        let mut v = View::default();
-        poll(&mut v, 2, Some("aaaaaaaa-1"));
-        progress(
-            &mut v,
-            ProgressKind::ProgressState,
-            "aaaaaaaa-1",
-            Some("1"),
-            1.0,
-        );
-        assert_eq!(v.progress_text(), "prompt aaaaaaaa node 1");
-        progress(
-            &mut v,
-            ProgressKind::ProgressState,
-            "aaaaaaaa-1",
-            Some("3"),
-            20.0,
-        );
-        assert_eq!(v.progress_text(), "prompt aaaaaaaa node 3 0%");
-        // The next prompt starts: the last one's node is not its node.
-        progress(
-            &mut v,
-            ProgressKind::ExecutionStart,
-            "bbbbbbbb-2",
-            None,
-            0.0,
-        );
-        assert_eq!(v.progress_text(), "prompt bbbbbbbb");
-        progress(
-            &mut v,
-            ProgressKind::ProgressState,
-            "bbbbbbbb-2",
-            Some("2"),
-            1.0,
-        );
-        progress(
-            &mut v,
-            ProgressKind::ExecutionSuccess,
-            "bbbbbbbb-2",
-            None,
-            0.0,
-        );
-        assert_eq!(v.progress_text(), "");
-        // A poll that sees another prompt running drops the old node too.
-        progress(
-            &mut v,
-            ProgressKind::ProgressState,
-            "cccccccc-3",
-            Some("2"),
-            1.0,
-        );
-        poll(&mut v, 1, Some("dddddddd-4"));
-        assert_eq!(v.progress_text(), "prompt dddddddd");
     }
 
     #[test]
