@@ -19,6 +19,7 @@ pub mod error;
 pub mod manager;
 pub mod platform;
 pub mod render;
+pub mod safe;
 pub(crate) mod sinks;
 pub mod wire;
 

@@ -148,10 +148,10 @@ impl Sinks {
         };
         let mut workers = Workers::default();
         if let Some(program) = &sinks.on_change {
-            workers.add_program(program.clone(), sinks.hook_timeout, *out);
+            workers.add_program(program.clone(), sinks.hook_timeout, Arc::new(*out));
         }
         if let Some(url) = &sinks.webhook {
-            workers.add_webhook(url.clone(), sinks.hook_timeout, *out);
+            workers.add_webhook(url.clone(), sinks.hook_timeout, Arc::new(*out));
         }
         Ok(Sinks {
             metrics,

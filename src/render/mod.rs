@@ -11,7 +11,8 @@ pub mod ndjson;
 pub mod ndjson_stream;
 pub mod pace;
 pub mod plain;
-pub mod safe;
+/// Terminal-safe text lives beside render, for the sinks too.
+pub use crate::safe;
 pub mod spinner;
 pub mod status_line;
 pub mod style;
@@ -181,6 +182,17 @@ pub struct Output {
     /// Test-only (`COMFYCTL_TEST_DASHBOARD_PANIC`): the dashboard panics
     /// after its first frame, to prove the panic hook restores the terminal.
     pub panic_test: bool,
+}
+
+/// Sinks say what went wrong through the renderer's output.
+impl crate::sinks::Notes for Output {
+    fn note(&self, text: &str) {
+        Output::note(self, text);
+    }
+
+    fn screen_held(&self) -> bool {
+        held::holding()
+    }
 }
 
 impl Output {

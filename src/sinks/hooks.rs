@@ -12,8 +12,8 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::alert::{Alert, webhook_origin};
+use super::{Notes, Say};
 use crate::manager::State;
-use crate::render::Output;
 
 /// Attempts per alert for a webhook.
 const WEBHOOK_ATTEMPTS: u32 = 3;
@@ -40,13 +40,13 @@ impl Workers {
     /// Starts a worker that runs `program` once per alert, without a shell,
     /// with the alert in `COMFYCTL_*` variables, each run bounded by
     /// `timeout` (then its whole process group is killed).
-    pub fn add_program(&mut self, program: PathBuf, timeout: Duration, out: Output) {
+    pub fn add_program(&mut self, program: PathBuf, timeout: Duration, out: Say) {
         let name = format!("--on-change {}", program.display());
         let (tx, mut rx) = mpsc::channel::<Alert>(QUEUE);
         let shown = name.clone();
         let task = tokio::spawn(async move {
             while let Some(alert) = rx.recv().await {
-                if let Err(e) = run_program(&program, &alert, timeout, (&shown, out)).await {
+                if let Err(e) = run_program(&program, &alert, timeout, (&shown, &out)).await {
                     out.note(&format!("{shown}{e}"));
                 }
             }
@@ -63,7 +63,7 @@ impl Workers {
 
     /// Starts a worker that POSTs each alert as JSON to `url`, with up to
     /// 3 attempts, each bounded by `timeout`, 1 s and 2 s apart.
-    pub fn add_webhook(&mut self, url: url::Url, timeout: Duration, out: Output) {
+    pub fn add_webhook(&mut self, url: url::Url, timeout: Duration, out: Say) {
         let name = format!("--webhook {}", webhook_origin(&url));
         let client = reqwest::Client::builder()
             .no_proxy()
@@ -103,7 +103,7 @@ impl Workers {
     /// per-alert budget for the alert in progress and each one queued
     /// behind it. A sink still busy after that is stopped (a hook's process
     /// group killed) with a note.
-    pub async fn drain(self, out: &Output) {
+    pub async fn drain(self, out: &dyn Notes) {
         let waits = self.sinks.into_iter().map(|w| async move {
             let queued = w.tx.max_capacity() - w.tx.capacity();
             drop(w.tx);
@@ -157,9 +157,9 @@ async fn run_program(
     program: &Path,
     alert: &Alert,
     timeout: Duration,
-    said: (&str, Output),
+    said: (&str, &Say),
 ) -> Result<(), String> {
-    let relay = crate::render::held::holding();
+    let relay = said.1.screen_held();
     let mut cmd = tokio::process::Command::new(program);
     cmd.env("COMFYCTL_URL", &alert.url)
         .env("COMFYCTL_STATE", alert.state.as_str())
@@ -184,7 +184,7 @@ async fn run_program(
     cmd.process_group(0);
     let mut child = cmd.spawn().map_err(|e| format!(": cannot run: {e}"))?;
     if let Some(pipe) = child.stderr.take() {
-        tokio::spawn(relay_stderr(pipe, format!("{}:", said.0), said.1));
+        tokio::spawn(relay_stderr(pipe, format!("{}:", said.0), said.1.clone()));
     }
     let group = Group::of(child.id());
     match tokio::time::timeout(timeout, child.wait()).await {
@@ -218,7 +218,7 @@ const RELAYED_LINE_BYTES: usize = 400;
 /// the rest is read and dropped, so the hook never blocks on a full pipe.
 /// Ends when every writer has closed the pipe (the hook's group is killed
 /// on timeout).
-async fn relay_stderr(mut pipe: tokio::process::ChildStderr, name: String, out: Output) {
+async fn relay_stderr(mut pipe: tokio::process::ChildStderr, name: String, out: Say) {
     use tokio::io::AsyncReadExt;
     let mut buf = [0u8; 4096];
     let mut line = Vec::new();
@@ -226,7 +226,7 @@ async fn relay_stderr(mut pipe: tokio::process::ChildStderr, name: String, out: 
     let mut say = |line: &mut Vec<u8>| {
         if lines < RELAYED_LINES && !line.is_empty() {
             let text = String::from_utf8_lossy(line);
-            let text = crate::render::safe::term_safe(text.trim_end_matches('\r'));
+            let text = crate::safe::term_safe(text.trim_end_matches('\r'));
             out.note(&format!("{name} {text}"));
             lines += 1;
         }
