@@ -8,9 +8,10 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::monitor::OneShot;
 use super::{
-    Backoff, ClientSettings, ConnectPolicy, Connected, Envelope, FallbackMode, HttpClient, Monitor,
-    Stop, Summary, Target, WatchSettings,
+    ClientSettings, ConnectPolicy, Connected, Envelope, HttpClient, Monitor, Stop, Summary, Target,
+    WatchSettings,
 };
 
 /// Per server, how much the fleet's first attempts are spread out.
@@ -76,8 +77,8 @@ impl Fleet {
     }
 }
 
-/// `connect` on every target at once: each a [`Monitor`] running the
-/// one-shot `policy` over the same session code as a watch, sharing one
+/// `connect` on every target at once: each a [`OneShot`] running the
+/// one-shot `policy` over the same session attempt as a watch, sharing one
 /// HTTP client. Events go to `events`; results come in target order.
 pub async fn connect_all(
     targets: Vec<Target>,
@@ -86,30 +87,15 @@ pub async fn connect_all(
     events: mpsc::Sender<Envelope>,
 ) -> Vec<Connected> {
     let http = HttpClient::new(client);
-    // Only the timeout applies to a one-shot run: it neither polls nor
-    // reconnects, and the policy alone decides its retries and their pace.
-    let settings = WatchSettings {
-        interval: client.timeout,
-        timeout: client.timeout,
-        fail_after: 1,
-        recover_after: 1,
-        reconnect: Backoff::connect(policy.backoff),
-        max_attempts: None,
-        deadline: None,
-        // Warned of only on `disconnected`, which a one-shot run never reaches.
-        fallback: FallbackMode::Placeholder,
-        max_job_time: None,
-        busy_grace: None,
-    };
     let runs = targets.into_iter().map(|target| {
-        let monitor = Monitor::new(
+        let one = OneShot::new(
             target,
             http.clone(),
             client.headers.clone(),
-            settings.clone(),
+            client.timeout,
             events.clone(),
         );
-        monitor.connect(policy)
+        one.run(policy)
     });
     futures_util::future::join_all(runs).await
 }

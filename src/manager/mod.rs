@@ -12,6 +12,7 @@ mod monitor;
 pub mod parse;
 pub(crate) mod port;
 pub(crate) mod readiness;
+pub(crate) mod retry;
 mod settings;
 mod status;
 mod target;
