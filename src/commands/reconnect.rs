@@ -11,7 +11,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::ReconnectPlan;
 use crate::error::{Error, Exit};
-use crate::manager::{Envelope, ErrorKind, Event, Fleet, ProbeError, State};
+use crate::manager::{Envelope, ErrorKind, Event, Fleet, ProbeError, Rule, State, Verdict};
 use crate::render::json::{ReconnectReport, one_or_array};
 use crate::render::view::short_duration;
 use crate::render::{Output, spinner::Spinner, style};
@@ -47,7 +47,7 @@ enum Outcome {
     Stopped,
     /// Failed or gave up: the exit its last state calls for, and the error
     /// whose message tells the whole story.
-    Failed(Exit, ProbeError),
+    Failed(Verdict, ProbeError),
 }
 
 impl Progress {
@@ -111,7 +111,10 @@ impl Progress {
             None if ending.timed_out => ProbeError::new(ErrorKind::Timeout, failure),
             None => ProbeError::new(ErrorKind::Network, failure),
         };
-        Outcome::Failed(self.state.map_or(Exit::Unavailable, Exit::from), error)
+        Outcome::Failed(
+            self.state.map_or(Verdict::Unavailable, Verdict::from),
+            error,
+        )
     }
 }
 
@@ -119,13 +122,13 @@ impl Progress {
 struct Tally {
     order: Vec<Arc<str>>,
     progress: HashMap<Arc<str>, Progress>,
-    any: bool,
+    rule: Rule,
     started: Instant,
     timed_out: bool,
 }
 
 impl Tally {
-    fn new(order: Vec<Arc<str>>, any: bool, started: Instant) -> Tally {
+    fn new(order: Vec<Arc<str>>, rule: Rule, started: Instant) -> Tally {
         let progress = order
             .iter()
             .map(|url| (url.clone(), Progress::default()))
@@ -133,7 +136,7 @@ impl Tally {
         Tally {
             order,
             progress,
-            any,
+            rule,
             started,
             timed_out: false,
         }
@@ -149,11 +152,7 @@ impl Tally {
             .filter(|p| p.connected_after.is_some());
         let failed = self.progress.values().filter(|p| p.failure.is_some());
         let (back, failed) = (back.count(), failed.count());
-        if self.any {
-            back >= 1 || failed == size
-        } else {
-            back == size || failed >= 1
-        }
+        self.rule.holds(back, size) || self.rule.fails(failed, size)
     }
 }
 
@@ -170,7 +169,7 @@ pub async fn run(plan: &ReconnectPlan, out: &Output) -> Result<Exit, Error> {
         monitors,
     } = Fleet::start(targets, Vec::new(), &common.client, &plan.settings);
     let order = monitors.into_iter().map(|(url, _)| url).collect();
-    let mut tally = Tally::new(order, common.any, started);
+    let mut tally = Tally::new(order, Rule::any_if(common.any), started);
 
     let spinner = Spinner::start(out, "reconnecting");
     follow(&mut events, &stop, &mut tally, plan.deadline, &spinner).await;
@@ -230,7 +229,7 @@ fn report(plan: &ReconnectPlan, out: &Output, tally: &Tally) -> Result<Exit, Err
         any_won: common.any && tally.progress.values().any(|p| p.connected_after.is_some()),
         deadline: plan.deadline,
     };
-    let mut exits = Vec::new();
+    let mut verdicts = Vec::new();
     let mut lines = Vec::new();
     let mut json = Vec::new();
     for url in &tally.order {
@@ -238,15 +237,15 @@ fn report(plan: &ReconnectPlan, out: &Output, tally: &Tally) -> Result<Exit, Err
         let attempts = p.attempts();
         let outcome = p.outcome(&ending);
         lines.extend(outcome_line(url, &outcome, attempts, out));
-        let (exit, error) = match outcome {
-            Outcome::Reconnected(_) => (Exit::Ok, None),
-            Outcome::Stopped => (Exit::Unavailable, None),
-            Outcome::Failed(exit, error) => (exit, Some(error)),
+        let (verdict, error) = match outcome {
+            Outcome::Reconnected(_) => (Verdict::Ready, None),
+            Outcome::Stopped => (Verdict::Unavailable, None),
+            Outcome::Failed(verdict, error) => (verdict, Some(error)),
         };
         let fallback = error.is_some().then_some(common.fallback);
         json.push(ReconnectReport {
             url,
-            reconnected: exit == Exit::Ok,
+            reconnected: verdict == Verdict::Ready,
             attempts,
             elapsed_ms: p
                 .connected_after
@@ -255,7 +254,7 @@ fn report(plan: &ReconnectPlan, out: &Output, tally: &Tally) -> Result<Exit, Err
             error,
             fallback,
         });
-        exits.push(exit);
+        verdicts.push(verdict);
         if fallback.is_some() {
             out.warn(&common.fallback.warning(url));
         }
@@ -266,7 +265,7 @@ fn report(plan: &ReconnectPlan, out: &Output, tally: &Tally) -> Result<Exit, Err
     } else {
         out.println(&lines.join("\n"))?;
     }
-    Ok(super::combine(&exits, common.any))
+    Ok(Exit::from(tally.rule.fleet(verdicts)))
 }
 
 /// The human line for one server; none for one stopped because another won.
@@ -325,7 +324,7 @@ mod tests {
         let Outcome::Failed(exit, error) = p.outcome(&ending) else {
             panic!("not a failure");
         };
-        assert_eq!(exit, Exit::Unavailable);
+        assert_eq!(exit, Verdict::Unavailable);
         assert_eq!(error.kind, ErrorKind::ConnectionRefused);
         assert_eq!(
             error.message,
@@ -374,13 +373,13 @@ mod tests {
     fn all_needs_every_server_back_and_any_needs_every_server_failed() {
         let order: Vec<Arc<str>> = vec!["a".into(), "b".into()];
         for any in [false, true] {
-            let mut tally = Tally::new(order.clone(), any, Instant::now());
+            let mut tally = Tally::new(order.clone(), Rule::any_if(any), Instant::now());
             let a = tally.progress.get_mut("a").unwrap();
             a.observe(state(State::Connected, "up"), Duration::ZERO);
             assert_eq!(tally.finished(), any, "one back, any={any}");
         }
         for any in [false, true] {
-            let mut tally = Tally::new(order.clone(), any, Instant::now());
+            let mut tally = Tally::new(order.clone(), Rule::any_if(any), Instant::now());
             let a = tally.progress.get_mut("a").unwrap();
             a.observe(state(State::Failed, "x"), Duration::ZERO);
             assert_eq!(tally.finished(), !any, "one failed, any={any}");

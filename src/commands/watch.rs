@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
-use crate::manager::{Envelope, Event, FallbackMode, Fleet, State};
+use crate::manager::{Envelope, Event, FallbackMode, Fleet, Rule, State, Verdict};
 use crate::render::{self, Output, Renderer};
 use tokio::sync::mpsc;
 
@@ -194,7 +194,7 @@ impl Sinks {
 /// What the stop conditions need to know about each server.
 struct StopRules {
     size: usize,
-    any: bool,
+    rule: Rule,
     until: Option<Until>,
     count: Option<u64>,
     states: HashMap<Arc<str>, State>,
@@ -205,7 +205,7 @@ impl StopRules {
     fn new(size: usize, plan: &WatchPlan) -> StopRules {
         StopRules {
             size,
-            any: plan.common.any,
+            rule: Rule::any_if(plan.common.any),
             until: plan.until,
             count: plan.count,
             states: HashMap::new(),
@@ -213,14 +213,14 @@ impl StopRules {
         }
     }
 
+    /// How many servers are in a state for which `pred` holds.
+    fn matching(&self, pred: impl Fn(State) -> bool) -> usize {
+        self.states.values().filter(|s| pred(**s)).count()
+    }
+
     /// True when `pred` holds for all servers (or, with `--any`, for one).
     fn holds(&self, pred: impl Fn(State) -> bool) -> bool {
-        let matching = self.states.values().filter(|s| pred(**s)).count();
-        if self.any {
-            matching >= 1
-        } else {
-            matching == self.size
-        }
+        self.rule.holds(self.matching(pred), self.size)
     }
 
     /// Folds an event in; returns the exit code if watching should stop.
@@ -228,8 +228,9 @@ impl StopRules {
         match event {
             Event::State { state, .. } => {
                 self.states.insert(url.clone(), *state);
-                let failed = |s: State| s == State::Failed;
-                if (self.any && self.holds(failed)) || (!self.any && *state == State::Failed) {
+                // All mode: one server failed ends it; any mode: all of them.
+                let failed = self.matching(|s| s == State::Failed);
+                if self.rule.fails(failed, self.size) {
                     return Some(Exit::Unavailable);
                 }
                 match self.until {
@@ -246,8 +247,10 @@ impl StopRules {
                 ..
             } => {
                 // All mode: one server down aborts; any mode: all of them.
-                let down = self.states.values().filter(|s| s.is_down()).count();
-                (!self.any || down == self.size).then_some(Exit::Unavailable)
+                let down = self.matching(State::is_down);
+                self.rule
+                    .fails(down, self.size)
+                    .then_some(Exit::Unavailable)
             }
             Event::Status { .. } => {
                 *self.polls.entry(url.clone()).or_default() += 1;
@@ -284,17 +287,12 @@ impl StopRules {
                         .is_some_and(|s| *s != State::Connecting)
             })
             .count();
-        let enough = if self.any {
-            done >= 1
-        } else {
-            done == self.size
-        };
-        enough.then(|| self.exit_now())
+        self.rule.holds(done, self.size).then(|| self.exit_now())
     }
 
     /// The exit code that describes the fleet now, for `--count`.
     fn exit_now(&self) -> Exit {
-        let exits: Vec<Exit> = self.states.values().map(|s| Exit::from(*s)).collect();
-        super::combine(&exits, self.any)
+        let verdicts = self.states.values().map(|s| Verdict::from(*s));
+        Exit::from(self.rule.fleet(verdicts))
     }
 }

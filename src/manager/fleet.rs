@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
 use super::monitor::OneShot;
+use super::outcome::{Outcomes, Rule, Verdict};
 use super::{
     ClientSettings, ConnectPolicy, Connected, Envelope, HttpClient, Monitor, Stop, Summary, Target,
     WatchSettings,
@@ -79,13 +80,15 @@ impl Fleet {
 
 /// `connect` on every target at once: each a [`OneShot`] running the
 /// one-shot `policy` over the same session attempt as a watch, sharing one
-/// HTTP client. Events go to `events`; results come in target order.
+/// HTTP client. Events go to `events`; results come in target order, with
+/// the fleet's verdict under `rule`.
 pub async fn connect_all(
     targets: Vec<Target>,
     client: &ClientSettings,
     policy: ConnectPolicy,
+    rule: Rule,
     events: mpsc::Sender<Envelope>,
-) -> Vec<Connected> {
+) -> Outcomes<Connected> {
     let http = HttpClient::new(client);
     let runs = targets.into_iter().map(|target| {
         let one = OneShot::new(
@@ -97,5 +100,6 @@ pub async fn connect_all(
         );
         one.run(policy)
     });
-    futures_util::future::join_all(runs).await
+    let servers = futures_util::future::join_all(runs).await;
+    Outcomes::new(servers, rule, |c| Verdict::from(c.state))
 }

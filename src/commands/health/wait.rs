@@ -137,7 +137,7 @@ impl<'a> Wait<'a> {
                 status: Status::failed(self.target.to_string(), error),
                 results: Vec::new(),
                 jobs: None,
-                exit: Exit::Unavailable,
+                verdict: manager::Verdict::Unavailable,
                 waited: Some(self.started.elapsed()),
             };
         }
@@ -150,12 +150,12 @@ impl<'a> Wait<'a> {
                 None,
             )
         });
-        let exit = verdict(plan, &status, &results, self.ever_reachable);
+        let verdict = verdict(plan, &status, &results, self.ever_reachable);
         Outcome {
             status,
             results,
             jobs,
-            exit,
+            verdict,
             waited: Some(self.started.elapsed()),
         }
     }
