@@ -11,7 +11,9 @@ use tokio::sync::{mpsc, watch};
 
 use crate::config::ReconnectPlan;
 use crate::error::{Error, Exit};
-use crate::manager::{Envelope, ErrorKind, Event, Fleet, ProbeError, Rule, State, Verdict};
+use crate::manager::{
+    Envelope, ErrorKind, Event, Fleet, ProbeError, Rule, State, TargetId, Verdict,
+};
 use crate::render::json::{ReconnectReport, one_or_array};
 use crate::render::view::short_duration;
 use crate::render::{Output, spinner::Spinner, style};
@@ -120,18 +122,18 @@ impl Progress {
 
 /// Every server's progress, in target order, and when the fleet is done.
 struct Tally {
-    order: Vec<Arc<str>>,
-    progress: HashMap<Arc<str>, Progress>,
+    order: Vec<(TargetId, Arc<str>)>,
+    progress: HashMap<TargetId, Progress>,
     rule: Rule,
     started: Instant,
     timed_out: bool,
 }
 
 impl Tally {
-    fn new(order: Vec<Arc<str>>, rule: Rule, started: Instant) -> Tally {
+    fn new(order: Vec<(TargetId, Arc<str>)>, rule: Rule, started: Instant) -> Tally {
         let progress = order
             .iter()
-            .map(|url| (url.clone(), Progress::default()))
+            .map(|(id, _)| (*id, Progress::default()))
             .collect();
         Tally {
             order,
@@ -168,7 +170,7 @@ pub async fn run(plan: &ReconnectPlan, out: &Output) -> Result<Exit, Error> {
         tasks,
         monitors,
     } = Fleet::start(targets, Vec::new(), &common.client, &plan.settings);
-    let order = monitors.into_iter().map(|(url, _)| url).collect();
+    let order = monitors.into_iter().map(|(id, url, _)| (id, url)).collect();
     let mut tally = Tally::new(order, Rule::any_if(common.any), started);
 
     let spinner = Spinner::start(out, "reconnecting");
@@ -195,7 +197,7 @@ async fn follow(
         tokio::select! {
             envelope = events.recv() => {
                 let Some(envelope) = envelope else { break };
-                let Some(p) = tally.progress.get_mut(&envelope.url) else { continue };
+                let Some(p) = tally.progress.get_mut(&envelope.id) else { continue };
                 if let Event::Reconnecting { attempt, error, next_delay } = &envelope.event {
                     let why = error.as_ref().map_or("failed", |e| e.message.as_str());
                     spinner.set(format!(
@@ -232,8 +234,8 @@ fn report(plan: &ReconnectPlan, out: &Output, tally: &Tally) -> Result<Exit, Err
     let mut verdicts = Vec::new();
     let mut lines = Vec::new();
     let mut json = Vec::new();
-    for url in &tally.order {
-        let p = &tally.progress[url];
+    for (id, url) in &tally.order {
+        let p = &tally.progress[id];
         let attempts = p.attempts();
         let outcome = p.outcome(&ending);
         lines.extend(outcome_line(url, &outcome, attempts, out));
@@ -371,16 +373,17 @@ mod tests {
 
     #[test]
     fn all_needs_every_server_back_and_any_needs_every_server_failed() {
-        let order: Vec<Arc<str>> = vec!["a".into(), "b".into()];
+        let order: Vec<(TargetId, Arc<str>)> =
+            vec![(TargetId(0), "a".into()), (TargetId(1), "b".into())];
         for any in [false, true] {
             let mut tally = Tally::new(order.clone(), Rule::any_if(any), Instant::now());
-            let a = tally.progress.get_mut("a").unwrap();
+            let a = tally.progress.get_mut(&TargetId(0)).unwrap();
             a.observe(state(State::Connected, "up"), Duration::ZERO);
             assert_eq!(tally.finished(), any, "one back, any={any}");
         }
         for any in [false, true] {
             let mut tally = Tally::new(order.clone(), Rule::any_if(any), Instant::now());
-            let a = tally.progress.get_mut("a").unwrap();
+            let a = tally.progress.get_mut(&TargetId(0)).unwrap();
             a.observe(state(State::Failed, "x"), Duration::ZERO);
             assert_eq!(tally.finished(), !any, "one failed, any={any}");
         }

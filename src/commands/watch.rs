@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
-use crate::manager::{Envelope, Event, FallbackMode, Fleet, Rule, State, Verdict};
+use crate::manager::{Envelope, Event, FallbackMode, Fleet, Rule, State, TargetId, Verdict};
 use crate::render::{self, Output, Renderer};
 use tokio::sync::mpsc;
 
@@ -40,7 +40,7 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     );
     let activity: HashMap<String, _> = monitors
         .into_iter()
-        .map(|(url, clock)| (url.to_string(), clock))
+        .map(|(_, url, clock)| (url.to_string(), clock))
         .collect();
     let mut sinks = Sinks::start(plan, activity, out).await?;
 
@@ -106,7 +106,7 @@ async fn follow(
                     ending = None;
                     end(&mut ending, Ending::Output(Error::from(e)));
                 }
-                if let Some(exit) = rules.observe(&envelope.url, &envelope.event) {
+                if let Some(exit) = rules.observe(envelope.id, &envelope.event) {
                     end(&mut ending, Ending::Rule(exit));
                 }
             }
@@ -197,8 +197,8 @@ struct StopRules {
     rule: Rule,
     until: Option<Until>,
     count: Option<u64>,
-    states: HashMap<Arc<str>, State>,
-    polls: HashMap<Arc<str>, u64>,
+    states: HashMap<TargetId, State>,
+    polls: HashMap<TargetId, u64>,
 }
 
 impl StopRules {
@@ -224,10 +224,10 @@ impl StopRules {
     }
 
     /// Folds an event in; returns the exit code if watching should stop.
-    fn observe(&mut self, url: &Arc<str>, event: &Event) -> Option<Exit> {
+    fn observe(&mut self, id: TargetId, event: &Event) -> Option<Exit> {
         match event {
             Event::State { state, .. } => {
-                self.states.insert(url.clone(), *state);
+                self.states.insert(id, *state);
                 // All mode: one server failed ends it; any mode: all of them.
                 let failed = self.matching(|s| s == State::Failed);
                 if self.rule.fails(failed, self.size) {
@@ -253,18 +253,8 @@ impl StopRules {
                     .then_some(Exit::Unavailable)
             }
             Event::Status { .. } => {
-                *self.polls.entry(url.clone()).or_default() += 1;
+                *self.polls.entry(id).or_default() += 1;
                 self.counted()
-            }
-            // The server found is the one judged, with the polls so far.
-            Event::Moved { from } => {
-                if let Some(state) = self.states.remove(from) {
-                    self.states.insert(url.clone(), state);
-                }
-                if let Some(polls) = self.polls.remove(from) {
-                    self.polls.insert(url.clone(), polls);
-                }
-                None
             }
             _ => None,
         }
@@ -279,11 +269,11 @@ impl StopRules {
         let done = self
             .polls
             .iter()
-            .filter(|(url, p)| {
+            .filter(|(id, p)| {
                 **p >= n
                     && self
                         .states
-                        .get(*url)
+                        .get(*id)
                         .is_some_and(|s| *s != State::Connecting)
             })
             .count();

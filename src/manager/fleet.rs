@@ -12,7 +12,7 @@ use super::monitor::OneShot;
 use super::outcome::{Outcomes, Rule, Verdict};
 use super::{
     ClientSettings, ConnectPolicy, Connected, Envelope, HttpClient, Monitor, Stop, Summary, Target,
-    WatchSettings,
+    TargetId, WatchSettings,
 };
 
 /// Per server, how much the fleet's first attempts are spread out.
@@ -26,8 +26,9 @@ pub struct Fleet {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// One task per monitor; each ends with its summary.
     pub tasks: Vec<JoinHandle<Summary>>,
-    /// Each monitor's URL and last-WebSocket-frame clock, in target order.
-    pub monitors: Vec<(Arc<str>, Arc<AtomicU64>)>,
+    /// Each monitor's id, first URL and last-WebSocket-frame clock, in
+    /// target order.
+    pub monitors: Vec<(TargetId, Arc<str>, Arc<AtomicU64>)>,
 }
 
 impl Fleet {
@@ -51,7 +52,8 @@ impl Fleet {
         // for the servers and for our peak memory. One server starts at once.
         let spread =
             (FLEET_START_SPREAD * (targets.len() as u32).saturating_sub(1)).min(settings.interval);
-        for target in targets {
+        for (n, target) in targets.into_iter().enumerate() {
+            let id = TargetId(n as u32);
             let delay = spread.mul_f64(rand::random::<f64>());
             let monitor = Monitor::new(
                 target,
@@ -60,13 +62,14 @@ impl Fleet {
                 settings.clone(),
                 tx.clone(),
             )
+            .with_id(id)
             .with_start_delay(delay)
             .with_candidates(if discovering {
                 candidates.clone()
             } else {
                 Vec::new()
             });
-            monitors.push((Arc::from(monitor.url()), monitor.activity()));
+            monitors.push((id, Arc::from(monitor.url()), monitor.activity()));
             tasks.push(tokio::spawn(monitor.run(stopped.clone())));
         }
         Fleet {
@@ -90,8 +93,9 @@ pub async fn connect_all(
     events: mpsc::Sender<Envelope>,
 ) -> Outcomes<Connected> {
     let http = HttpClient::new(client);
-    let runs = targets.into_iter().map(|target| {
+    let runs = targets.into_iter().enumerate().map(|(n, target)| {
         let one = OneShot::new(
+            TargetId(n as u32),
             target,
             http.clone(),
             client.headers.clone(),

@@ -23,7 +23,7 @@ pub(crate) mod ws;
 
 pub use backoff::Backoff;
 pub use discovery::{Resolved, discover, discover_round, resolve};
-pub use event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
+pub use event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary, TargetId};
 pub use fleet::{Fleet, connect_all};
 pub use http::HttpClient;
 pub use monitor::{Connected, Monitor, Stop, WatchSettings};

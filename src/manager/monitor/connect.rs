@@ -28,19 +28,19 @@ pub struct OneShot {
 }
 
 impl OneShot {
-    /// A one-shot connection to `target`, each attempt bounded by
-    /// `timeout`. `http` may be shared.
+    /// A one-shot connection to `target` (server `id` of the run), each
+    /// attempt bounded by `timeout`. `http` may be shared.
     pub fn new(
+        id: TargetId,
         target: Target,
         http: HttpClient,
         headers: Vec<(HeaderName, HeaderValue)>,
         timeout: Duration,
         events: mpsc::Sender<Envelope>,
     ) -> OneShot {
-        OneShot {
-            peer: Peer::new(target, http, headers, timeout, events),
-            state: None,
-        }
+        let mut peer = Peer::new(target, http, headers, timeout, events);
+        peer.id = id;
+        OneShot { peer, state: None }
     }
 
     /// Connects under `policy` and reports it: `connecting`, an

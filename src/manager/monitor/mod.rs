@@ -28,7 +28,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
+use super::event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary, TargetId};
 use super::jobs::{self, JobSource, JobStatus, JobTracker, Page, Stall};
 use super::parse::{self, WsMessage};
 use super::retry::Discovery;
@@ -165,6 +165,12 @@ impl Monitor {
             busy: busy::Busy::default(),
             stats: Stats::new(now),
         }
+    }
+
+    /// Stamps every event with `id`, this server's place in the run.
+    pub fn with_id(mut self, id: TargetId) -> Monitor {
+        self.peer.id = id;
+        self
     }
 
     /// Delays the first attempt by `delay` (after `connecting` is reported),

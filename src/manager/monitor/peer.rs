@@ -6,6 +6,8 @@ use super::*;
 
 /// Where events go and how requests are made, for one server.
 pub(super) struct Peer {
+    /// Which server of the run this is (every event carries it).
+    pub(super) id: TargetId,
     pub(super) target: Target,
     /// The target's URL, credentials redacted (as in every event).
     pub(super) url: Arc<str>,
@@ -28,6 +30,7 @@ impl Peer {
         events: mpsc::Sender<Envelope>,
     ) -> Peer {
         Peer {
+            id: TargetId::default(),
             url: Arc::from(target.to_string()),
             target,
             http,
@@ -41,6 +44,7 @@ impl Peer {
 
     pub(super) async fn emit(&self, event: Event) {
         let envelope = Envelope {
+            id: self.id,
             url: self.url.clone(),
             at: SystemTime::now(),
             event,
