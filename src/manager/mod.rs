@@ -27,6 +27,7 @@ pub use event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary, Tar
 pub use fleet::{Fleet, connect_all};
 pub use http::HttpClient;
 pub use monitor::{Connected, Monitor, Stop, WatchSettings};
+pub use outcome::reconnect::{self as reconnects, Reconnected};
 pub use outcome::{Outcomes, Rule, Verdict};
 pub use settings::{ClientSettings, ConnectPolicy};
 pub use status::{Device, ErrorKind, ProbeError, Status, unix_ms};

@@ -2,6 +2,8 @@
 //! `All`/`Any` rule is written. Commands turn a [`Verdict`] into an exit
 //! code; the manager never knows exit codes.
 
+pub mod reconnect;
+
 use super::event::State;
 
 /// How a fleet's outcome follows from its servers'.
