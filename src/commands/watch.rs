@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
-use crate::manager::{Envelope, Event, FallbackMode, Fleet, Rule, State, TargetId, Verdict};
+use crate::manager::watch_rules::{StopRules, Until as StopAt};
+use crate::manager::{Envelope, Fleet, Rule};
 use crate::render::{self, Output, Renderer};
 use tokio::sync::mpsc;
 
@@ -45,7 +46,11 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     let mut sinks = Sinks::start(plan, activity, out).await?;
 
     let mut renderer = render::for_stream(*out, settings.interval, count);
-    let mut rules = StopRules::new(count, plan);
+    let until = plan.until.map(|u| match u {
+        Until::Connected => StopAt::Connected,
+        Until::Disconnected => StopAt::Disconnected,
+    });
+    let mut rules = StopRules::new(count, Rule::any_if(plan.common.any), until, plan.count);
     let ending = follow(&mut rx, &stop_tx, renderer.as_mut(), &mut sinks, &mut rules).await;
     drop(renderer);
     for task in tasks {
@@ -106,8 +111,8 @@ async fn follow(
                     ending = None;
                     end(&mut ending, Ending::Output(Error::from(e)));
                 }
-                if let Some(exit) = rules.observe(envelope.id, &envelope.event) {
-                    end(&mut ending, Ending::Rule(exit));
+                if let Some(verdict) = rules.observe(envelope.id, &envelope.event) {
+                    end(&mut ending, Ending::Rule(Exit::from(verdict)));
                 }
             }
             _ = ticker.tick() => renderer.tick(),
@@ -188,101 +193,5 @@ impl Sinks {
                 out.note("interrupted again: alerts not yet delivered are dropped");
             }
         }
-    }
-}
-
-/// What the stop conditions need to know about each server.
-struct StopRules {
-    size: usize,
-    rule: Rule,
-    until: Option<Until>,
-    count: Option<u64>,
-    states: HashMap<TargetId, State>,
-    polls: HashMap<TargetId, u64>,
-}
-
-impl StopRules {
-    fn new(size: usize, plan: &WatchPlan) -> StopRules {
-        StopRules {
-            size,
-            rule: Rule::any_if(plan.common.any),
-            until: plan.until,
-            count: plan.count,
-            states: HashMap::new(),
-            polls: HashMap::new(),
-        }
-    }
-
-    /// How many servers are in a state for which `pred` holds.
-    fn matching(&self, pred: impl Fn(State) -> bool) -> usize {
-        self.states.values().filter(|s| pred(**s)).count()
-    }
-
-    /// True when `pred` holds for all servers (or, with `--any`, for one).
-    fn holds(&self, pred: impl Fn(State) -> bool) -> bool {
-        self.rule.holds(self.matching(pred), self.size)
-    }
-
-    /// Folds an event in; returns the exit code if watching should stop.
-    fn observe(&mut self, id: TargetId, event: &Event) -> Option<Exit> {
-        match event {
-            Event::State { state, .. } => {
-                self.states.insert(id, *state);
-                // All mode: one server failed ends it; any mode: all of them.
-                let failed = self.matching(|s| s == State::Failed);
-                if self.rule.fails(failed, self.size) {
-                    return Some(Exit::Unavailable);
-                }
-                match self.until {
-                    Some(Until::Connected) if self.holds(|s| s == State::Connected) => {
-                        Some(Exit::Ok)
-                    }
-                    Some(Until::Disconnected) if self.holds(State::is_down) => Some(Exit::Ok),
-                    // The count may have been reached while connecting.
-                    _ => self.counted(),
-                }
-            }
-            Event::Warning {
-                fallback: Some(FallbackMode::Abort),
-                ..
-            } => {
-                // All mode: one server down aborts; any mode: all of them.
-                let down = self.matching(State::is_down);
-                self.rule
-                    .fails(down, self.size)
-                    .then_some(Exit::Unavailable)
-            }
-            Event::Status { .. } => {
-                *self.polls.entry(id).or_default() += 1;
-                self.counted()
-            }
-            _ => None,
-        }
-    }
-
-    /// `--count N`: the exit once enough servers have had N polls and have
-    /// been judged. A poll that ends while a server is still `connecting`
-    /// counts, but the run waits for its verdict (`connected`, `degraded`
-    /// or down), so a healthy server is never reported from `connecting`.
-    fn counted(&self) -> Option<Exit> {
-        let n = self.count?;
-        let done = self
-            .polls
-            .iter()
-            .filter(|(id, p)| {
-                **p >= n
-                    && self
-                        .states
-                        .get(*id)
-                        .is_some_and(|s| *s != State::Connecting)
-            })
-            .count();
-        self.rule.holds(done, self.size).then(|| self.exit_now())
-    }
-
-    /// The exit code that describes the fleet now, for `--count`.
-    fn exit_now(&self) -> Exit {
-        let verdicts = self.states.values().map(|s| Verdict::from(*s));
-        Exit::from(self.rule.fleet(verdicts))
     }
 }

@@ -28,6 +28,7 @@ pub use fleet::{Fleet, connect_all};
 pub use http::HttpClient;
 pub use monitor::{Connected, Monitor, Stop, WatchSettings};
 pub use outcome::reconnect::{self as reconnects, Reconnected};
+pub use outcome::watch as watch_rules;
 pub use outcome::{Outcomes, Rule, Verdict};
 pub use settings::{ClientSettings, ConnectPolicy};
 pub use status::{Device, ErrorKind, ProbeError, Status, unix_ms};

@@ -3,6 +3,7 @@
 //! code; the manager never knows exit codes.
 
 pub mod reconnect;
+pub mod watch;
 
 use super::event::State;
 
