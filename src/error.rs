@@ -2,7 +2,7 @@
 
 use std::process::ExitCode;
 
-use crate::manager::State;
+use crate::manager::{State, Verdict};
 
 /// How comfyctl ends. This is the contract for scripts; the README and
 /// `--help` repeat it, and the integration tests assert every code.
@@ -42,25 +42,29 @@ impl Exit {
 impl Exit {
     /// The one rule that turns what a command found out about a server into
     /// its exit code: ready is 0, reachable but not ready is 3, never
-    /// reachable is 1. Every command decides through this (or the `From`
-    /// impls below, which apply it to a status or a state).
+    /// reachable is 1 (the manager's [`Verdict::judge`]).
     pub fn judge(reachable: bool, ready: bool) -> Exit {
-        match (ready, reachable) {
-            (true, _) => Exit::Ok,
-            (false, true) => Exit::NotReady,
-            (false, false) => Exit::Unavailable,
+        Exit::from(Verdict::judge(reachable, ready))
+    }
+}
+
+/// The one mapping from what the manager decided (for a server, or for a
+/// fleet under its `All`/`Any` rule) to an exit code.
+impl From<Verdict> for Exit {
+    fn from(verdict: Verdict) -> Exit {
+        match verdict {
+            Verdict::Ready => Exit::Ok,
+            Verdict::NotReady => Exit::NotReady,
+            Verdict::Unavailable => Exit::Unavailable,
         }
     }
 }
 
-/// `connect`, `watch --count` and `reconnect`: only a full session is ready.
-/// `degraded` (HTTP answers, the WebSocket does not) and `stalled` (a job
-/// has run past `--max-job-time`) are reachable but not ready, as `health
-/// --max-job-time` judges the same stalled server.
+/// `connect`, `watch --count` and `reconnect`: only a full session is ready
+/// (see the manager's `From<State> for Verdict`).
 impl From<State> for Exit {
     fn from(state: State) -> Exit {
-        let reachable = matches!(state, State::Degraded | State::Stalled);
-        Exit::judge(reachable, state == State::Connected)
+        Exit::from(Verdict::from(state))
     }
 }
 

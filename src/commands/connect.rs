@@ -5,7 +5,7 @@ use tokio::sync::mpsc;
 
 use crate::config::ConnectPlan;
 use crate::error::{Error, Exit};
-use crate::manager::{Connected, Envelope, Event, State, Status, connect_all};
+use crate::manager::{Connected, Envelope, Event, Rule, State, Status, connect_all};
 use crate::render::safe::term_safe;
 use crate::render::{
     Output, human,
@@ -31,10 +31,12 @@ pub async fn run(plan: &ConnectPlan, out: &Output) -> Result<Exit, Error> {
             }
         }
     };
-    let (results, ()) = tokio::join!(
-        connect_all(targets, &common.client, plan.policy, tx),
+    let rule = Rule::any_if(common.any);
+    let (outcomes, ()) = tokio::join!(
+        connect_all(targets, &common.client, plan.policy, rule, tx),
         render
     );
+    let results = &outcomes.servers;
     drop(spinner);
 
     if out.json {
@@ -45,12 +47,14 @@ pub async fn run(plan: &ConnectPlan, out: &Output) -> Result<Exit, Error> {
         // An array whenever the command line named a list, as for health.
         out.println(&one_or_array(&reports, multi || common.json_array))?;
     } else {
-        for c in &results {
+        for c in results {
             out.println(&outcome_line(&c.status, c.attempts, out))?;
         }
     }
-    let exits: Vec<Exit> = results.iter().map(|c| exit_for(c, out, fallback)).collect();
-    Ok(super::combine(&exits, common.any))
+    for c in results {
+        warn_if_down(c, out, fallback);
+    }
+    Ok(Exit::from(outcomes.fleet))
 }
 
 fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {
@@ -72,16 +76,15 @@ fn outcome_line(status: &Status, attempts: u32, out: &Output) -> String {
     )
 }
 
-/// The exit code follows the state the connection ended in, as `watch`'s
-/// does: once HTTP has answered, any WebSocket failure (refused, silent,
-/// closed, broken protocol, an upgrade answered with garbage) is `degraded`,
-/// exit 3: the server is there, and a script must not restart it for what
-/// is most often a proxy's doing. Only an HTTP failure is exit 1.
-fn exit_for(c: &Connected, out: &Output, fallback: crate::manager::FallbackMode) -> Exit {
+/// The fallback warning for a server that did not connect. (Its verdict
+/// follows the state the connection ended in, as `watch`'s does: once HTTP
+/// has answered, any WebSocket failure is `degraded`, exit 3: the server is
+/// there, and a script must not restart it for what is most often a
+/// proxy's doing. Only an HTTP failure is exit 1.)
+fn warn_if_down(c: &Connected, out: &Output, fallback: crate::manager::FallbackMode) {
     if !c.status.available {
         out.warn(&fallback.warning(&c.status.url));
     }
-    Exit::from(c.state)
 }
 
 fn success_line(status: &Status, attempts: u32, out: &Output) -> String {

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use crate::config::{Until, WatchPlan};
 use crate::error::{Error, Exit};
-use crate::manager::{Envelope, Event, FallbackMode, Fleet, State};
+use crate::manager::watch_rules::{StopRules, Until as StopAt};
+use crate::manager::{Envelope, Fleet, Rule};
 use crate::render::{self, Output, Renderer};
 use tokio::sync::mpsc;
 
@@ -40,12 +41,16 @@ pub async fn run(plan: &WatchPlan, out: &Output) -> Result<Exit, Error> {
     );
     let activity: HashMap<String, _> = monitors
         .into_iter()
-        .map(|(url, clock)| (url.to_string(), clock))
+        .map(|(_, url, clock)| (url.to_string(), clock))
         .collect();
     let mut sinks = Sinks::start(plan, activity, out).await?;
 
     let mut renderer = render::for_stream(*out, settings.interval, count);
-    let mut rules = StopRules::new(count, plan);
+    let until = plan.until.map(|u| match u {
+        Until::Connected => StopAt::Connected,
+        Until::Disconnected => StopAt::Disconnected,
+    });
+    let mut rules = StopRules::new(count, Rule::any_if(plan.common.any), until, plan.count);
     let ending = follow(&mut rx, &stop_tx, renderer.as_mut(), &mut sinks, &mut rules).await;
     drop(renderer);
     for task in tasks {
@@ -106,8 +111,8 @@ async fn follow(
                     ending = None;
                     end(&mut ending, Ending::Output(Error::from(e)));
                 }
-                if let Some(exit) = rules.observe(&envelope.url, &envelope.event) {
-                    end(&mut ending, Ending::Rule(exit));
+                if let Some(verdict) = rules.observe(envelope.id, &envelope.event) {
+                    end(&mut ending, Ending::Rule(Exit::from(verdict)));
                 }
             }
             _ = ticker.tick() => renderer.tick(),
@@ -188,113 +193,5 @@ impl Sinks {
                 out.note("interrupted again: alerts not yet delivered are dropped");
             }
         }
-    }
-}
-
-/// What the stop conditions need to know about each server.
-struct StopRules {
-    size: usize,
-    any: bool,
-    until: Option<Until>,
-    count: Option<u64>,
-    states: HashMap<Arc<str>, State>,
-    polls: HashMap<Arc<str>, u64>,
-}
-
-impl StopRules {
-    fn new(size: usize, plan: &WatchPlan) -> StopRules {
-        StopRules {
-            size,
-            any: plan.common.any,
-            until: plan.until,
-            count: plan.count,
-            states: HashMap::new(),
-            polls: HashMap::new(),
-        }
-    }
-
-    /// True when `pred` holds for all servers (or, with `--any`, for one).
-    fn holds(&self, pred: impl Fn(State) -> bool) -> bool {
-        let matching = self.states.values().filter(|s| pred(**s)).count();
-        if self.any {
-            matching >= 1
-        } else {
-            matching == self.size
-        }
-    }
-
-    /// Folds an event in; returns the exit code if watching should stop.
-    fn observe(&mut self, url: &Arc<str>, event: &Event) -> Option<Exit> {
-        match event {
-            Event::State { state, .. } => {
-                self.states.insert(url.clone(), *state);
-                let failed = |s: State| s == State::Failed;
-                if (self.any && self.holds(failed)) || (!self.any && *state == State::Failed) {
-                    return Some(Exit::Unavailable);
-                }
-                match self.until {
-                    Some(Until::Connected) if self.holds(|s| s == State::Connected) => {
-                        Some(Exit::Ok)
-                    }
-                    Some(Until::Disconnected) if self.holds(State::is_down) => Some(Exit::Ok),
-                    // The count may have been reached while connecting.
-                    _ => self.counted(),
-                }
-            }
-            Event::Warning {
-                fallback: Some(FallbackMode::Abort),
-                ..
-            } => {
-                // All mode: one server down aborts; any mode: all of them.
-                let down = self.states.values().filter(|s| s.is_down()).count();
-                (!self.any || down == self.size).then_some(Exit::Unavailable)
-            }
-            Event::Status { .. } => {
-                *self.polls.entry(url.clone()).or_default() += 1;
-                self.counted()
-            }
-            // The server found is the one judged, with the polls so far.
-            Event::Moved { from } => {
-                if let Some(state) = self.states.remove(from) {
-                    self.states.insert(url.clone(), state);
-                }
-                if let Some(polls) = self.polls.remove(from) {
-                    self.polls.insert(url.clone(), polls);
-                }
-                None
-            }
-            _ => None,
-        }
-    }
-
-    /// `--count N`: the exit once enough servers have had N polls and have
-    /// been judged. A poll that ends while a server is still `connecting`
-    /// counts, but the run waits for its verdict (`connected`, `degraded`
-    /// or down), so a healthy server is never reported from `connecting`.
-    fn counted(&self) -> Option<Exit> {
-        let n = self.count?;
-        let done = self
-            .polls
-            .iter()
-            .filter(|(url, p)| {
-                **p >= n
-                    && self
-                        .states
-                        .get(*url)
-                        .is_some_and(|s| *s != State::Connecting)
-            })
-            .count();
-        let enough = if self.any {
-            done >= 1
-        } else {
-            done == self.size
-        };
-        enough.then(|| self.exit_now())
-    }
-
-    /// The exit code that describes the fleet now, for `--count`.
-    fn exit_now(&self) -> Exit {
-        let exits: Vec<Exit> = self.states.values().map(|s| Exit::from(*s)).collect();
-        super::combine(&exits, self.any)
     }
 }

@@ -27,6 +27,26 @@ impl Backoff {
         }
     }
 
+    /// The same pause every time, exactly `delay`.
+    pub fn constant(delay: Duration) -> Backoff {
+        Backoff {
+            base: delay,
+            factor: 1.0,
+            cap: delay,
+            jitter: 0.0,
+        }
+    }
+
+    /// The webhook sender's pauses: 1 s, then 2 s.
+    pub fn webhook() -> Backoff {
+        Backoff {
+            base: Duration::from_secs(1),
+            factor: 2.0,
+            cap: Duration::from_secs(2),
+            jitter: 0.0,
+        }
+    }
+
     /// The delay before retry number `attempt` (1 for the first retry).
     pub fn delay(&self, attempt: u32) -> Duration {
         self.delay_with(attempt, rand::random::<f64>())
@@ -34,6 +54,10 @@ impl Backoff {
 
     /// [`Backoff::delay`] with the random draw `r` in `[0, 1)` given, for tests.
     pub fn delay_with(&self, attempt: u32, r: f64) -> Duration {
+        if self.jitter == 0.0 && self.factor <= 1.0 {
+            // Exact, without a round trip through seconds as f64.
+            return self.base.min(self.cap);
+        }
         let nominal = self.nominal(attempt).as_secs_f64();
         let spread = 1.0 - self.jitter + 2.0 * self.jitter * r.clamp(0.0, 1.0);
         Duration::from_secs_f64((nominal * spread).min(self.cap.as_secs_f64()))

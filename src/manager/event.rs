@@ -139,10 +139,18 @@ pub struct Summary {
     pub jobs_cancelled: u32,
 }
 
-/// An event from one monitored server, stamped with its URL and time.
+/// Which server of a run an event is about: stable for the whole run, even
+/// when discovery moves the server to another address (its URL changes,
+/// its id does not). Consumers key by it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TargetId(pub u32);
+
+/// An event from one monitored server, stamped with its id, URL and time.
 #[derive(Debug, Clone)]
 pub struct Envelope {
-    /// The server, credentials redacted.
+    /// The server, for the whole run.
+    pub id: TargetId,
+    /// The server's address now, credentials redacted.
     pub url: Arc<str>,
     /// When the manager saw it.
     pub at: SystemTime,
@@ -211,8 +219,8 @@ pub enum Event {
     /// A job finished (reported once per job id).
     Job(Job),
     /// No URL was given, and discovery found ComfyUI at this envelope's URL:
-    /// events carry it from now on, and `from`, the address reported until
-    /// now, is no longer watched (consumers keyed by URL move or drop it).
+    /// events carry it from now on, under the same [`TargetId`], and
+    /// `from`, the address reported until now, is no longer watched.
     Moved {
         /// The address reported before.
         from: Arc<str>,

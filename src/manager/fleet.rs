@@ -8,9 +8,11 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use super::monitor::OneShot;
+use super::outcome::{Outcomes, Rule, Verdict};
 use super::{
-    Backoff, ClientSettings, ConnectPolicy, Connected, Envelope, FallbackMode, HttpClient, Monitor,
-    Stop, Summary, Target, WatchSettings,
+    ClientSettings, ConnectPolicy, Connected, Envelope, HttpClient, Monitor, Stop, Summary, Target,
+    TargetId, WatchSettings,
 };
 
 /// Per server, how much the fleet's first attempts are spread out.
@@ -24,8 +26,9 @@ pub struct Fleet {
     pub stop: tokio::sync::watch::Sender<bool>,
     /// One task per monitor; each ends with its summary.
     pub tasks: Vec<JoinHandle<Summary>>,
-    /// Each monitor's URL and last-WebSocket-frame clock, in target order.
-    pub monitors: Vec<(Arc<str>, Arc<AtomicU64>)>,
+    /// Each monitor's id, first URL and last-WebSocket-frame clock, in
+    /// target order.
+    pub monitors: Vec<(TargetId, Arc<str>, Arc<AtomicU64>)>,
 }
 
 impl Fleet {
@@ -49,7 +52,8 @@ impl Fleet {
         // for the servers and for our peak memory. One server starts at once.
         let spread =
             (FLEET_START_SPREAD * (targets.len() as u32).saturating_sub(1)).min(settings.interval);
-        for target in targets {
+        for (n, target) in targets.into_iter().enumerate() {
+            let id = TargetId(n as u32);
             let delay = spread.mul_f64(rand::random::<f64>());
             let monitor = Monitor::new(
                 target,
@@ -58,13 +62,14 @@ impl Fleet {
                 settings.clone(),
                 tx.clone(),
             )
+            .with_id(id)
             .with_start_delay(delay)
             .with_candidates(if discovering {
                 candidates.clone()
             } else {
                 Vec::new()
             });
-            monitors.push((Arc::from(monitor.url()), monitor.activity()));
+            monitors.push((id, Arc::from(monitor.url()), monitor.activity()));
             tasks.push(tokio::spawn(monitor.run(stopped.clone())));
         }
         Fleet {
@@ -76,40 +81,29 @@ impl Fleet {
     }
 }
 
-/// `connect` on every target at once: each a [`Monitor`] running the
-/// one-shot `policy` over the same session code as a watch, sharing one
-/// HTTP client. Events go to `events`; results come in target order.
+/// `connect` on every target at once: each a [`OneShot`] running the
+/// one-shot `policy` over the same session attempt as a watch, sharing one
+/// HTTP client. Events go to `events`; results come in target order, with
+/// the fleet's verdict under `rule`.
 pub async fn connect_all(
     targets: Vec<Target>,
     client: &ClientSettings,
     policy: ConnectPolicy,
+    rule: Rule,
     events: mpsc::Sender<Envelope>,
-) -> Vec<Connected> {
+) -> Outcomes<Connected> {
     let http = HttpClient::new(client);
-    // Only the timeout applies to a one-shot run: it neither polls nor
-    // reconnects, and the policy alone decides its retries and their pace.
-    let settings = WatchSettings {
-        interval: client.timeout,
-        timeout: client.timeout,
-        fail_after: 1,
-        recover_after: 1,
-        reconnect: Backoff::connect(policy.backoff),
-        max_attempts: None,
-        deadline: None,
-        // Warned of only on `disconnected`, which a one-shot run never reaches.
-        fallback: FallbackMode::Placeholder,
-        max_job_time: None,
-        busy_grace: None,
-    };
-    let runs = targets.into_iter().map(|target| {
-        let monitor = Monitor::new(
+    let runs = targets.into_iter().enumerate().map(|(n, target)| {
+        let one = OneShot::new(
+            TargetId(n as u32),
             target,
             http.clone(),
             client.headers.clone(),
-            settings.clone(),
+            client.timeout,
             events.clone(),
         );
-        monitor.connect(policy)
+        one.run(policy)
     });
-    futures_util::future::join_all(runs).await
+    let servers = futures_util::future::join_all(runs).await;
+    Outcomes::new(servers, rule, |c| Verdict::from(c.state))
 }

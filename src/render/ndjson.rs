@@ -120,6 +120,7 @@ mod tests {
 
     fn text(event: Event) -> String {
         let envelope = Envelope {
+            id: Default::default(),
             url: Arc::from("http://h:1"),
             at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             event,
@@ -159,6 +160,7 @@ mod tests {
     #[test]
     fn a_paced_line_says_how_many_like_it_were_held_back() {
         let envelope = Envelope {
+            id: Default::default(),
             url: Arc::from("http://h:1"),
             at: UNIX_EPOCH,
             event: Event::Reconnecting {

@@ -297,6 +297,7 @@ mod tests {
             ..Status::unknown("http://127.0.0.1:8188".into())
         };
         server.view.apply(&Envelope {
+            id: Default::default(),
             url: Arc::from("http://127.0.0.1:8188"),
             at: SystemTime::now(),
             event: Event::Status {

@@ -136,6 +136,7 @@ mod tests {
 
     fn envelope(event: Event) -> Envelope {
         Envelope {
+            id: Default::default(),
             url: Arc::from("http://127.0.0.1:8188"),
             at: SystemTime::now(),
             event,

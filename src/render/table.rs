@@ -231,6 +231,7 @@ mod tests {
     fn view(state: State) -> View {
         let mut v = View::default();
         v.apply(&Envelope {
+            id: Default::default(),
             url: Arc::from("x"),
             at: SystemTime::now(),
             event: Event::State {
@@ -256,6 +257,7 @@ mod tests {
         };
         for (status, ms) in [(JobStatus::Completed, 3000), (JobStatus::Failed, 10)] {
             v.apply(&Envelope {
+                id: Default::default(),
                 url: Arc::from("x"),
                 at: SystemTime::now(),
                 event: Event::Job(job(status, ms)),

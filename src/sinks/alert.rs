@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use crate::manager::{Envelope, Event, State};
+use crate::manager::{Envelope, Event, State, TargetId};
 use crate::wire::event::Line;
 use crate::wire::{ts, webhook};
 
@@ -43,11 +43,13 @@ impl Alert {
 pub struct Gate {
     fail_after: u32,
     recover_after: u32,
-    targets: HashMap<String, GateState>,
+    targets: HashMap<TargetId, GateState>,
 }
 
 #[derive(Default)]
 struct GateState {
+    /// The server's address now (discovery may move it).
+    url: String,
     announced: Option<State>,
     pending: Option<(State, String, String, u32)>,
 }
@@ -66,15 +68,13 @@ impl Gate {
     /// start a candidate; polls and reconnect attempts are the probes that
     /// confirm it.
     pub fn feed(&mut self, envelope: &Envelope) -> Option<Alert> {
-        if let Event::Moved { from } = &envelope.event {
-            // The server found carries on the outage announced for the
-            // address probed first: its `connected` says what it ends.
-            if let Some(gate) = self.targets.remove(&**from) {
-                self.targets.insert(envelope.url.to_string(), gate);
-            }
-            return None;
+        // Keyed by the stable id: a server that discovery moved carries on
+        // the outage announced for the address probed first, and its
+        // `connected` says what it ends.
+        let entry = self.targets.entry(envelope.id).or_default();
+        if *entry.url != *envelope.url {
+            entry.url = envelope.url.to_string();
         }
-        let entry = self.targets.entry(envelope.url.to_string()).or_default();
         match &envelope.event {
             Event::State { state, reason, .. } => {
                 let ts = ts(envelope.at);
@@ -124,14 +124,14 @@ impl Gate {
         let mut alerts: Vec<Alert> = self
             .targets
             .iter_mut()
-            .filter_map(|(url, entry)| {
+            .filter_map(|(_, entry)| {
                 let (state, reason, ts, _) = entry.pending.take()?;
                 if entry.announced == Some(state) {
                     return None;
                 }
                 let previous = entry.announced.replace(state);
                 Some(Alert {
-                    url: url.clone(),
+                    url: entry.url.clone(),
                     state,
                     previous,
                     reason,
@@ -168,6 +168,7 @@ mod tests {
 
     fn ev(event: Event) -> Envelope {
         Envelope {
+            id: TargetId::default(),
             url: Arc::from("http://h:1"),
             at: SystemTime::now(),
             event,

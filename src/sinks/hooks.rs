@@ -14,6 +14,7 @@ use tokio::task::JoinHandle;
 use super::alert::{Alert, webhook_origin};
 use super::{Notes, Say};
 use crate::manager::State;
+use crate::manager::retry::{self, Attempts, Failure, Policy};
 
 /// Attempts per alert for a webhook.
 const WEBHOOK_ATTEMPTS: u32 = 3;
@@ -125,28 +126,41 @@ impl Workers {
 
 /// The pauses between webhook attempts: 1 s, then 2 s.
 fn pauses() -> Duration {
-    (1..WEBHOOK_ATTEMPTS).map(retry_pause).sum()
-}
-
-fn retry_pause(attempt: u32) -> Duration {
-    Duration::from_millis(500 << attempt)
+    Policy::webhook(WEBHOOK_ATTEMPTS).pauses(WEBHOOK_ATTEMPTS)
 }
 
 /// One webhook alert, with its retries; the last error if all failed.
 async fn post(client: &reqwest::Client, url: &url::Url, alert: &Alert) -> Result<(), String> {
-    let body = alert.line();
-    let mut last_error = String::new();
-    for attempt in 0..WEBHOOK_ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(retry_pause(attempt)).await;
-        }
-        match client.post(url.clone()).json(&body).send().await {
+    let mut posting = Post {
+        client,
+        url,
+        body: alert.line(),
+    };
+    let policy = Policy::webhook(WEBHOOK_ATTEMPTS);
+    retry::drive(&mut posting, &policy, None)
+        .await
+        .map_err(|gave_up| gave_up.last.unwrap_or_default())
+}
+
+/// One alert's POSTs as the retry driver's attempts.
+struct Post<'a, B> {
+    client: &'a reqwest::Client,
+    url: &'a url::Url,
+    body: B,
+}
+
+impl<B: serde::Serialize> Attempts for Post<'_, B> {
+    type Done = ();
+    type Error = String;
+
+    async fn attempt(&mut self, _n: u32) -> Result<(), Failure<String>> {
+        let sent = self.client.post(self.url.clone()).json(&self.body).send();
+        Err(Failure::other(match sent.await {
             Ok(r) if r.status().is_success() => return Ok(()),
-            Ok(r) => last_error = format!("HTTP {}", r.status().as_u16()),
-            Err(e) => last_error = e.without_url().to_string(),
-        }
+            Ok(r) => format!("HTTP {}", r.status().as_u16()),
+            Err(e) => e.without_url().to_string(),
+        }))
     }
-    Err(last_error)
 }
 
 /// One hook run; the error is the rest of the note after the hook's name.

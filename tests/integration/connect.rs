@@ -80,7 +80,9 @@ fn connect_gives_up_after_the_retries_with_backoff() {
 /// on the same `Envelope` channel, and a polite close once it worked.
 #[test]
 fn connect_all_reports_in_the_watch_vocabulary() {
-    use comfyctl::manager::{ClientSettings, ConnectPolicy, ErrorKind, Event, State, Target};
+    use comfyctl::manager::{
+        ClientSettings, ConnectPolicy, ErrorKind, Event, Rule, State, Target, Verdict,
+    };
     let mock = MockServer::start(&["--queue", "2"]);
     let refused = RefusedPort::new();
     let targets = vec![
@@ -106,10 +108,13 @@ fn connect_all_reports_in_the_watch_vocabulary() {
         };
         let client = ClientSettings::default();
         tokio::join!(
-            comfyctl::manager::connect_all(targets, &client, policy, tx),
+            comfyctl::manager::connect_all(targets, &client, policy, Rule::All, tx),
             collect
         )
     });
+    // One of two refused: the fleet is unavailable under the All rule.
+    assert_eq!(results.fleet, Verdict::Unavailable);
+    let results = results.servers;
     // Results in target order: the mock at once, the refused port after
     // its retry.
     assert!(results[0].status.available, "{:?}", results[0].status);

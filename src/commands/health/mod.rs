@@ -136,7 +136,7 @@ struct Outcome {
     status: Status,
     results: Vec<CheckResult>,
     jobs: JobsResult,
-    exit: Exit,
+    verdict: manager::Verdict,
     waited: Option<Duration>,
 }
 
@@ -170,8 +170,8 @@ pub async fn run(plan: &HealthPlan, out: &Output) -> Result<Exit, Error> {
     } else if let Some(o) = outcomes.first() {
         report(out, plan, o, common.fallback)?;
     }
-    let exits: Vec<Exit> = outcomes.iter().map(|o| o.exit).collect();
-    Ok(super::combine(&exits, common.any))
+    let rule = manager::Rule::any_if(common.any);
+    Ok(Exit::from(rule.fleet(outcomes.iter().map(|o| o.verdict))))
 }
 
 /// What checking any one server needs, shared by all of them.
@@ -198,28 +198,28 @@ impl Checker<'_> {
     async fn once(&self, target: &Target) -> Outcome {
         let plan = self.plan;
         let (status, results, jobs) = poll(self.http, target, plan, !plan.expect_down, true).await;
-        let exit = verdict(plan, &status, &results, status.available);
+        let verdict = verdict(plan, &status, &results, status.available);
         Outcome {
             status,
             results,
             jobs,
-            exit,
+            verdict,
             waited: None,
         }
     }
 }
 
-/// The exit code: 0 when what was waited for holds; otherwise 1 if the
-/// server was never reachable, 3 if it was but is not ready (or, for
-/// `--expect down`, is still there).
+/// The verdict: ready when what was waited for holds; otherwise
+/// unavailable if the server was never reachable, not ready if it was (or,
+/// for `--expect down`, is still there).
 fn verdict(
     plan: &HealthPlan,
     status: &Status,
     results: &[CheckResult],
     ever_reachable: bool,
-) -> Exit {
+) -> manager::Verdict {
     // With `--expect down`, what is missing is the server's absence: it is
     // still there.
     let ready = missing(plan, status, results).is_none();
-    Exit::judge(plan.expect_down || ever_reachable, ready)
+    manager::Verdict::judge(plan.expect_down || ever_reachable, ready)
 }

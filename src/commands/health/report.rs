@@ -11,7 +11,7 @@ pub(super) fn report(
 ) -> Result<(), Error> {
     let with_checks = !plan.checks.is_empty();
     let (status, results) = (&o.status, &o.results);
-    let gone = plan.expect_down && o.exit == Exit::Ok;
+    let gone = plan.expect_down && o.verdict == crate::manager::Verdict::Ready;
     if out.json {
         let mut report = Report::new(status, fallback, None)
             .with_checks(with_checks.then_some(results.as_slice()));
@@ -100,7 +100,7 @@ pub(super) fn report_many(
         let rows: Vec<String> = outcomes
             .iter()
             .map(|o| {
-                if plan.expect_down && o.exit == Exit::Ok {
+                if plan.expect_down && o.verdict == crate::manager::Verdict::Ready {
                     return human::gone_line(&o.status, out);
                 }
                 let mut row = human::status_row(&o.status, out);

@@ -7,9 +7,7 @@ use tokio::time::Instant;
 
 use super::pid::Watch;
 use super::*;
-
-/// Poll period while connections are refused (when `--interval` is longer).
-const UNREACHABLE_POLL: Duration = Duration::from_millis(250);
+use crate::manager::retry::{self, Attempts, Discovery, Failure, Policy};
 
 /// Off a terminal, one "still waiting" line this often, so a CI log shows
 /// the gate is alive through a cold start of minutes.
@@ -93,64 +91,17 @@ impl<'a> Wait<'a> {
         self.finish(exited)
     }
 
-    /// The polls, each narrated (and the reason left in `said`).
+    /// The polls, each narrated (and the reason left in `said`), under the
+    /// retry driver's `--wait` policy.
     async fn poll_until_done(&mut self, said: &Mutex<Option<String>>) {
-        let (http, plan) = (self.checker.http, self.checker.plan);
-        let with_jobs = !plan.expect_down;
-        let mut first = true;
-        loop {
-            let Some(candidates_refused) = self.discover().await else {
-                break;
-            };
-            // The deadline covers the whole command, polls included, except
-            // that the first check always runs to completion (each request
-            // bounded by --timeout): `--wait 1ms` on a healthy server is 0.
-            // Ask ahead of the probe only where it pays: first, and while
-            // the server was last seen up.
-            let ahead = first || self.last.as_ref().is_some_and(|l| l.0.available);
-            let polling = poll(http, &self.target, plan, with_jobs, ahead);
-            let polled = if std::mem::take(&mut first) {
-                Ok(polling.await)
-            } else {
-                tokio::time::timeout_at(self.deadline, polling).await
-            };
-            let Ok(polled) = polled else { break };
-            let refused = candidates_refused
-                && polled
-                    .0
-                    .error
-                    .as_ref()
-                    .is_some_and(|e| e.kind == ErrorKind::ConnectionRefused);
-            self.ever_reachable |= polled.0.available;
-            let reason = missing(plan, &polled.0, &polled.1);
-            self.last = Some(polled);
-            let Some(reason) = reason else { break };
-            *said.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
-            self.narrate(reason);
-            if !self.pause(refused).await {
-                break;
-            }
-        }
-    }
-
-    /// Looks on the candidates, if any are left: `None` when the deadline
-    /// passed while looking, else whether every candidate refused (true
-    /// when there were none to look on).
-    async fn discover(&mut self) -> Option<bool> {
-        if self.candidates.is_empty() {
-            return Some(true);
-        }
-        let round = manager::discover_round(self.checker.http, &self.candidates);
-        match tokio::time::timeout_at(self.deadline, round).await.ok()? {
-            Ok(found) => {
-                let note = format!("found ComfyUI at {found} (no --url given)");
-                self.checker.out.note(&note);
-                self.target = found;
-                self.candidates.clear();
-                Some(true)
-            }
-            Err(refused) => Some(refused),
-        }
+        let policy = Policy::health_wait(self.checker.plan.interval, self.deadline);
+        let mut discovery = Discovery {
+            http: self.checker.http.clone(),
+            candidates: std::mem::take(&mut self.candidates),
+        };
+        let mut polls = Polls { wait: self, said };
+        // The outcome is read from the last poll (`finish`).
+        let _ = retry::drive(&mut polls, &policy, Some(&mut discovery)).await;
     }
 
     /// Says what is still missing: a "not yet" line on stderr each time the
@@ -176,34 +127,6 @@ impl<'a> Wait<'a> {
         }
     }
 
-    /// Waits before the next poll; false once the deadline has come. A
-    /// refused connection costs the server nothing, so a closed port is
-    /// polled faster: the gate opens soon after the port does. A peer that
-    /// answers (even with a 502 or a 401) or stays silent is polled at
-    /// --interval: checks may fetch MiBs, and a proxy must not be loaded for
-    /// the whole wait.
-    async fn pause(&self, refused: bool) -> bool {
-        let interval = self.checker.plan.interval;
-        let pause = if refused {
-            interval.min(UNREACHABLE_POLL)
-        } else {
-            interval
-        };
-        if refused && self.candidates.is_empty() {
-            // Watch the port between polls: a refused connect is free, and
-            // the gate opens soon after the port does.
-            let left = self.deadline.saturating_duration_since(Instant::now());
-            manager::port::wait_until_not_refused(&self.target, pause.min(left)).await;
-            return Instant::now() < self.deadline;
-        }
-        if Instant::now() + pause >= self.deadline {
-            tokio::time::sleep_until(self.deadline).await;
-            return false;
-        }
-        tokio::time::sleep(pause).await;
-        true
-    }
-
     /// The outcome from the last poll (or a timeout if none finished); exit
     /// 1 with what `exited` says when the watched process is gone.
     fn finish(self, exited: Option<String>) -> Outcome {
@@ -214,7 +137,7 @@ impl<'a> Wait<'a> {
                 status: Status::failed(self.target.to_string(), error),
                 results: Vec::new(),
                 jobs: None,
-                exit: Exit::Unavailable,
+                verdict: manager::Verdict::Unavailable,
                 waited: Some(self.started.elapsed()),
             };
         }
@@ -227,14 +150,67 @@ impl<'a> Wait<'a> {
                 None,
             )
         });
-        let exit = verdict(plan, &status, &results, self.ever_reachable);
+        let verdict = verdict(plan, &status, &results, self.ever_reachable);
         Outcome {
             status,
             results,
             jobs,
-            exit,
+            verdict,
             waited: Some(self.started.elapsed()),
         }
+    }
+}
+
+/// `--wait`'s polls as the retry driver's attempts.
+struct Polls<'w, 'a> {
+    wait: &'w mut Wait<'a>,
+    /// The last reason, for the progress line beside the polls.
+    said: &'w Mutex<Option<String>>,
+}
+
+impl Attempts for Polls<'_, '_> {
+    type Done = ();
+    /// Why the poll is not what we wait for.
+    type Error = String;
+
+    fn target(&self) -> Option<&Target> {
+        Some(&self.wait.target)
+    }
+
+    /// One poll. Ask ahead of the probe only where it pays: first, and
+    /// while the server was last seen up.
+    async fn attempt(&mut self, n: u32) -> Result<(), Failure<String>> {
+        let w = &mut *self.wait;
+        let (http, plan) = (w.checker.http, w.checker.plan);
+        let ahead = n == 1 || w.last.as_ref().is_some_and(|l| l.0.available);
+        let polled = poll(http, &w.target, plan, !plan.expect_down, ahead).await;
+        let refused = polled
+            .0
+            .error
+            .as_ref()
+            .is_some_and(|e| e.kind == ErrorKind::ConnectionRefused);
+        w.ever_reachable |= polled.0.available;
+        let reason = missing(plan, &polled.0, &polled.1);
+        w.last = Some(polled);
+        let Some(reason) = reason else {
+            return Ok(());
+        };
+        *self.said.lock().unwrap_or_else(|e| e.into_inner()) = Some(reason.clone());
+        Err(Failure {
+            error: reason,
+            refused,
+            up: false,
+        })
+    }
+
+    async fn found(&mut self, found: Target) {
+        let note = format!("found ComfyUI at {found} (no --url given)");
+        self.wait.checker.out.note(&note);
+        self.wait.target = found;
+    }
+
+    async fn retrying(&mut self, _n: u32, failure: &Failure<String>, _delay: Duration) {
+        self.wait.narrate(failure.error.clone());
     }
 }
 

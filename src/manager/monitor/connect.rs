@@ -1,10 +1,11 @@
-//! `connect`'s policy over the watch session code: the same attempt as a
-//! watch (HTTP probe, WebSocket handshake, first `status`), retried a fixed
-//! number of times on a growing delay, then the session is closed politely.
+//! `connect`: the same attempt as a watch (HTTP probe, WebSocket
+//! handshake, first `status`) under the retry driver's connect policy,
+//! then the session is closed politely.
 
-use super::reconnect::Opening;
+use super::peer::{Opening, Peer};
 use super::*;
 use crate::manager::ConnectPolicy;
+use crate::manager::retry::{self, Attempts, Failure, Policy};
 
 /// How a one-shot connection went.
 #[derive(Debug, Clone)]
@@ -20,52 +21,73 @@ pub struct Connected {
     pub state: State,
 }
 
-impl Monitor {
-    /// Connects once under `policy` and reports it: `connecting`, an
+/// One server's `connect`: no polling, no reconnection, only attempts.
+pub struct OneShot {
+    peer: Peer,
+    state: Option<State>,
+}
+
+impl OneShot {
+    /// A one-shot connection to `target` (server `id` of the run), each
+    /// attempt bounded by `timeout`. `http` may be shared.
+    pub fn new(
+        id: TargetId,
+        target: Target,
+        http: HttpClient,
+        headers: Vec<(HeaderName, HeaderValue)>,
+        timeout: Duration,
+        events: mpsc::Sender<Envelope>,
+    ) -> OneShot {
+        let mut peer = Peer::new(target, http, headers, timeout, events);
+        peer.id = id;
+        OneShot { peer, state: None }
+    }
+
+    /// Connects under `policy` and reports it: `connecting`, an
     /// [`Event::Reconnecting`] after each failed attempt that will be
     /// retried, then `connected`, `degraded` (HTTP answers, the WebSocket
     /// does not) or `failed`.
-    pub async fn connect(mut self, policy: ConnectPolicy) -> Connected {
+    pub async fn run(mut self, policy: ConnectPolicy) -> Connected {
         self.set_state(State::Connecting, "starting".into()).await;
-        let backoff = Backoff::connect(policy.backoff);
-        let total = policy.retries.saturating_add(1);
-        let mut attempt = 1;
-        loop {
-            let Opening {
-                mut status,
-                queue,
-                session,
-            } = self.open_session().await;
-            self.emit_status(status.clone(), queue).await;
-            let error = match session {
-                Ok((stream, queue_remaining)) => {
+        let (status, attempts, state) =
+            match retry::drive(&mut self, &Policy::connect(policy), None).await {
+                Ok((mut status, attempts, stream, queue_remaining)) => {
                     status.queue_remaining = Some(queue_remaining);
                     self.connected(stream, queue_remaining).await;
-                    return Connected {
-                        status,
-                        attempts: attempt,
-                        state: State::Connected,
-                    };
+                    (status, attempts, State::Connected)
                 }
-                Err(error) => error,
+                Err(gave_up) => {
+                    // The connect policy gives up only after a failed attempt.
+                    let (mut status, error) = gave_up.last.unwrap_or_else(|| {
+                        let error = unknown_error();
+                        (
+                            Status::failed(self.peer.url.to_string(), error.clone()),
+                            error,
+                        )
+                    });
+                    let state = self
+                        .not_connected(&mut status, error, gave_up.attempts)
+                        .await;
+                    (status, gave_up.attempts, state)
+                }
             };
-            if attempt >= total {
-                let state = self.not_connected(&mut status, error, attempt).await;
-                return Connected {
-                    status,
-                    attempts: attempt,
+        Connected {
+            status,
+            attempts,
+            state,
+        }
+    }
+
+    async fn set_state(&mut self, state: State, reason: String) {
+        let previous = self.state.replace(state);
+        if previous != Some(state) {
+            self.peer
+                .emit(Event::State {
                     state,
-                };
-            }
-            let delay = backoff.delay(attempt);
-            self.emit(Event::Reconnecting {
-                attempt,
-                error: Some(error),
-                next_delay: delay,
-            })
-            .await;
-            tokio::time::sleep(delay).await;
-            attempt += 1;
+                    previous,
+                    reason,
+                })
+                .await;
         }
     }
 
@@ -77,7 +99,7 @@ impl Monitor {
             "HTTP answers; WebSocket open; status received".into(),
         )
         .await;
-        self.emit(Event::Queue { queue_remaining }).await;
+        self.peer.emit(Event::Queue { queue_remaining }).await;
         let _ = tokio::time::timeout(Duration::from_millis(200), stream.close(None)).await;
     }
 
@@ -103,5 +125,47 @@ impl Monitor {
         status.error = Some(error);
         self.set_state(state, reason).await;
         state
+    }
+}
+
+impl Attempts for OneShot {
+    type Done = (Status, u32, WsStream, u64);
+    type Error = (Status, ProbeError);
+
+    async fn attempt(&mut self, n: u32) -> Result<Self::Done, Failure<Self::Error>> {
+        let Opening {
+            status,
+            queue,
+            session,
+        } = self.peer.open_session().await;
+        self.peer
+            .emit(Event::Status {
+                status: Box::new(status.clone()),
+                running_prompt: queue.and_then(|q| q.running_prompt_id),
+                // A one-shot connection follows no job.
+                running_age_ms: None,
+            })
+            .await;
+        match session {
+            Ok((stream, queue_remaining)) => Ok((status, n, stream, queue_remaining)),
+            Err(error) => {
+                let up = status.available;
+                Err(Failure {
+                    error: (status, error),
+                    refused: false,
+                    up,
+                })
+            }
+        }
+    }
+
+    async fn retrying(&mut self, n: u32, failure: &Failure<Self::Error>, delay: Duration) {
+        self.peer
+            .emit(Event::Reconnecting {
+                attempt: n,
+                error: Some(failure.error.1.clone()),
+                next_delay: delay,
+            })
+            .await;
     }
 }

@@ -15,8 +15,8 @@ impl Monitor {
     /// One request for the newest finished jobs (the tracker decides when).
     pub(super) fn jobs_request(&mut self) -> JobsFuture {
         let (source, limit) = self.jobs.start_fetch();
-        let http = self.http.clone();
-        let target = self.target.clone();
+        let http = self.peer.http.clone();
+        let target = self.peer.target.clone();
         Box::pin(async move {
             let result = jobs::fetch_finished(&http, &target, source, limit).await;
             (result, limit)

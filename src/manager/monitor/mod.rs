@@ -11,6 +11,7 @@
 mod busy;
 mod connect;
 mod joblist;
+mod peer;
 mod reconnect;
 mod session;
 mod stats;
@@ -27,13 +28,15 @@ use tokio::sync::{mpsc, watch};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary};
+use super::event::{Envelope, Event, FallbackMode, ProgressKind, State, Summary, TargetId};
 use super::jobs::{self, JobSource, JobStatus, JobTracker, Page, Stall};
 use super::parse::{self, WsMessage};
+use super::retry::Discovery;
 use super::status::{ProbeError, Status};
 use super::ws::{self, WsStream};
 use super::{Backoff, HttpClient, Target, http};
-pub use connect::Connected;
+pub use connect::{Connected, OneShot};
+use peer::Peer;
 use session::SessionEnd;
 use stats::Stats;
 
@@ -126,23 +129,18 @@ impl Stop {
 
 /// Watches one server until told to stop.
 pub struct Monitor {
-    target: Target,
-    url: Arc<str>,
-    http: HttpClient,
-    headers: Vec<(HeaderName, HeaderValue)>,
-    client_id: String,
+    peer: Peer,
     settings: WatchSettings,
-    events: mpsc::Sender<Envelope>,
     state: Option<State>,
     stats: Stats,
     last_status: Option<Instant>,
-    activity: Arc<AtomicU64>,
     start_delay: Duration,
     jobs: JobTracker,
     busy: busy::Busy,
     /// No URL was given: addresses still probed until one answers like
     /// ComfyUI (then the monitor moves there and stops looking).
-    candidates: Vec<Target>,
+    /// Boxed: most monitors never discover, and a fleet carries one each.
+    discovery: Option<Box<Discovery>>,
 }
 
 impl Monitor {
@@ -158,21 +156,21 @@ impl Monitor {
         let jobs = JobTracker::new(settings.interval, settings.max_job_time);
         Monitor {
             jobs,
-            url: Arc::from(target.to_string()),
-            target,
-            http,
-            headers,
-            client_id: ws::new_client_id(),
+            peer: Peer::new(target, http, headers, settings.timeout, events),
             settings,
-            events,
             state: None,
             last_status: None,
-            activity: Arc::new(AtomicU64::new(0)),
             start_delay: Duration::ZERO,
-            candidates: Vec::new(),
+            discovery: None,
             busy: busy::Busy::default(),
             stats: Stats::new(now),
         }
+    }
+
+    /// Stamps every event with `id`, this server's place in the run.
+    pub fn with_id(mut self, id: TargetId) -> Monitor {
+        self.peer.id = id;
+        self
     }
 
     /// Delays the first attempt by `delay` (after `connecting` is reported),
@@ -186,19 +184,24 @@ impl Monitor {
     /// answers like ComfyUI, then moves there; events carry the new URL
     /// from then on.
     pub fn with_candidates(mut self, candidates: Vec<Target>) -> Monitor {
-        self.candidates = candidates;
+        self.discovery = (!candidates.is_empty()).then(|| {
+            Box::new(Discovery {
+                http: self.peer.http.clone(),
+                candidates,
+            })
+        });
         self
     }
 
     /// The server's URL, credentials redacted (as in every event).
     pub fn url(&self) -> &str {
-        &self.url
+        &self.peer.url
     }
 
     /// When the WebSocket last received a frame, in ms since the Unix
     /// epoch (0 = never); updated while the monitor runs.
     pub fn activity(&self) -> Arc<AtomicU64> {
-        self.activity.clone()
+        self.peer.activity.clone()
     }
 
     /// Runs until `stop` fires or reconnection gives up; emits the summary
@@ -255,8 +258,9 @@ impl Monitor {
     async fn behind_proxy(&self, reason: String) -> String {
         let quick = self.settings.timeout.min(Duration::from_millis(500));
         let probe = self
+            .peer
             .http
-            .get(&self.target, "/system_stats", http::HEALTH_BODY_CAP);
+            .get(&self.peer.target, "/system_stats", http::HEALTH_BODY_CAP);
         match tokio::time::timeout(quick, probe).await {
             Ok(Err(e)) if e.status.is_some_and(|s| (502..=504).contains(&s)) => {
                 format!("{reason}; {}", e.message)
@@ -280,13 +284,7 @@ impl Monitor {
     }
 
     async fn emit(&self, event: Event) {
-        let envelope = Envelope {
-            url: self.url.clone(),
-            at: SystemTime::now(),
-            event,
-        };
-        // A closed receiver means nobody listens any more; keep going.
-        let _ = self.events.send(envelope).await;
+        self.peer.emit(event).await;
     }
 
     async fn set_state(&mut self, state: State, reason: String) {
@@ -308,7 +306,7 @@ impl Monitor {
             let fallback = self.settings.fallback;
             self.emit(Event::Warning {
                 fallback: Some(fallback),
-                message: fallback.warning(&self.url),
+                message: fallback.warning(&self.peer.url),
             })
             .await;
         }

@@ -1,57 +1,98 @@
 //! Reconnection: attempts until the full session (HTTP, WebSocket, first
-//! `status`) works, paced by the settings' backoffs.
+//! `status`) works, as the retry driver's watch policy paces them.
 
+use super::peer::Opening;
 use super::*;
+use crate::manager::retry::{Attempts, Failure, GaveUp, Policy};
+
+/// The way back as the retry driver sees it: this monitor's attempts, and
+/// the state machine they move it through.
+struct WayBack<'m> {
+    monitor: &'m mut Monitor,
+    /// Sessions in a row that the server broke right after they opened.
+    quick_drops: u32,
+    /// Good attempts in a row while degraded.
+    good_ws: u32,
+    /// The discovery's note for the next state, once it found the server.
+    discovered: Option<String>,
+}
+
+impl Attempts for WayBack<'_> {
+    type Done = WsStream;
+    type Error = Option<ProbeError>;
+
+    fn target(&self) -> Option<&Target> {
+        Some(&self.monitor.peer.target)
+    }
+
+    async fn before(&mut self, _n: u32) {
+        if self.monitor.state == Some(State::Disconnected) {
+            self.monitor.begin_outage(self.quick_drops).await;
+        }
+    }
+
+    async fn attempt(&mut self, n: u32) -> Result<WsStream, Failure<Option<ProbeError>>> {
+        let m = &mut *self.monitor;
+        let error = match m.attempt(n, &mut self.good_ws, &mut self.discovered).await {
+            Ok(stream) => return Ok(stream),
+            Err(error) => error,
+        };
+        let refused = error
+            .as_ref()
+            .is_some_and(|e| e.kind == crate::manager::ErrorKind::ConnectionRefused);
+        // A `degraded` server answers: paced once per interval, never given up on.
+        let up = m.state == Some(State::Degraded);
+        Err(Failure { error, refused, up })
+    }
+
+    /// No URL given: the server found becomes the target.
+    async fn found(&mut self, target: Target) {
+        let m = &mut *self.monitor;
+        if target != m.peer.target {
+            let from = std::mem::replace(&mut m.peer.url, Arc::from(target.to_string()));
+            m.peer.target = target;
+            m.emit(Event::Moved { from }).await;
+        }
+        self.discovered = Some(format!(
+            "no {} given; found ComfyUI at {}; ",
+            crate::manager::Setting::Url,
+            m.peer.url
+        ));
+    }
+
+    async fn retrying(&mut self, n: u32, failure: &Failure<Option<ProbeError>>, delay: Duration) {
+        if self.monitor.state == Some(State::Reconnecting) {
+            self.monitor
+                .emit(Event::Reconnecting {
+                    attempt: n,
+                    error: failure.error.clone(),
+                    next_delay: delay,
+                })
+                .await;
+        }
+    }
+}
 
 impl Monitor {
     /// Attempts until the full session works: HTTP, then the WebSocket,
     /// then its first `status`. `None` once reconnection gave up.
     pub(super) async fn establish(&mut self, quick_drops: u32) -> Option<WsStream> {
-        let mut attempt = 0u32;
-        let mut good_ws = 0u32;
-        // Failed attempts in a row where the peer was not simply refusing.
-        let mut answered = 0u32;
-        let mut discovered: Option<String> = None;
-        let outage_start = Instant::now();
-        loop {
-            if self.state == Some(State::Disconnected) {
-                self.begin_outage(quick_drops).await;
-            }
-            attempt += 1;
-            // Every candidate refused (or there was no discovery): only then
-            // may the next attempt come fast.
-            let candidates_refused = self.discovery_round(&mut discovered).await;
-            let error = match self.attempt(attempt, &mut good_ws, &mut discovered).await {
-                Ok(stream) => return Some(stream),
-                Err(error) => error,
-            };
-            if self.give_up(attempt, outage_start, error.as_ref()).await {
-                return None;
-            }
-            // Only a refused connection is retried fast: it costs the server
-            // nothing. A peer that answers (a 502 proxy, a 401, a refused
-            // WebSocket) or does not answer at all is paced towards one
-            // attempt per interval, so a proxy in front of a dead backend is
-            // not loaded for as long as the outage lasts.
-            let refused = candidates_refused
-                && error
-                    .as_ref()
-                    .is_some_and(|e| e.kind == crate::manager::ErrorKind::ConnectionRefused);
-            let delay = self.next_delay(refused, attempt, &mut answered);
-            if self.state == Some(State::Reconnecting) {
-                self.emit(Event::Reconnecting {
-                    attempt,
-                    error,
-                    next_delay: delay,
-                })
-                .await;
-            }
-            if refused && self.candidates.is_empty() {
-                // Between attempts, watch the port itself: a refused connect
-                // is free, and the session is back soon after the port opens.
-                crate::manager::port::wait_until_not_refused(&self.target, delay).await;
-            } else {
-                tokio::time::sleep(delay).await;
+        let policy = Policy::watch(&self.settings);
+        let mut discovery = self.discovery.take();
+        let mut way = WayBack {
+            monitor: self,
+            quick_drops,
+            good_ws: 0,
+            discovered: None,
+        };
+        let result =
+            crate::manager::retry::drive(&mut way, &policy, discovery.as_deref_mut()).await;
+        self.discovery = discovery.filter(|d| !d.candidates.is_empty());
+        match result {
+            Ok(stream) => Some(stream),
+            Err(gave_up) => {
+                self.give_up(gave_up).await;
+                None
             }
         }
     }
@@ -65,7 +106,7 @@ impl Monitor {
         // A server that is gone (its port refuses) is not one that keeps
         // dropping sessions: it gets the fast schedule.
         if quick_drops > 0
-            && !super::super::port::refuses(&self.target, self.settings.timeout).await
+            && !super::super::port::refuses(&self.peer.target, self.settings.timeout).await
         {
             // Back off towards one try per interval, not per max-delay.
             let backoff = Backoff {
@@ -76,61 +117,24 @@ impl Monitor {
         }
     }
 
-    /// Whether `--max-attempts` or `--deadline` ends this outage; if so the
-    /// state becomes `failed`, with the last error. A `degraded` server
-    /// answers, so it is never given up on.
-    async fn give_up(
-        &mut self,
-        attempt: u32,
-        outage_start: Instant,
-        error: Option<&ProbeError>,
-    ) -> bool {
-        let out_of_attempts = self.settings.max_attempts.is_some_and(|max| attempt >= max);
-        let past_deadline = self
-            .settings
-            .deadline
-            .filter(|d| outage_start.elapsed() >= *d);
-        if !(out_of_attempts || past_deadline.is_some()) || self.state == Some(State::Degraded) {
-            return false;
-        }
-        let why = error.map_or("unknown error", |e| e.message.as_str());
+    /// `--max-attempts` or `--deadline` ended this outage: the state
+    /// becomes `failed`, with the last error.
+    async fn give_up(&mut self, gave_up: GaveUp<Option<ProbeError>>) {
+        let attempt = gave_up.attempts;
+        let last = gave_up.last.flatten();
+        let why = last
+            .as_ref()
+            .map_or("unknown error", |e| e.message.as_str());
         // Worded as `reconnect`'s own deadline words it, so the message does
         // not depend on which of the two equal timers fired first.
-        let reason = match past_deadline {
-            Some(d) if !out_of_attempts => format!(
+        let reason = match gave_up.past {
+            Some(d) if !gave_up.out_of_attempts => format!(
                 "reconnection failed: gave up after {} ({attempt} attempts): {why}",
                 humantime::format_duration(d)
             ),
             _ => format!("reconnection failed after {attempt} attempts: {why}"),
         };
         self.set_state(State::Failed, reason).await;
-        true
-    }
-
-    /// No URL given: one round over the candidates; a server found becomes
-    /// the target (and `discovered` the note for the next state). Returns
-    /// whether every candidate refused (or there were none).
-    async fn discovery_round(&mut self, discovered: &mut Option<String>) -> bool {
-        if self.candidates.is_empty() {
-            return true;
-        }
-        let target =
-            match crate::manager::discovery::discover_round(&self.http, &self.candidates).await {
-                Ok(target) => target,
-                Err(refused) => return refused,
-            };
-        self.candidates.clear();
-        if target != self.target {
-            let from = std::mem::replace(&mut self.url, Arc::from(target.to_string()));
-            self.target = target;
-            self.emit(Event::Moved { from }).await;
-        }
-        *discovered = Some(format!(
-            "no {} given; found ComfyUI at {}; ",
-            crate::manager::Setting::Url,
-            self.url
-        ));
-        true
     }
 
     /// One attempt and the state it leads to: the stream once the session
@@ -219,22 +223,7 @@ impl Monitor {
         }
     }
 
-    /// The pause before the next attempt: once per interval while
-    /// degraded, the fast schedule while refused, else the answered one.
-    fn next_delay(&self, refused: bool, attempt: u32, answered: &mut u32) -> Duration {
-        if self.state == Some(State::Degraded) {
-            *answered = 0;
-            self.settings.interval
-        } else if refused {
-            *answered = 0;
-            self.settings.reconnect.delay(attempt)
-        } else {
-            *answered += 1;
-            self.settings.answered_delay(*answered)
-        }
-    }
-
-    /// One watch attempt: [`Monitor::open_session`], reporting the HTTP
+    /// One watch attempt: [`Peer::open_session`], reporting the HTTP
     /// poll (while down, once per interval, not once per much more frequent
     /// attempt). On failure, says whether HTTP answered.
     async fn try_session(&mut self) -> Result<(WsStream, u64), (bool, ProbeError)> {
@@ -242,7 +231,7 @@ impl Monitor {
             status,
             queue,
             session,
-        } = self.open_session().await;
+        } = self.peer.open_session().await;
         let http_ok = status.available;
         if let (true, Some(q)) = (http_ok, &queue) {
             // Jobs seen unfinished now are news once they finish; a moved
@@ -265,54 +254,4 @@ impl Monitor {
         }
         session.map_err(|e| (http_ok, e))
     }
-
-    /// One attempt at a session, the one both `watch` and `connect` make:
-    /// the HTTP probe, then the WebSocket handshake and its first `status`,
-    /// within one timeout.
-    pub(super) async fn open_session(&mut self) -> Opening {
-        let deadline = Instant::now() + self.settings.timeout;
-        // Boxed: these futures are large (the WebSocket handshake ~11 KB) and
-        // live only during an attempt; a fleet of monitors should not carry
-        // that space while idle.
-        let (status, queue) = Box::pin(self.http.probe(&self.target)).await;
-        if !status.available {
-            let error = status.error.clone().unwrap_or_else(unknown_error);
-            return Opening {
-                status,
-                queue,
-                session: Err(error),
-            };
-        }
-        let left = deadline.saturating_duration_since(Instant::now());
-        let left = left.max(Duration::from_millis(100));
-        let session = Box::pin(ws::open(
-            &self.target,
-            &self.headers,
-            &self.client_id,
-            left,
-            self.http.ws_connector(),
-        ))
-        .await;
-        if session.is_ok() {
-            // The first `status` message was a frame too.
-            self.activity
-                .store(crate::manager::unix_ms(), Ordering::Relaxed);
-        }
-        Opening {
-            status,
-            queue,
-            session,
-        }
-    }
-}
-
-/// What one attempt found.
-pub(super) struct Opening {
-    /// The HTTP probe's result (`available` even when the WebSocket then failed).
-    pub(super) status: Status,
-    /// The queue the probe read, if any.
-    pub(super) queue: Option<parse::Queue>,
-    /// The open session and its first `status`'s `queue_remaining`, or why
-    /// there is none (the HTTP error when the probe failed).
-    pub(super) session: Result<(WsStream, u64), ProbeError>,
 }

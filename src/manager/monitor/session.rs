@@ -121,12 +121,12 @@ impl Monitor {
                 _ = tick.tick(), if !round.open => {
                     let send = tokio::time::timeout(timeout, ws.send(Message::Ping(Vec::new().into()))).await;
                     if let Ok(Err(e)) = send {
-                        return SessionEnd::Closed(ws::classify(e, &self.target).message);
+                        return SessionEnd::Closed(ws::classify(e, &self.peer.target).message);
                     }
                     round.start(Instant::now() + timeout);
                     self.busy.poll_sent();
-                    let http = self.http.clone();
-                    let target = self.target.clone();
+                    let http = self.peer.http.clone();
+                    let target = self.peer.target.clone();
                     probe = Some(Box::pin(async move { http.probe(&target).await }));
                 }
                 (status, queue) = async { probe.as_mut().expect("guarded").await }, if probe.is_some() => {
@@ -187,14 +187,17 @@ impl Monitor {
         &mut self,
         frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
     ) -> Option<SessionEnd> {
-        self.activity
+        self.peer
+            .activity
             .store(crate::manager::unix_ms(), Ordering::Relaxed);
         self.answered().await;
         match frame {
             None => Some(SessionEnd::Closed(
                 "the WebSocket ended without a close frame (server stopped or crashed)".into(),
             )),
-            Some(Err(e)) => Some(SessionEnd::Closed(ws::classify(e, &self.target).message)),
+            Some(Err(e)) => Some(SessionEnd::Closed(
+                ws::classify(e, &self.peer.target).message,
+            )),
             Some(Ok(Message::Close(frame))) => {
                 let why = frame
                     .map(|f| {

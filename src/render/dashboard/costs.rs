@@ -27,6 +27,7 @@ pub struct FrameCost {
 
 fn envelope(url: &Arc<str>, event: Event) -> Envelope {
     Envelope {
+        id: Default::default(),
         url: url.clone(),
         at: SystemTime::now(),
         event,

@@ -295,6 +295,7 @@ mod tests {
 
     fn at(url: &str, event: Event) -> Envelope {
         Envelope {
+            id: Default::default(),
             url: Arc::from(url),
             at: SystemTime::now(),
             event,

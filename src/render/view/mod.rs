@@ -259,6 +259,7 @@ mod tests {
 
     pub(super) fn apply(v: &mut View, event: Event) {
         v.apply(&Envelope {
+            id: Default::default(),
             url: Arc::from("http://127.0.0.1:8188"),
             at: SystemTime::now(),
             event,

@@ -150,6 +150,7 @@ mod tests {
 
     fn send(m: &mut Metrics, event: Event) {
         m.apply(&Envelope {
+            id: Default::default(),
             url: Arc::from(URL),
             at: SystemTime::now(),
             event,

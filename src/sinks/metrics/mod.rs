@@ -18,7 +18,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::{Metric, Registry};
 
 use crate::manager::jobs::{CAUSES, Job, JobStatus};
-use crate::manager::{Envelope, Event, State, Status, unix_ms};
+use crate::manager::{Envelope, Event, State, Status, TargetId, unix_ms};
 
 use devices::Devices;
 pub use serve::serve;
@@ -65,6 +65,8 @@ pub struct Metrics {
     running: Mutex<HashMap<String, (String, u64)>>,
     /// Per target: when its WebSocket last received a frame (Unix ms).
     activity: HashMap<String, Arc<AtomicU64>>,
+    /// Per target id: the address its series are labelled with now.
+    labels: HashMap<TargetId, Arc<str>>,
     /// Memory per device and per target.
     devices: Devices,
 }
@@ -180,6 +182,7 @@ impl Metrics {
             registry: r,
             running: Mutex::new(HashMap::new()),
             activity,
+            labels: HashMap::new(),
         };
         for url in metrics.activity.keys() {
             metrics.zero_series(&target(url));
@@ -215,6 +218,13 @@ impl Metrics {
     /// Folds one event in.
     pub fn apply(&mut self, envelope: &Envelope) {
         let url = envelope.url.as_ref();
+        // Keyed by the stable id: a new address for it is a move (discovery
+        // found the server), and its series follow.
+        if let Some(old) = self.labels.insert(envelope.id, envelope.url.clone())
+            && *old != *url
+        {
+            self.moved(&old, url);
+        }
         let t = target(url);
         match &envelope.event {
             Event::State {
@@ -234,7 +244,6 @@ impl Metrics {
                     .get_or_create(&t)
                     .set(*queue_remaining as i64);
             }
-            Event::Moved { from } => self.moved(from, url),
             _ => {}
         }
     }
@@ -402,8 +411,14 @@ mod tests {
     use super::*;
     use crate::manager::{Device, Status};
 
+    /// Tests tell servers apart by URL: each URL its own id.
+    fn id_of(url: &str) -> TargetId {
+        TargetId(url.bytes().map(u32::from).sum())
+    }
+
     fn envelope(url: &str, event: Event) -> Envelope {
         Envelope {
+            id: id_of(url),
             url: Arc::from(url),
             at: SystemTime::now(),
             event,
@@ -491,14 +506,23 @@ mod tests {
             Some(State::Disconnected),
         ));
         clock.store(unix_ms(), Ordering::Relaxed);
-        m.apply(&envelope(
+        // The same server (one id) at its new address.
+        let moved = |e: Envelope| Envelope {
+            id: id_of(first),
+            ..e
+        };
+        m.apply(&moved(envelope(
             found,
             Event::Moved {
                 from: Arc::from(first),
             },
-        ));
-        m.apply(&state(found, State::Connected, Some(State::Reconnecting)));
-        m.apply(&status(found));
+        )));
+        m.apply(&moved(state(
+            found,
+            State::Connected,
+            Some(State::Reconnecting),
+        )));
+        m.apply(&moved(status(found)));
         let text = m.render();
         assert!(!text.contains(first), "{text}");
         assert!(

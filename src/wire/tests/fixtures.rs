@@ -169,6 +169,7 @@ pub(super) fn documents() -> Vec<(&'static str, String)> {
     ];
     for (event, skipped) in events() {
         let envelope = Envelope {
+            id: Default::default(),
             url: Arc::from("http://h:1"),
             at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
             event,

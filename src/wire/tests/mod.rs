@@ -186,6 +186,7 @@ fn every_event_kind_has_a_golden_line() {
 fn the_webhook_posts_the_ndjson_state_line() {
     let mut gate = crate::sinks::alert::Gate::new(1, 1);
     let envelope = Envelope {
+        id: Default::default(),
         url: Arc::from("http://h:1"),
         at: UNIX_EPOCH + Duration::from_millis(1_700_000_000_123),
         event: Event::State {
