@@ -80,7 +80,7 @@ fn main() {
 
 /// Prints what one frame costs at 10, 100 and 1000 rows.
 fn frames() {
-    use comfyctl::render::dashboard::costs::measure;
+    use comfyctl::dashboard_costs::measure;
     let rounds = 200;
     println!(
         "| rows (200×50, {rounds} frames) | fold one poll | compose a frame | diff to bytes | bytes per frame |"

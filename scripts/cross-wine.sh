@@ -173,7 +173,7 @@ echo "cross-wine: side-by-side checks passed" >&2
 # Modules whose tests drive comfyctl as users do; see the README for why the
 # rest (and the skipped tests below) are unix-only.
 portable=(health:: connect:: watch:: readiness:: jobs:: cli:: fleet:: pacing::
-  health_truth:: causes:: busy:: cold:: token:: output:: hostile:: classify::)
+  health_truth:: causes:: busy:: cold:: token:: output:: hostile:: classify:: schema::)
 skips=()
 while read -r name _; do
   [ -n "$name" ] && [ "${name#\#}" = "$name" ] && skips+=(--skip "$name")

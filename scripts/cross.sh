@@ -73,9 +73,10 @@ if [ ! -x "$venv/bin/cargo-zigbuild" ] || ! "$venv/bin/python" -c 'import ziglan
 fi
 step "packages"
 
-# Debian's toolchain for every cross build; target dirs of their own, so
-# the host's target/debug (rustup's compiler) is never invalidated, and one
-# per macOS triple so they may be built side by side.
+# Debian's toolchain for every cross build, in one target dir of its own:
+# the host's target/debug (rustup's compiler) is never invalidated, and the
+# host's part of each build (proc macros, build scripts) is built once for
+# all three targets.
 export RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=$out/build
 export CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER=x86_64-w64-mingw32-gcc
@@ -94,7 +95,7 @@ build_windows() {
 
 # --- macOS (linked, not run: no Mac here) -----------------------------------
 build_macos() {
-  local triple=$1 dir=$out/build-$triple
+  local triple=$1 dir=$CARGO_TARGET_DIR frameworks=$out/frameworks-$1
   # strip = true runs rust-objcopy, which Debian's rustc lacks; rustup's has it.
   local tools
   tools=$(find "${RUSTUP_HOME:-$HOME/.rustup}/toolchains" -name rust-objcopy -path '*linux*' 2>/dev/null | head -n1)
@@ -104,8 +105,8 @@ build_macos() {
   # Every dependency first (no link), then stubs for the Apple frameworks
   # they import (no SDK here; see macos-stubs.py), then the one link.
   "${zb[@]}" build "${flags[@]}" --lib
-  python3 scripts/macos-stubs.py "$dir/$triple/$profile/deps" "$dir/frameworks"
-  "${zb[@]}" rustc "${flags[@]}" --bin comfyctl -- -L "framework=$dir/frameworks"
+  python3 scripts/macos-stubs.py "$dir/$triple/$profile/deps" "$frameworks"
+  "${zb[@]}" rustc "${flags[@]}" --bin comfyctl -- -L "framework=$frameworks"
   mkdir -p "$out/$triple"
   cp -p "$dir/$triple/$profile/comfyctl" "$out/$triple/"
   step "build $triple"

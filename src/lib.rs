@@ -18,7 +18,7 @@ pub(crate) mod config;
 pub mod error;
 pub mod manager;
 pub mod platform;
-pub mod render;
+pub(crate) mod render;
 pub mod safe;
 pub(crate) mod sinks;
 pub mod wire;
@@ -26,6 +26,9 @@ pub mod wire;
 pub use cli::Cli;
 pub use config::{Plan, output, plan};
 pub use render::Output;
+/// The dashboard's frame costs, for `benches/dashboard.rs`.
+#[doc(hidden)]
+pub use render::dashboard::costs as dashboard_costs;
 
 use error::{Error, Exit};
 use manager::Target;

@@ -16,7 +16,7 @@ fn main() -> ExitCode {
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         let _ = console::Term::stderr().show_cursor();
-        comfyctl::render::tty::restore();
+        comfyctl::platform::terminal::restore();
         default_hook(info);
     }));
     comfyctl::platform::processes::raise_fd_limit();

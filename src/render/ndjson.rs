@@ -46,6 +46,7 @@ fn websocket_status(queue_remaining: u64, skipped: u32) -> StatusLine<'static> {
 }
 
 /// The line for one event.
+#[cfg(test)]
 pub fn line(envelope: &Envelope) -> Line<'_> {
     line_skipped(envelope, 0)
 }
