@@ -12,6 +12,8 @@
 //! [`manager::ConnectPolicy`]); both report [`manager::Envelope`]s and take
 //! [`manager::ClientSettings`].
 
+#![forbid(unsafe_code)]
+
 pub(crate) mod cli;
 pub(crate) mod commands;
 pub(crate) mod config;

@@ -1,5 +1,7 @@
 //! The `comfyctl` binary: parse, run, map the outcome to an exit code.
 
+#![forbid(unsafe_code)]
+
 use std::io::Write;
 use std::process::ExitCode;
 

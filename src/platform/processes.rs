@@ -9,18 +9,19 @@ use std::path::{Path, PathBuf};
 pub fn raise_fd_limit() {
     #[cfg(unix)]
     {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit/setrlimit only read and write the struct we pass.
-        unsafe {
-            if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0
-                && limit.rlim_cur < limit.rlim_max
-            {
-                limit.rlim_cur = limit.rlim_max;
-                libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
-            }
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let limit = getrlimit(Resource::Nofile);
+        // `None` is "unlimited": then there is nothing to raise.
+        if let (Some(current), Some(maximum)) = (limit.current, limit.maximum)
+            && current < maximum
+        {
+            let _ = setrlimit(
+                Resource::Nofile,
+                Rlimit {
+                    current: Some(maximum),
+                    maximum: Some(maximum),
+                },
+            );
         }
     }
 }
@@ -30,15 +31,14 @@ pub fn raise_fd_limit() {
 pub fn fd_soft_limit() -> Option<usize> {
     #[cfg(unix)]
     {
-        let mut limit = libc::rlimit {
-            rlim_cur: 0,
-            rlim_max: 0,
-        };
-        // SAFETY: getrlimit only writes the struct we pass.
-        if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0 {
-            return Some(usize::try_from(limit.rlim_cur).unwrap_or(usize::MAX));
-        }
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        Some(
+            limit
+                .current
+                .map_or(usize::MAX, |n| usize::try_from(n).unwrap_or(usize::MAX)),
+        )
     }
+    #[cfg(not(unix))]
     None
 }
 

@@ -32,12 +32,15 @@ pub fn ansi_ready() -> bool {
 
 #[cfg(unix)]
 mod imp {
+    use std::os::fd::{AsFd, BorrowedFd};
     use std::sync::Mutex;
+
+    use rustix::termios::{LocalModes, OptionalActions, Termios, isatty, tcgetattr, tcsetattr};
 
     use crate::render::Stream;
 
-    /// The terminal settings to put back: the descriptor and its termios.
-    static SAVED: Mutex<Option<(i32, libc::termios)>> = Mutex::new(None);
+    /// The terminal settings to put back: the stream and its termios.
+    static SAVED: Mutex<Option<(Stream, Termios)>> = Mutex::new(None);
 
     /// While alive, the terminal behind `stream` does not echo control
     /// characters. A no-op when it is not a terminal or already quiet.
@@ -45,13 +48,17 @@ mod imp {
         active: bool,
     }
 
+    /// The descriptor behind `stream`, borrowed from std's handle.
+    fn on(stream: Stream, f: impl FnOnce(BorrowedFd<'_>) -> bool) -> bool {
+        match stream {
+            Stream::Stdout => f(std::io::stdout().as_fd()),
+            Stream::Stderr => f(std::io::stderr().as_fd()),
+        }
+    }
+
     impl QuietEcho {
         /// Turns `ECHOCTL` off on `stream`'s terminal until dropped.
         pub fn new(stream: Stream) -> QuietEcho {
-            let fd = match stream {
-                Stream::Stdout => libc::STDOUT_FILENO,
-                Stream::Stderr => libc::STDERR_FILENO,
-            };
             let Ok(mut saved) = SAVED.lock() else {
                 return QuietEcho { active: false };
             };
@@ -59,25 +66,24 @@ mod imp {
                 // An outer region already did it and will restore it.
                 return QuietEcho { active: false };
             }
-            // SAFETY: isatty/tcgetattr/tcsetattr only read and write the
-            // termios struct we pass; a zeroed termios is a valid value.
-            let active = unsafe {
-                let mut t: libc::termios = std::mem::zeroed();
-                if libc::isatty(fd) != 1
-                    || libc::tcgetattr(fd, &mut t) != 0
-                    || t.c_lflag & libc::ECHOCTL == 0
-                {
-                    false
-                } else {
-                    let original = t;
-                    t.c_lflag &= !libc::ECHOCTL;
-                    let ok = libc::tcsetattr(fd, libc::TCSANOW, &t) == 0;
-                    if ok {
-                        *saved = Some((fd, original));
-                    }
-                    ok
+            let active = on(stream, |fd| {
+                if !isatty(fd) {
+                    return false;
                 }
-            };
+                let Ok(original) = tcgetattr(fd) else {
+                    return false;
+                };
+                if !original.local_modes.contains(LocalModes::ECHOCTL) {
+                    return false;
+                }
+                let mut quiet = original.clone();
+                quiet.local_modes.remove(LocalModes::ECHOCTL);
+                let ok = tcsetattr(fd, OptionalActions::Now, &quiet).is_ok();
+                if ok {
+                    *saved = Some((stream, original));
+                }
+                ok
+            });
             QuietEcho { active }
         }
     }
@@ -89,11 +95,8 @@ mod imp {
             Ok(mut s) => s.take(),
             Err(poisoned) => poisoned.into_inner().take(),
         };
-        if let Some((fd, t)) = saved {
-            // SAFETY: tcsetattr reads the termios we saved from this descriptor.
-            unsafe {
-                libc::tcsetattr(fd, libc::TCSANOW, &t);
-            }
+        if let Some((stream, t)) = saved {
+            on(stream, |fd| tcsetattr(fd, OptionalActions::Now, &t).is_ok());
         }
     }
 

@@ -277,13 +277,11 @@ impl Group {
 
 impl Drop for Group {
     fn drop(&mut self) {
+        // The group is the hook's own (process_group(0) made its pid the
+        // group id).
         #[cfg(unix)]
-        if let Some(pgid) = self.0 {
-            // SAFETY: killpg only sends a signal; the group is the hook's
-            // own (process_group(0) made its pid the group id).
-            unsafe {
-                libc::killpg(pgid, libc::SIGKILL);
-            }
+        if let Some(pgid) = self.0.and_then(rustix::process::Pid::from_raw) {
+            let _ = rustix::process::kill_process_group(pgid, rustix::process::Signal::KILL);
         }
     }
 }

@@ -6,6 +6,8 @@
 //! binding it prints one readiness line on stdout; everything else goes to
 //! stderr.
 
+#![forbid(unsafe_code)]
+
 mod args;
 mod failures;
 mod faults;

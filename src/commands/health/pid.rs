@@ -74,12 +74,16 @@ impl Watch {
 /// exit status; a process that was reaped leaves no status to read.
 #[cfg(unix)]
 fn look(pid: u32) -> Seen {
-    let Ok(raw) = libc::pid_t::try_from(pid) else {
+    let Some(raw) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
         return Seen::Exited(None);
     };
-    // SAFETY: kill(2) with signal 0 sends nothing and touches no memory.
-    let alive = unsafe { libc::kill(raw, 0) } == 0
-        || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM);
+    let alive = match rustix::process::test_kill_process(raw) {
+        Ok(()) => true,
+        Err(e) => e == rustix::io::Errno::PERM,
+    };
     if !alive {
         return Seen::Exited(None);
     }
@@ -90,8 +94,7 @@ fn look(pid: u32) -> Seen {
     // The kernel shows the exit code only to those who may trace the
     // process (else 0, which would read as a clean exit).
     use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid(2) cannot fail and touches no memory.
-    let euid = unsafe { libc::geteuid() };
+    let euid = rustix::process::geteuid().as_raw();
     let traceable = euid == 0 || std::fs::metadata(&dir).is_ok_and(|m| m.uid() == euid);
     from_stat(&stat, traceable)
 }
