@@ -102,7 +102,9 @@ build_macos() {
   # strip = true runs rust-objcopy, which Debian's rustc lacks; rustup's has it.
   local tools
   tools=$(find "${RUSTUP_HOME:-$HOME/.rustup}/toolchains" -name rust-objcopy -path '*linux*' 2>/dev/null | head -n1)
-  local zb=(env "PATH=$venv/bin:/usr/bin:${tools%/*}:$PATH" "CARGO=$dcargo" "CARGO_TARGET_DIR=$dir"
+  # It loads libLLVM from its toolchain's lib/, which is on no search path.
+  local zb=(env "PATH=$venv/bin:/usr/bin:${tools%/*}:$PATH" "LD_LIBRARY_PATH=${tools%%/rustlib/*}"
+    "CARGO=$dcargo" "CARGO_TARGET_DIR=$dir"
     nice -n 19 "$venv/bin/cargo-zigbuild")
   local flags=(--locked --profile "$profile" -Zbuild-std=std,panic_abort --target "$triple")
   # Every dependency first (no link), then stubs for the Apple frameworks
@@ -112,7 +114,6 @@ build_macos() {
   "${zb[@]}" rustc "${flags[@]}" --bin comfyctl -- -L "framework=$frameworks"
   mkdir -p "$out/$triple"
   cp -p "$dir/$triple/$profile/comfyctl" "$out/$triple/"
-  step "build $triple"
 }
 
 for triple in $targets; do
@@ -150,8 +151,8 @@ for triple in $targets; do
       continue
     fi
     rc=0
-    timeout --kill-after=10 "$left" bash -c "set -euo pipefail; $(declare -f build_macos step cpu_now)
-      $(declare -p out venv profile dcargo t_last cpu_last); build_macos $triple" || rc=$?
+    timeout --kill-after=10 "$left" bash -c "set -euo pipefail; $(declare -f build_macos)
+      $(declare -p out venv profile dcargo); build_macos $triple" || rc=$?
     # 124: the deadline came (137: and it had to be killed); else it failed.
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
       echo "cross: stopped $triple at the CI deadline" >&2
@@ -162,6 +163,8 @@ for triple in $targets; do
   else
     build_macos "$triple"
   fi
+  # Timed here, in this shell: `times` counts the build once it is reaped.
+  step "build $triple"
   built+=("$triple")
   last_build=$(($(date +%s) - started))
 done
